@@ -1,0 +1,19 @@
+/* init.h — filling tensors with reproducible random values.
+ *
+ * Every value comes from the counter-based generator (rng.h): element i of a
+ * tensor filled with (seed, stream) is the same on every run and device.
+ */
+#ifndef LL_INIT_H
+#define LL_INIT_H
+
+#include <stdint.h>
+
+#include "tensor.h"
+
+/* Fills a CPU tensor with Gaussian values of mean 0 and standard deviation std. */
+ll_status ll_init_normal(ll_tensor *t, double std, uint64_t seed, uint64_t stream);
+
+/* Fills a CPU tensor with values uniform in [lo, hi). */
+ll_status ll_init_uniform(ll_tensor *t, double lo, double hi, uint64_t seed, uint64_t stream);
+
+#endif

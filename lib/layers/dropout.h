@@ -1,0 +1,34 @@
+/* dropout.h — inverted dropout (Srivastava et al., 2014).
+ *
+ *   train: keep[i] = (u_i >= p) with u_i = ll_rng_uniform(seed, step, i)
+ *          mask[i] = keep[i] / (1 - p)        y = x * mask
+ *          backward: dx = dy * mask           (= rule)
+ *   eval:  y = x, dx = dy
+ *
+ * Scaling the kept units by 1/(1-p) during training keeps the expected value
+ * of every unit equal in both modes, so evaluation needs no rescaling.
+ * The mask is a pure function of (seed, step, i) from the counter-based
+ * generator: the same on every run and on the GPU, and fixed for a given
+ * step, which is what lets the gradient checker differentiate through it.
+ * The layer reads its step from ll_layer.step (a network advances it once per
+ * training step) and owns the mask cache. 0 <= p < 1.
+ * Maths: docs/layers/dropout.md.
+ */
+#ifndef LL_DROPOUT_H
+#define LL_DROPOUT_H
+
+#include <stdint.h>
+
+#include "../layer.h"
+
+/* Training forward: fills mask (x's shape) from (seed, step) and y = x * mask. */
+ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                             ll_tensor *mask, ll_tensor *y);
+
+/* dx = dy * mask. */
+ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx);
+
+/* A Dropout layer dropping each unit with probability p. */
+ll_status ll_dropout_new(ll_layer **out, double p, uint64_t seed);
+
+#endif

@@ -1,0 +1,49 @@
+/* pool.h — max and average pooling over KH x KW windows.
+ *
+ *   x (N, C, H, W)  ->  y (N, C, OH, OW),  OH = (H + 2*pad - KH) / stride + 1 (same for OW)
+ *
+ *   max:     y[n,c,i,j] = max over the window of x (padding never wins: it is -inf)
+ *            argmax[n,c,i,j] = flat index into x of the winner; ties go to the
+ *            first element in row-major window order.
+ *            backward: dx = 0, then dx[argmax[o]] += dy[o] for every output o
+ *            (a pixel that wins several overlapping windows collects them all).
+ *   average: y = (1 / (KH*KW)) * sum over the window (padding counts as zeros,
+ *            the divisor is always KH*KW, like PyTorch's count_include_pad);
+ *            backward: every pixel of the window gets dy / (KH*KW).
+ *
+ * stride >= 1, 0 <= pad < kernel size. dx is overwritten (= rule). The layer
+ * object owns the argmax cache (int32, one per output). The argmax is a kink:
+ * when x+h and x-h pick different winners the gradient checker skips that
+ * element. Maths: docs/layers/pool.md.
+ */
+#ifndef LL_POOL_H
+#define LL_POOL_H
+
+#include <stdint.h>
+
+#include "../layer.h"
+
+typedef enum { LL_POOL_MAX = 0, LL_POOL_AVG = 1 } ll_pool_mode;
+
+typedef struct {
+    ll_pool_mode mode;
+    int kh, kw;  /* window */
+    int stride;
+    int pad;
+} ll_pool_geom;
+
+/* Validates g and computes y's shape for input shape x. */
+ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y);
+
+/* y = pool(x); argmax (y->size entries) is written for max pooling and may be
+ * NULL for average pooling. y must have the shape ll_pool_output_shape gives. */
+ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax);
+
+/* dx (x's shape) from dy (y's shape), using the argmax of forward for max pooling. */
+ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                           const ll_tensor *dy, ll_tensor *dx);
+
+/* A Pool layer with geometry g. */
+ll_status ll_pool_new(ll_layer **out, ll_pool_geom g);
+
+#endif

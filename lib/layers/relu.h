@@ -1,0 +1,27 @@
+/* relu.h — the rectified linear unit.
+ *
+ *   forward:  y = max(0, x)                      x, y: any shape (same)
+ *   backward: dx = dy * [x > 0]                  dx: x's shape (=, overwritten)
+ *
+ * The derivative at exactly x = 0 is taken as 0 (the book's choice: the mask
+ * is x <= 0). x = 0 is a kink: the gradient checker skips elements whose sign
+ * flips between x+h and x-h, and counts them.
+ *
+ * No parameters, no cache: backward takes the forward input again.
+ * Maths: docs/layers/relu.md.
+ */
+#ifndef LL_RELU_H
+#define LL_RELU_H
+
+#include "../layer.h"
+
+/* y = max(0, x); y must have x's shape. */
+ll_status ll_relu_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = dy where x > 0, else 0; dy and dx must have x's shape. dx may be dy. */
+ll_status ll_relu_backward(const ll_tensor *x, const ll_tensor *dy, ll_tensor *dx);
+
+/* A ReLU layer object (no options). */
+ll_status ll_relu_new(ll_layer **out);
+
+#endif

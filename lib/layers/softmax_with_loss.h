@@ -1,0 +1,34 @@
+/* softmax_with_loss.h — softmax followed by the cross-entropy loss, as one layer.
+ *
+ *   x (N, C) scores;  t the targets, either (N) class indices 0..C-1 stored as
+ *   ll_real, or (N, C) rows of target probabilities (one-hot, or any rows of
+ *   non-negative values summing to 1).
+ *
+ *   forward:  p[n] = softmax(x[n]) = exp(x[n] - max) / sum exp(x[n] - max)
+ *             loss = -(1/N) sum_n sum_c t[n,c] * log p[n,c]
+ *             computed as log p = (x - max) - log(sum exp(x - max)) (log-sum-exp),
+ *             so huge scores neither overflow nor give log(0).
+ *   backward: dx = dloss * (p - t) / N      (dloss is the loss's upstream gradient,
+ *             1 when the loss is the end of the graph; = rule)
+ *
+ * loss has shape (1,). The layer owns the cache p (N, C). Bad labels (not an
+ * integer, out of range, rows not summing to 1) are LL_EARG naming the row.
+ * Maths: docs/layers/softmax_with_loss.md.
+ */
+#ifndef LL_SOFTMAX_WITH_LOSS_H
+#define LL_SOFTMAX_WITH_LOSS_H
+
+#include "../layer.h"
+
+/* prob (N, C) = softmax(x) and loss (1,) = mean cross-entropy against t. */
+ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
+                                       ll_tensor *loss);
+
+/* dx (N, C) = dloss[0] * (prob - t) / N. */
+ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
+                                        const ll_tensor *dloss, ll_tensor *dx);
+
+/* A SoftmaxWithLoss layer: inputs x and t, output the loss (1,). */
+ll_status ll_softmax_with_loss_new(ll_layer **out);
+
+#endif

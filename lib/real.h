@@ -1,0 +1,29 @@
+/* real.h — the one number type of layerlab.
+ *
+ * ll_real is float by default and double when the build defines LL_DOUBLE
+ * (CMake option LL_DOUBLE=ON). Every tensor, layer and kernel uses ll_real,
+ * so one source tree gives both a fast float32 build (build/f32) and an exact
+ * float64 build (build/f64) for tight gradient checks.
+ */
+#ifndef LL_REAL_H
+#define LL_REAL_H
+
+#ifdef LL_DOUBLE
+typedef double ll_real;
+#define LL_REAL_NAME "f64"
+#define LL_REAL_NPY "<f8"
+#else
+typedef float ll_real;
+#define LL_REAL_NAME "f32"
+#define LL_REAL_NPY "<f4"
+#endif
+
+/* Functions that must run unchanged on the CPU and inside CUDA kernels
+ * (the random number generator, small maths helpers) are marked LL_HD. */
+#ifdef __CUDACC__
+#define LL_HD __host__ __device__
+#else
+#define LL_HD
+#endif
+
+#endif

@@ -1,0 +1,38 @@
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* One message per thread: a message must survive until the caller reads it,
+ * and threads (OpenBLAS, a future data loader) must not overwrite each other. */
+static _Thread_local char last_message[1024];
+
+const char *ll_status_name(ll_status s)
+{
+    switch (s) {
+    case LL_OK: return "ok";
+    case LL_ESHAPE: return "shape error";
+    case LL_EDEVICE: return "device error";
+    case LL_EARG: return "bad argument";
+    case LL_ENOGPU: return "no GPU";
+    case LL_ENOMEM: return "out of memory";
+    case LL_EIO: return "I/O error";
+    case LL_EFORMAT: return "format error";
+    case LL_ECUDA: return "CUDA error";
+    }
+    return "unknown status";
+}
+
+const char *ll_last_error(void)
+{
+    return last_message;
+}
+
+ll_status ll_fail(ll_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_end(ap);
+    return code;
+}
