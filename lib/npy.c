@@ -220,7 +220,8 @@ ll_status ll_npy_parse(const unsigned char *bytes, size_t nbytes, const char *na
             return ll_fail(LL_EFORMAT, "npy: '%s' has an empty dimension (shape entry %d is 0)", name, i);
         s.dim[i] = (int)dims[i];
     }
-    LL_TRY(ll_shape_validate(s, name));
+    if (ll_shape_validate(s, name) != LL_OK) /* more than 2^31 elements: keep its message */
+        return LL_EFORMAT;
     size_t count = ll_shape_size(s);
     size_t data_bytes = nbytes - preamble - header_len;
     if (data_bytes != count * itemsize)

@@ -42,10 +42,18 @@ ll_status ll_shape_validate(ll_shape s, const char *what)
     for (int i = 0; i < s.ndim; i++)
         if (s.dim[i] <= 0)
             return ll_fail(LL_ESHAPE, "%s: dimension %d must be positive, got %d", what, i, s.dim[i]);
-    /* int indices are used in kernels; keep every tensor addressable by them. */
-    if (ll_shape_size(s) > (size_t)1 << 31)
-        return ll_fail(LL_ESHAPE, "%s: %zu elements is more than the 2^31 a tensor may hold", what,
-                       ll_shape_size(s));
+    /* int indices are used in kernels; keep every tensor addressable by them.
+     * The product is checked factor by factor: each factor is below 2^31 and the
+     * running product at most 2^31 before it, so it never wraps around size_t. */
+    size_t n = 1;
+    for (int i = 0; i < s.ndim; i++) {
+        n *= (size_t)s.dim[i];
+        if (n > (size_t)1 << 31) {
+            char buf[64];
+            return ll_fail(LL_ESHAPE, "%s: shape %s has more than the 2^31 elements a tensor may hold",
+                           what, ll_shape_str(s, buf, sizeof buf));
+        }
+    }
     return LL_OK;
 }
 
