@@ -12,10 +12,17 @@
 typedef double ll_real;
 #define LL_REAL_NAME "f64"
 #define LL_REAL_NPY "<f8"
+#define ll_exp exp
+#define ll_log log
+#define ll_sqrt sqrt
 #else
 typedef float ll_real;
 #define LL_REAL_NAME "f32"
 #define LL_REAL_NPY "<f4"
+/* The float versions: calling exp() on a float would compute in double. */
+#define ll_exp expf
+#define ll_log logf
+#define ll_sqrt sqrtf
 #endif
 
 /* Functions that must run unchanged on the CPU and inside CUDA kernels

@@ -1,0 +1,25 @@
+/* add.h — the add node of a computational graph, element-wise.
+ *
+ *   forward:  out = a + b                        a, b, out: same shape
+ *   backward: da = dout,  db = dout              (= rule, overwritten)
+ *
+ * An add node passes the upstream gradient to both inputs unchanged. The
+ * book's AddLayer, generalised from scalars to tensors. Orange example:
+ * 2 apples at 100 + 3 oranges at 150 = 650, x 1.1 tax = 715.
+ * No parameters, no cache. Maths: docs/layers/mul_add.md.
+ */
+#ifndef LL_ADD_H
+#define LL_ADD_H
+
+#include "../layer.h"
+
+/* out = a + b element-wise; all three of one shape. */
+ll_status ll_add_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out);
+
+/* da = dout and db = dout; either may be NULL to skip it. */
+ll_status ll_add_backward(const ll_tensor *dout, ll_tensor *da, ll_tensor *db);
+
+/* An Add layer object with inputs "a" and "b". */
+ll_status ll_add_new(ll_layer **out);
+
+#endif

@@ -1,0 +1,191 @@
+#include "affine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../blas.h"
+#include "../init.h"
+#include "../registry.h"
+
+static const char *const NAME = "affine";
+
+/* The (N, D) matrix view of x: N is the first dimension, D all the rest. */
+static void matrix_view(const ll_tensor *x, int *N, int *D)
+{
+    *N = x->shape.dim[0];
+    *D = (int)(x->size / (size_t)*N);
+}
+
+/* Checks W (D, M) and b (M) against x, and returns N, D, M. */
+static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int *N,
+                              int *D, int *M)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    matrix_view(x, N, D);
+    if (W->shape.ndim != 2 || W->shape.dim[0] != *D) {
+        char sw[64], sx[64];
+        return ll_fail(LL_ESHAPE, "affine: W has shape %s, expected (%d, M) for x %s (D = %d)",
+                       ll_shape_str(W->shape, sw, sizeof sw), *D, ll_shape_str(x->shape, sx, sizeof sx),
+                       *D);
+    }
+    *M = W->shape.dim[1];
+    if (b) {
+        LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(*M)));
+        LL_TRY(ll_expect_cpu(NAME, "b", b));
+    }
+    return LL_OK;
+}
+
+ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(ll_expect_tensor(NAME, "b", b));
+    LL_TRY(check_params(x, W, b, &N, &D, &M));
+    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(N, M)));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    /* Start y as b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
+    for (int n = 0; n < N; n++)
+        memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
+    ll_gemm(false, false, N, M, D, 1, x->data, D, W->data, M, 1, y->data, M);
+    return LL_OK;
+}
+
+ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                             ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(check_params(x, W, NULL, &N, &D, &M));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(N, M)));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
+    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(M)));
+    LL_TRY(ll_expect_cpu(NAME, "db", db));
+    if (dx) {
+        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
+        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    }
+    /* dW (D, M) = x^T (D, N) . dy (N, M) */
+    ll_gemm(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M);
+    /* db (M) = sum over the N rows of dy: b was added to every row, so every
+     * row's gradient flows back into it. Summed in double for float builds. */
+    for (int m = 0; m < M; m++) {
+        double s = 0;
+        for (int n = 0; n < N; n++)
+            s += dy->data[(size_t)n * M + m];
+        db->data[m] = (ll_real)s;
+    }
+    /* dx (N, D) = dy (N, M) . W^T (M, D), written in x's own shape. */
+    if (dx)
+        ll_gemm(false, true, N, D, M, 1, dy->data, M, W->data, M, 0, dx->data, D);
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base;
+    int in_features, out_features;
+    ll_tensor W, b, dW, db;
+} affine_layer;
+
+static ll_status affine_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const affine_layer *a = (const affine_layer *)l;
+    size_t per_row = ll_shape_size(in[0]) / (size_t)in[0].dim[0];
+    if (per_row != (size_t)a->in_features) {
+        char s[64];
+        return ll_fail(LL_ESHAPE, "affine: x has shape %s, i.e. %zu features per row, expected %d",
+                       ll_shape_str(in[0], s, sizeof s), per_row, a->in_features);
+    }
+    *out = LL_SHAPE(in[0].dim[0], a->out_features);
+    return LL_OK;
+}
+
+static ll_status affine_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    affine_layer *a = (affine_layer *)l;
+    return ll_affine_forward(x[0], &a->W, &a->b, y);
+}
+
+static ll_status affine_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                    const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    affine_layer *a = (affine_layer *)l;
+    return ll_affine_backward(x[0], &a->W, dy, dx[0], &a->dW, &a->db);
+}
+
+static void affine_destroy(ll_layer *l)
+{
+    affine_layer *a = (affine_layer *)l;
+    ll_tensor_free(&a->W), ll_tensor_free(&a->b), ll_tensor_free(&a->dW), ll_tensor_free(&a->db);
+}
+
+static const ll_layer_ops affine_ops = {
+    .kind = "affine",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = affine_output_shape,
+    .forward = affine_forward_op,
+    .backward = affine_backward_op,
+    .destroy = affine_destroy,
+};
+
+ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,
+                        uint64_t seed)
+{
+    if (in_features <= 0 || out_features <= 0)
+        return ll_fail(LL_EARG, "affine: features must be positive, got %d -> %d", in_features,
+                       out_features);
+    if (!(weight_std >= 0) || !isfinite(weight_std))
+        return ll_fail(LL_EARG, "affine: weight_std must be a finite number >= 0, got %g", weight_std);
+    affine_layer *a = calloc(1, sizeof *a);
+    if (!a)
+        return ll_fail(LL_ENOMEM, "affine: cannot allocate the layer");
+    a->base.ops = &affine_ops;
+    a->base.training = true;
+    a->in_features = in_features;
+    a->out_features = out_features;
+    ll_status s = ll_tensor_alloc(&a->W, LL_SHAPE(in_features, out_features), LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&a->b, LL_SHAPE(out_features), LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&a->dW, a->W.shape, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&a->db, a->b.shape, LL_CPU);
+    if (s == LL_OK)
+        s = ll_init_normal(&a->W, weight_std, seed, 0);
+    if (s != LL_OK) {
+        ll_layer_free(&a->base);
+        return s;
+    }
+    ll_layer_add_param(&a->base, "W", &a->W, &a->dW);
+    ll_layer_add_param(&a->base, "b", &a->b, &a->db);
+    *out = &a->base;
+    return LL_OK;
+}
+
+static ll_status affine_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
+{
+    static const char *const keys[] = {"out", "std", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    int D = (int)(ll_shape_size(in[0]) / (size_t)in[0].dim[0]);
+    int M;
+    double std;
+    LL_TRY(ll_config_int(cfg, NAME, "out", 4, 1, 1 << 20, &M));
+    /* Default: Xavier's 1/sqrt(fan_in), which keeps y's scale near x's. */
+    LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt((double)D), 0, 1e6, false, &std));
+    return ll_affine_new(out, D, M, std, seed);
+}
+
+const ll_layer_info ll_affine_info = {
+    .kind = "affine",
+    .summary = "y = x . W + b, x flattened to (N, D)",
+    .options = "out=4 std=1/sqrt(D)",
+    .default_input = LL_SHAPE(3, 5),
+    .create = affine_create,
+};

@@ -1,0 +1,33 @@
+/* affine.h — the fully connected layer.
+ *
+ *   x (N, ...) is read as a matrix (N, D) with D = the product of the other
+ *   dimensions (an image batch (N, C, H, W) flattens to (N, C*H*W)).
+ *   W (D, M), b (M), y (N, M).
+ *
+ *   forward:  y = x . W + b                 (b added to every row)
+ *   backward: dx = dy . W^T                 (reshaped back to x's shape)
+ *             dW = x^T . dy                 (D, M)
+ *             db = sum over rows of dy      (M)       = rule: all overwritten
+ *
+ * Both products go through OpenBLAS (ll_gemm). The layer object owns W, b,
+ * dW and db; backward takes x again. Maths: docs/layers/affine.md.
+ */
+#ifndef LL_AFFINE_H
+#define LL_AFFINE_H
+
+#include <stdint.h>
+
+#include "../layer.h"
+
+/* y (N, M) = x (N, D) . W (D, M) + b (M). */
+ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y);
+
+/* dW = x^T dy, db = column sums of dy, and dx = dy W^T unless dx is NULL. */
+ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                             ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
+
+/* An Affine layer D -> M with W ~ N(0, weight_std^2) from (seed) and b = 0. */
+ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,
+                        uint64_t seed);
+
+#endif

@@ -1,0 +1,25 @@
+/* sigmoid.h — the logistic function.
+ *
+ *   forward:  y = 1 / (1 + exp(-x))              x, y: any shape (same)
+ *   backward: dx = dy * y * (1 - y)              (= rule, overwritten)
+ *
+ * The derivative is written with the *output* y, so backward takes y, not x
+ * (the book's Sigmoid layer keeps out for this reason). For x < 0 the forward
+ * computes exp(x) / (1 + exp(x)) instead, which never overflows.
+ * No parameters, no cache. Maths: docs/layers/sigmoid.md.
+ */
+#ifndef LL_SIGMOID_H
+#define LL_SIGMOID_H
+
+#include "../layer.h"
+
+/* y = sigmoid(x); y must have x's shape. */
+ll_status ll_sigmoid_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = dy * y * (1 - y) from the forward output y; dx may be dy. */
+ll_status ll_sigmoid_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* A Sigmoid layer object (no options). */
+ll_status ll_sigmoid_new(ll_layer **out);
+
+#endif
