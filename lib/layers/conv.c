@@ -1,0 +1,306 @@
+#include "conv.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../blas.h"
+#include "../init.h"
+#include "../registry.h"
+#include "im2col.h"
+
+static const char *const NAME = "conv";
+
+/* The stream of the initial weights (seed, stream 0), as ll_conv_new promises. */
+#define CONV_WEIGHT_STREAM 0
+
+/* Defaults of the registry options ("filters=4 kernel=3 stride=1 pad=1"). */
+#define CONV_DEFAULT_FILTERS 4
+#define CONV_DEFAULT_KERNEL 3
+#define CONV_DEFAULT_STRIDE 1
+#define CONV_DEFAULT_PAD 1
+
+/* Every size the conv works out, from the shapes of x and W. */
+typedef struct {
+    int N, C, H, W;    /* x */
+    int F, KH, KW;     /* W */
+    int OH, OW;        /* y */
+    int CKK, L;        /* col_n is (CKK, L): CKK = C*KH*KW, L = OH*OW */
+} conv_dims;
+
+int ll_conv_out_size(int in, int k, int stride, int pad)
+{
+    if (in < 1 || k < 1 || stride < 1 || pad < 0)
+        return 0;
+    /* 64-bit: in + 2*pad may exceed INT_MAX; conv_dims_of rejects that case. */
+    long long span = (long long)in + 2LL * pad - k;
+    if (span < 0)
+        return 0;
+    long long out = span / stride + 1;
+    return out > INT_MAX ? INT_MAX : (int)out;
+}
+
+/* True when a*b*c <= INT_MAX, so the int sizes handed to BLAS cannot overflow. */
+static bool product_fits(long long a, long long b, long long c)
+{
+    return a <= INT_MAX / b && a * b <= INT_MAX / c;
+}
+
+/* Checks that x (N, C, H, W) and W (F, C, KH, KW) make a convolution with this
+ * stride and pad, and works out every size. Shapes only: no tensor is read. */
+static ll_status conv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, conv_dims *d)
+{
+    char a[64], b[64];
+    if (xs.ndim != 4)
+        return ll_fail(LL_ESHAPE, "conv: x has shape %s, expected 4-D (N, C, H, W)",
+                       ll_shape_str(xs, a, sizeof a));
+    if (ws.ndim != 4 || ws.dim[1] != xs.dim[1])
+        return ll_fail(LL_ESHAPE,
+                       "conv: W has shape %s, expected 4-D (F, C, KH, KW) with C = %d like x",
+                       ll_shape_str(ws, a, sizeof a), xs.dim[1]);
+    if (stride < 1)
+        return ll_fail(LL_EARG, "conv: stride = %d, expected >= 1", stride);
+    if (pad < 0)
+        return ll_fail(LL_EARG, "conv: pad = %d, expected >= 0", pad);
+    /* Keeps every padded coordinate (up to H + 2*pad) an int. */
+    if ((long long)xs.dim[2] + 2LL * pad > INT_MAX || (long long)xs.dim[3] + 2LL * pad > INT_MAX)
+        return ll_fail(LL_EARG, "conv: pad = %d is too large for x of shape %s", pad,
+                       ll_shape_str(xs, a, sizeof a));
+    d->N = xs.dim[0], d->C = xs.dim[1], d->H = xs.dim[2], d->W = xs.dim[3];
+    d->F = ws.dim[0], d->KH = ws.dim[2], d->KW = ws.dim[3];
+    d->OH = ll_conv_out_size(d->H, d->KH, stride, pad);
+    d->OW = ll_conv_out_size(d->W, d->KW, stride, pad);
+    if (d->OH == 0 || d->OW == 0)
+        return ll_fail(LL_ESHAPE,
+                       "conv: the %dx%d kernel of W %s does not fit x %s padded by %d "
+                       "(%dx%d with padding)",
+                       d->KH, d->KW, ll_shape_str(ws, b, sizeof b), ll_shape_str(xs, a, sizeof a),
+                       pad, d->H + 2 * pad, d->W + 2 * pad);
+    long long ckk = (long long)d->C * d->KH * d->KW, l = (long long)d->OH * d->OW;
+    if (!product_fits(d->N, ckk, l) || !product_fits(d->N, d->F, l))
+        return ll_fail(LL_ESHAPE, "conv: x %s with W %s needs more than %d elements for col or y",
+                       ll_shape_str(xs, a, sizeof a), ll_shape_str(ws, b, sizeof b), INT_MAX);
+    d->CKK = (int)ckk;
+    d->L = (int)l;
+    return LL_OK;
+}
+
+ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
+                          int pad, ll_tensor *col, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
+    LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(d.F)));
+    LL_TRY(ll_expect_cpu(NAME, "b", b));
+    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    if (!col)
+        return ll_fail(LL_EARG, "conv: col is NULL, expected a tensor for the im2col cache");
+    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.N, d.CKK, d.L), LL_CPU));
+
+    size_t x_step = (size_t)d.C * d.H * d.W, col_step = (size_t)d.CKK * d.L;
+    size_t y_step = (size_t)d.F * d.L;
+    for (int n = 0; n < d.N; n++) {
+        ll_real *coln = col->data + n * col_step; /* (CKK, L) */
+        ll_real *yn = y->data + n * y_step;       /* (F, L) */
+        ll_im2col(x->data + n * x_step, d.C, d.H, d.W, d.KH, d.KW, stride, pad, coln);
+        /* yn (F, L) = W (F, CKK) . coln (CKK, L) */
+        ll_gemm(false, false, d.F, d.L, d.CKK, 1, W->data, d.CKK, coln, d.L, 0, yn, d.L);
+        for (int f = 0; f < d.F; f++) {
+            ll_real bf = b->data[f];
+            ll_real *yf = yn + (size_t)f * d.L; /* (L) */
+            for (int o = 0; o < d.L; o++)
+                yf[o] += bf;
+        }
+    }
+    return LL_OK;
+}
+
+ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
+                           const ll_tensor *dy, int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
+                           ll_tensor *dW, ll_tensor *db)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
+    ll_shape col_shape = LL_SHAPE(d.N, d.CKK, d.L);
+    LL_TRY(ll_expect_shape(NAME, "col", col, col_shape));
+    LL_TRY(ll_expect_cpu(NAME, "col", col));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
+    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(d.F)));
+    LL_TRY(ll_expect_cpu(NAME, "db", db));
+    if (dx) {
+        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
+        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+        if (!dcol)
+            return ll_fail(LL_EARG, "conv: dcol is NULL, expected a scratch tensor for dx");
+        LL_TRY(ll_tensor_ensure(dcol, col_shape, LL_CPU));
+    }
+
+    size_t x_step = (size_t)d.C * d.H * d.W, col_step = (size_t)d.CKK * d.L;
+    size_t y_step = (size_t)d.F * d.L;
+    for (int n = 0; n < d.N; n++) {
+        const ll_real *coln = col->data + n * col_step; /* (CKK, L) */
+        const ll_real *dyn = dy->data + n * y_step;     /* (F, L) */
+        /* dW (F, CKK) (=, then +=) dyn (F, L) . coln^T (L, CKK) */
+        ll_gemm(false, true, d.F, d.CKK, d.L, 1, dyn, d.L, coln, d.L, n == 0 ? 0 : 1, dW->data,
+                d.CKK);
+        for (int f = 0; f < d.F; f++) {
+            const ll_real *dyf = dyn + (size_t)f * d.L; /* (L) */
+            ll_real sum = 0;
+            for (int o = 0; o < d.L; o++)
+                sum += dyf[o];
+            db->data[f] = n == 0 ? sum : db->data[f] + sum;
+        }
+        if (dx) {
+            ll_real *dcoln = dcol->data + n * col_step; /* (CKK, L) */
+            /* dcoln (CKK, L) = W^T (CKK, F) . dyn (F, L) */
+            ll_gemm(true, false, d.CKK, d.L, d.F, 1, W->data, d.CKK, dyn, d.L, 0, dcoln, d.L);
+            ll_col2im(dcoln, d.C, d.H, d.W, d.KH, d.KW, stride, pad, dx->data + n * x_step);
+        }
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base;
+    int stride, pad;
+    ll_tensor W, b, dW, db; /* (F, C, KH, KW), (F), and their gradients */
+    ll_tensor col, dcol;    /* (N, C*KH*KW, OH*OW): forward's cache, backward's scratch */
+} conv_layer;
+
+static ll_status conv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const conv_layer *c = (const conv_layer *)l;
+    int channels = c->W.shape.dim[1];
+    if (in[0].ndim != 4 || in[0].dim[1] != channels) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "conv: x has shape %s, expected 4-D (N, C, H, W) with C = %d",
+                       ll_shape_str(in[0], a, sizeof a), channels);
+    }
+    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(conv_dims_of(in[0], c->W.shape, c->stride, c->pad, &d));
+    *out = LL_SHAPE(d.N, d.F, d.OH, d.OW);
+    return LL_OK;
+}
+
+static ll_status conv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    conv_layer *c = (conv_layer *)l;
+    return ll_conv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, y);
+}
+
+static ll_status conv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                  const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    conv_layer *c = (conv_layer *)l;
+    return ll_conv_backward(x[0], &c->W, &c->col, dy, c->stride, c->pad, &c->dcol, dx[0], &c->dW,
+                            &c->db);
+}
+
+static void conv_destroy(ll_layer *l)
+{
+    conv_layer *c = (conv_layer *)l;
+    ll_tensor_free(&c->W), ll_tensor_free(&c->b), ll_tensor_free(&c->dW), ll_tensor_free(&c->db);
+    ll_tensor_free(&c->col), ll_tensor_free(&c->dcol);
+}
+
+static const ll_layer_ops conv_ops = {
+    .kind = "conv",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = conv_output_shape,
+    .forward = conv_forward_op,
+    .backward = conv_backward_op,
+    .destroy = conv_destroy,
+};
+
+ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
+                      int pad, double weight_std, uint64_t seed)
+{
+    if (in_channels < 1 || filters < 1 || kh < 1 || kw < 1)
+        return ll_fail(LL_EARG,
+                       "conv: in_channels = %d, filters = %d, kernel = %dx%d, expected all >= 1",
+                       in_channels, filters, kh, kw);
+    if (stride < 1)
+        return ll_fail(LL_EARG, "conv: stride = %d, expected >= 1", stride);
+    if (pad < 0)
+        return ll_fail(LL_EARG, "conv: pad = %d, expected >= 0", pad);
+    if (!(weight_std >= 0) || !isfinite(weight_std))
+        return ll_fail(LL_EARG, "conv: weight_std = %g, expected a finite number >= 0", weight_std);
+    conv_layer *c = calloc(1, sizeof *c);
+    if (!c)
+        return ll_fail(LL_ENOMEM, "conv: cannot allocate the layer");
+    c->base.ops = &conv_ops;
+    c->base.training = true;
+    c->stride = stride;
+    c->pad = pad;
+    ll_shape ws = LL_SHAPE(filters, in_channels, kh, kw);
+    ll_status s = ll_tensor_alloc(&c->W, ws, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->dW, ws, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->b, LL_SHAPE(filters), LL_CPU); /* zero-filled: b = 0 */
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->db, LL_SHAPE(filters), LL_CPU);
+    if (s == LL_OK)
+        s = ll_init_normal(&c->W, weight_std, seed, CONV_WEIGHT_STREAM);
+    if (s != LL_OK) {
+        ll_layer_free(&c->base);
+        return s;
+    }
+    ll_layer_add_param(&c->base, "W", &c->W, &c->dW);
+    ll_layer_add_param(&c->base, "b", &c->b, &c->db);
+    *out = &c->base;
+    return LL_OK;
+}
+
+static ll_status conv_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                             ll_layer **out)
+{
+    static const char *const keys[] = {"filters", "kernel", "stride", "pad", "std", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    if (in[0].ndim != 4) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "conv: input x has shape %s, expected 4-D (N, C, H, W)",
+                       ll_shape_str(in[0], a, sizeof a));
+    }
+    int channels = in[0].dim[1], filters, kernel, stride, pad;
+    LL_TRY(ll_config_int(cfg, NAME, "filters", CONV_DEFAULT_FILTERS, 1, INT_MAX, &filters));
+    LL_TRY(ll_config_int(cfg, NAME, "kernel", CONV_DEFAULT_KERNEL, 1, INT_MAX, &kernel));
+    LL_TRY(ll_config_int(cfg, NAME, "stride", CONV_DEFAULT_STRIDE, 1, INT_MAX, &stride));
+    LL_TRY(ll_config_int(cfg, NAME, "pad", CONV_DEFAULT_PAD, 0, INT_MAX, &pad));
+    /* "auto": 1/sqrt(fan_in) keeps y's variance near x's, whatever the kernel. */
+    double fan_in = (double)channels * kernel * kernel, std;
+    LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt(fan_in), 0, DBL_MAX, false, &std));
+    ll_layer *l = NULL;
+    LL_TRY(ll_conv_new(&l, channels, filters, kernel, kernel, stride, pad, std, seed));
+    /* Catch a kernel that does not fit now, not at the first forward. */
+    ll_shape y;
+    ll_status s = conv_output_shape(l, in, &y);
+    if (s != LL_OK) {
+        ll_layer_free(l);
+        return s;
+    }
+    *out = l;
+    return LL_OK;
+}
+
+const ll_layer_info ll_conv_info = {
+    .kind = "conv",
+    .summary = "2-D convolution y = W * x + b by im2col and GEMM",
+    .options = "filters=4 kernel=3 stride=1 pad=1 std=auto",
+    .default_input = LL_SHAPE(2, 3, 7, 7),
+    .create = conv_create,
+};
