@@ -26,9 +26,10 @@ typedef struct {
     /* Builds the layer for inputs of shapes in[] with options cfg (NULL = defaults). */
     ll_status (*create)(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out);
 
-    /* Fills input i, one without a gradient such as labels, with valid values.
-     * NULL means every input may be Gaussian noise. */
-    ll_status (*fill_input)(const ll_config *cfg, int i, ll_tensor *t, uint64_t seed);
+    /* Fills input i (of the inputs of shapes in[]), one without a gradient such
+     * as labels, with valid values. NULL means every input may be Gaussian noise. */
+    ll_status (*fill_input)(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                            uint64_t seed);
 } ll_layer_info;
 
 /* The info for a layer kind, or NULL when there is none of that name. */

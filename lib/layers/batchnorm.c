@@ -1,0 +1,433 @@
+#include "batchnorm.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "batchnorm";
+
+/* The defaults of the options string "momentum=0.9 eps=1e-5". */
+static const double DEFAULT_MOMENTUM = 0.9;
+static const double DEFAULT_EPS = 1e-5;
+
+static const char *const DEGENERATE_MSG =
+    "BatchNorm over one value per feature (batch of one): every normalized value is 0, so dx "
+    "and dgamma are 0 and a gradient check proves nothing; use N >= 2";
+
+/* How the elements of x group into features. Element k of sample n in
+ * feature f is x[(n * features + f) * inner + k], for both (N, D) (inner = 1)
+ * and (N, C, H, W) (inner = H * W). */
+typedef struct {
+    int features; /* D, or C */
+    size_t outer; /* N */
+    size_t inner; /* 1, or H * W */
+    size_t m;     /* values per feature: N, or N * H * W */
+} bn_layout;
+
+/* Fills lay for a shape of rank 2 or 4; false for any other rank. */
+static bool layout_from(ll_shape s, bn_layout *lay)
+{
+    if (s.ndim != 2 && s.ndim != 4)
+        return false;
+    lay->features = s.dim[1];
+    lay->outer = (size_t)s.dim[0];
+    lay->inner = s.ndim == 4 ? (size_t)s.dim[2] * (size_t)s.dim[3] : 1;
+    lay->m = lay->outer * lay->inner;
+    return true;
+}
+
+/* Like layout_from, with the caller's message when the rank is wrong. */
+static ll_status expect_layout(const char *tensor, ll_shape s, bn_layout *lay)
+{
+    if (!layout_from(s, lay))
+        return ll_fail(LL_ESHAPE, "%s: %s has rank %d, expected (N, D) or (N, C, H, W)", NAME,
+                       tensor, s.ndim);
+    return LL_OK;
+}
+
+/* The offset of the first of the `inner` values of sample n in feature f. */
+static size_t feature_offset(const bn_layout *lay, size_t n, int f)
+{
+    return (n * (size_t)lay->features + (size_t)f) * lay->inner;
+}
+
+/* Fails unless t is a CPU vector of one value per feature. */
+static ll_status expect_per_feature(const char *tensor, const ll_tensor *t, int features)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, LL_SHAPE(features)));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* Fails unless t is a CPU tensor of shape s (y, dy, dx, xhat all have x's shape). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* eps keeps 1/sqrt(var + eps) finite for a constant feature, so it must be positive. */
+static ll_status expect_eps(double eps)
+{
+    if (!(eps > 0) || !isfinite(eps))
+        return ll_fail(LL_EARG, "%s: eps = %g, expected a positive number", NAME, eps);
+    return LL_OK;
+}
+
+static ll_status expect_momentum(double momentum)
+{
+    if (!(momentum >= 0 && momentum <= 1))
+        return ll_fail(LL_EARG, "%s: momentum = %g, expected 0 to 1", NAME, momentum);
+    return LL_OK;
+}
+
+/* A negative running variance would make sqrt(var + eps) NaN in eval mode. */
+static ll_status expect_variances(const ll_tensor *running_var)
+{
+    for (size_t f = 0; f < running_var->size; f++)
+        if (!(running_var->data[f] >= 0))
+            return ll_fail(LL_EARG, "%s: running_var[%zu] = %g, expected a variance >= 0", NAME, f,
+                           (double)running_var->data[f]);
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *beta, double momentum, double eps,
+                                     ll_tensor *running_mean, ll_tensor *running_var,
+                                     ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, &lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
+    LL_TRY(expect_per_feature("beta", beta, lay.features));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
+    LL_TRY(expect_like("xhat", xhat, x->shape));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features));
+    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_momentum(momentum));
+    LL_TRY(expect_eps(eps));
+
+    const double m = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        /* Two passes (mean, then squared deviations) in double: the one-pass
+         * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
+        double sum = 0;
+        for (size_t n = 0; n < lay.outer; n++) {
+            const ll_real *xf = x->data + feature_offset(&lay, n, f); /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++)
+                sum += xf[k];
+        }
+        double mu = sum / m;
+        double sq = 0;
+        for (size_t n = 0; n < lay.outer; n++) {
+            const ll_real *xf = x->data + feature_offset(&lay, n, f); /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++)
+                sq += ((double)xf[k] - mu) * ((double)xf[k] - mu);
+        }
+        double var = sq / m; /* biased: divide by M, as the paper does for training */
+        double istd = 1.0 / sqrt(var + eps);
+        double g = gamma->data[f], b = beta->data[f];
+        for (size_t n = 0; n < lay.outer; n++) {
+            size_t off = feature_offset(&lay, n, f);
+            const ll_real *xf = x->data + off; /* (inner) */
+            ll_real *hf = xhat->data + off;    /* (inner) */
+            ll_real *yf = y->data + off;       /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++) {
+                double h = ((double)xf[k] - mu) * istd;
+                hf[k] = (ll_real)h;
+                yf[k] = (ll_real)(g * h + b);
+            }
+        }
+        inv_std->data[f] = (ll_real)istd;
+        running_mean->data[f] = (ll_real)(momentum * running_mean->data[f] + (1 - momentum) * mu);
+        running_var->data[f] = (ll_real)(momentum * running_var->data[f] + (1 - momentum) * var);
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                    const ll_tensor *beta, const ll_tensor *running_mean,
+                                    const ll_tensor *running_var, double eps, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, &lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
+    LL_TRY(expect_per_feature("beta", beta, lay.features));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
+    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_eps(eps));
+    LL_TRY(expect_variances(running_var));
+
+    for (int f = 0; f < lay.features; f++) {
+        double mu = running_mean->data[f];
+        double istd = 1.0 / sqrt((double)running_var->data[f] + eps);
+        double g = gamma->data[f], b = beta->data[f];
+        for (size_t n = 0; n < lay.outer; n++) {
+            size_t off = feature_offset(&lay, n, f);
+            const ll_real *xf = x->data + off; /* (inner) */
+            ll_real *yf = y->data + off;       /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++)
+                yf[k] = (ll_real)(g * ((double)xf[k] - mu) * istd + b);
+        }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                      const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                      ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(expect_layout("xhat", xhat->shape, &lay));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
+    LL_TRY(expect_like("dy", dy, xhat->shape));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features));
+    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features));
+
+    const double m = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (size_t n = 0; n < lay.outer; n++) {
+            size_t off = feature_offset(&lay, n, f);
+            const ll_real *hf = xhat->data + off; /* (inner) */
+            const ll_real *df = dy->data + off;   /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++) {
+                sum_dy += df[k];
+                sum_dy_xhat += (double)df[k] * hf[k];
+            }
+        }
+        dbeta->data[f] = (ll_real)sum_dy;
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+        if (!dx)
+            continue;
+        /* The closed form of the graph in docs/layers/batchnorm.md: the two
+         * sums carry the gradient that flows through mu and var. */
+        double scale = (double)gamma->data[f] * inv_std->data[f] / m;
+        for (size_t n = 0; n < lay.outer; n++) {
+            size_t off = feature_offset(&lay, n, f);
+            const ll_real *hf = xhat->data + off; /* (inner) */
+            const ll_real *df = dy->data + off;   /* (inner) */
+            ll_real *of = dx->data + off;         /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++)
+                of[k] = (ll_real)(scale * (m * df[k] - sum_dy - hf[k] * sum_dy_xhat));
+        }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *running_mean, const ll_tensor *running_var,
+                                     double eps, const ll_tensor *dy, ll_tensor *dx,
+                                     ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, &lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
+    LL_TRY(expect_like("dy", dy, x->shape));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, x->shape));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features));
+    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features));
+    LL_TRY(expect_eps(eps));
+    LL_TRY(expect_variances(running_var));
+
+    for (int f = 0; f < lay.features; f++) {
+        /* In eval mode mu and var are constants, so y is affine in x. */
+        double mu = running_mean->data[f];
+        double istd = 1.0 / sqrt((double)running_var->data[f] + eps);
+        double slope = gamma->data[f] * istd;
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (size_t n = 0; n < lay.outer; n++) {
+            size_t off = feature_offset(&lay, n, f);
+            const ll_real *xf = x->data + off;  /* (inner) */
+            const ll_real *df = dy->data + off; /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++) {
+                sum_dy += df[k];
+                sum_dy_xhat += (double)df[k] * ((double)xf[k] - mu) * istd;
+            }
+            if (dx) {
+                ll_real *of = dx->data + off; /* (inner) */
+                for (size_t k = 0; k < lay.inner; k++)
+                    of[k] = (ll_real)(df[k] * slope);
+            }
+        }
+        dbeta->data[f] = (ll_real)sum_dy;
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a batchnorm_layer * */
+    int features;
+    double momentum, eps;
+    ll_tensor gamma, beta, dgamma, dbeta;
+    ll_tensor running_mean, running_var;
+    ll_tensor xhat, inv_std; /* caches of the last training forward */
+} batchnorm_layer;
+
+static ll_status batchnorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const batchnorm_layer *bn = (const batchnorm_layer *)l;
+    bn_layout lay = {0};
+    LL_TRY(expect_layout("x", in[0], &lay));
+    if (lay.features != bn->features) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE, "%s: x has shape %s with %d features (dimension 1), expected %d",
+                       NAME, ll_shape_str(in[0], buf, sizeof buf), lay.features, bn->features);
+    }
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status batchnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    batchnorm_layer *bn = (batchnorm_layer *)l;
+    if (!l->training)
+        return ll_batchnorm_forward_eval(x[0], &bn->gamma, &bn->beta, &bn->running_mean,
+                                         &bn->running_var, bn->eps, y);
+    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
+    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
+    LL_TRY(ll_tensor_ensure(&bn->xhat, x[0]->shape, LL_CPU));
+    LL_TRY(ll_tensor_ensure(&bn->inv_std, LL_SHAPE(bn->features), LL_CPU));
+    return ll_batchnorm_forward_train(x[0], &bn->gamma, &bn->beta, bn->momentum, bn->eps,
+                                      &bn->running_mean, &bn->running_var, &bn->xhat, &bn->inv_std,
+                                      y);
+}
+
+static ll_status batchnorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                       const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    batchnorm_layer *bn = (batchnorm_layer *)l;
+    if (!l->training)
+        return ll_batchnorm_backward_eval(x[0], &bn->gamma, &bn->running_mean, &bn->running_var,
+                                          bn->eps, dy, dx[0], &bn->dgamma, &bn->dbeta);
+    if (!bn->xhat.data || !ll_shape_equal(bn->xhat.shape, x[0]->shape)) {
+        char buf[64];
+        return ll_fail(LL_EARG,
+                       "%s: training backward needs the caches of a training forward on x of "
+                       "shape %s; run forward first",
+                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
+    }
+    return ll_batchnorm_backward_train(&bn->xhat, &bn->inv_std, &bn->gamma, dy, dx[0], &bn->dgamma,
+                                       &bn->dbeta);
+}
+
+/* Only training mode is degenerate: in eval mode the running statistics are
+ * constants and a batch of one has a perfectly good gradient. */
+static const char *batchnorm_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    bn_layout lay = {0};
+    if (!l->training || !layout_from(in[0], &lay))
+        return NULL;
+    if (lay.m == 1)
+        return DEGENERATE_MSG;
+    /* Two values a, b normalize to xhat = +-(a - b) / sqrt((a - b)^2 + 4 eps),
+     * i.e. +-1 up to eps, whatever a and b are: dx is eps-sized and mostly noise. */
+    if (lay.m == 2)
+        return "BatchNorm over two values per feature (batch of two): xhat is +-1 whatever x is, "
+               "so dx is only eps-sized and a gradient check proves little; use N >= 3";
+    return NULL;
+}
+
+static void batchnorm_destroy(ll_layer *l)
+{
+    batchnorm_layer *bn = (batchnorm_layer *)l;
+    ll_tensor_free(&bn->gamma), ll_tensor_free(&bn->beta);
+    ll_tensor_free(&bn->dgamma), ll_tensor_free(&bn->dbeta);
+    ll_tensor_free(&bn->running_mean), ll_tensor_free(&bn->running_var);
+    ll_tensor_free(&bn->xhat), ll_tensor_free(&bn->inv_std);
+}
+
+static const ll_layer_ops batchnorm_ops = {
+    .kind = "batchnorm",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = batchnorm_output_shape,
+    .forward = batchnorm_forward_op,
+    .backward = batchnorm_backward_op,
+    .degenerate = batchnorm_degenerate,
+    .destroy = batchnorm_destroy,
+};
+
+/* Allocates the per-feature tensors; the first failure is returned. */
+static ll_status batchnorm_alloc(batchnorm_layer *bn)
+{
+    ll_shape d = LL_SHAPE(bn->features);
+    LL_TRY(ll_tensor_alloc(&bn->gamma, d, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&bn->beta, d, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&bn->dgamma, d, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&bn->dbeta, d, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&bn->running_mean, d, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&bn->running_var, d, LL_CPU));
+    /* gamma = 1 and beta = 0 make y = xhat at first; running_mean = 0 and
+     * running_var = 1 make eval mode the identity (up to eps) until training
+     * moves them. beta and running_mean are zero from ll_tensor_alloc. */
+    LL_TRY(ll_tensor_fill(&bn->gamma, 1));
+    return ll_tensor_fill(&bn->running_var, 1);
+}
+
+ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps)
+{
+    if (features < 1)
+        return ll_fail(LL_EARG, "%s: features = %d, expected a positive count", NAME, features);
+    LL_TRY(expect_momentum(momentum));
+    LL_TRY(expect_eps(eps));
+    batchnorm_layer *bn = calloc(1, sizeof *bn);
+    if (!bn)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    bn->base.ops = &batchnorm_ops;
+    bn->base.training = true;
+    bn->features = features;
+    bn->momentum = momentum;
+    bn->eps = eps;
+    ll_status s = batchnorm_alloc(bn);
+    if (s != LL_OK) {
+        ll_layer_free(&bn->base);
+        return s;
+    }
+    ll_layer_add_param(&bn->base, "gamma", &bn->gamma, &bn->dgamma);
+    ll_layer_add_param(&bn->base, "beta", &bn->beta, &bn->dbeta);
+    ll_layer_add_buffer(&bn->base, "running_mean", &bn->running_mean);
+    ll_layer_add_buffer(&bn->base, "running_var", &bn->running_var);
+    *out = &bn->base;
+    return LL_OK;
+}
+
+static ll_status batchnorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                  ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {"momentum", "eps", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    double momentum, eps;
+    LL_TRY(ll_config_real(cfg, NAME, "momentum", DEFAULT_MOMENTUM, 0, 1, false, &momentum));
+    LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
+    bn_layout lay = {0};
+    LL_TRY(expect_layout("x", in[0], &lay));
+    return ll_batchnorm_new(out, lay.features, momentum, eps);
+}
+
+const ll_layer_info ll_batchnorm_info = {
+    .kind = "batchnorm",
+    .summary = "normalize each feature over the batch, then y = gamma * xhat + beta",
+    .options = "momentum=0.9 eps=1e-5",
+    .default_input = LL_SHAPE(4, 5),
+    .create = batchnorm_create,
+};

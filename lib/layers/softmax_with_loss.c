@@ -1,0 +1,316 @@
+#include "softmax_with_loss.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "../init.h"
+#include "../registry.h"
+#include "../rng.h"
+
+static const char *const NAME = "softmax_with_loss";
+
+/* How far a target row's sum may be from 1: loose enough for rows written
+ * with a few decimals or summed in float, tight enough to catch a wrong row. */
+static const double ROW_SUM_TOL = 1e-3;
+
+/* The two forms of t, and the option that chooses one for the registry. */
+typedef enum { LABELS_INDEX = 0, LABELS_ONEHOT = 1 } labels_form;
+static const char *const LABEL_CHOICES[] = {"index", "onehot", NULL};
+
+/* The standard deviation of the scores fill_input draws for x. */
+static const double FILL_SCORE_STD = 1.0;
+
+/* Fails unless s is (N, C) scores. */
+static ll_status expect_scores(const char *tensor, ll_shape s)
+{
+    if (s.ndim != 2) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE, "%s: %s has shape %s, expected (N, C) scores", NAME, tensor,
+                       ll_shape_str(s, buf, sizeof buf));
+    }
+    return LL_OK;
+}
+
+/* Which form t takes for scores of shape x (N, C): (N) indices or (N, C) rows. */
+static ll_status target_form(ll_shape x, ll_shape t, labels_form *form)
+{
+    int n = x.dim[0], c = x.dim[1];
+    if (t.ndim == 1 && t.dim[0] == n) {
+        *form = LABELS_INDEX;
+        return LL_OK;
+    }
+    if (t.ndim == 2 && t.dim[0] == n && t.dim[1] == c) {
+        *form = LABELS_ONEHOT;
+        return LL_OK;
+    }
+    char buf[64];
+    return ll_fail(LL_ESHAPE,
+                   "%s: t has shape %s, expected (%d,) class indices or (%d, %d) target rows for x "
+                   "of shape (%d, %d)",
+                   NAME, ll_shape_str(t, buf, sizeof buf), n, n, c, n, c);
+}
+
+/* Fails unless every label is usable: indices are integers in [0, C), rows
+ * are non-negative and sum to 1. Reads t only, so callers check before writing. */
+static ll_status expect_targets(const ll_tensor *t, ll_shape x, labels_form *form)
+{
+    LL_TRY(ll_expect_cpu(NAME, "t", t));
+    LL_TRY(target_form(x, t->shape, form));
+    int n = x.dim[0], c = x.dim[1];
+    if (*form == LABELS_INDEX) {
+        for (int i = 0; i < n; i++) {
+            double v = t->data[i];
+            if (!isfinite(v) || v != floor(v))
+                return ll_fail(LL_EARG,
+                               "%s: t[%d] = %g is not a class index, expected an integer in "
+                               "[0, %d)",
+                               NAME, i, v, c);
+            if (v < 0 || v >= c)
+                return ll_fail(LL_EARG,
+                               "%s: t[%d] = %g is out of range, expected a class in [0, %d)", NAME,
+                               i, v, c);
+        }
+        return LL_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        const ll_real *row = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
+        double sum = 0;
+        for (int j = 0; j < c; j++) {
+            if (!(row[j] >= 0) || !isfinite(row[j]))
+                return ll_fail(LL_EARG,
+                               "%s: t row %d has t[%d, %d] = %g, expected probabilities >= 0", NAME,
+                               i, i, j, (double)row[j]);
+            sum += row[j];
+        }
+        if (fabs(sum - 1) > ROW_SUM_TOL)
+            return ll_fail(LL_EARG, "%s: t row %d sums to %.6g, expected 1 (within %g)", NAME, i,
+                           sum, ROW_SUM_TOL);
+    }
+    return LL_OK;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
+                                       ll_tensor *loss)
+{
+    labels_form form;
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_scores("x", x->shape));
+    LL_TRY(expect_targets(t, x->shape, &form));
+    LL_TRY(expect_like("prob", prob, x->shape));
+    LL_TRY(expect_like("loss", loss, LL_SHAPE(1)));
+
+    int n = x->shape.dim[0], c = x->shape.dim[1];
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const ll_real *row = x->data + (size_t)i * (size_t)c; /* (C) scores of sample i */
+        ll_real *p = prob->data + (size_t)i * (size_t)c;      /* (C) probabilities */
+        /* Subtracting the row's max makes every exponent <= 0: nothing
+         * overflows, and the largest term is exp(0) = 1, so the sum is >= 1
+         * and its log is finite. */
+        double max = row[0];
+        for (int j = 1; j < c; j++)
+            max = row[j] > max ? row[j] : max;
+        double sum = 0;
+        for (int j = 0; j < c; j++)
+            sum += exp(row[j] - max);
+        double lse = log(sum); /* log sum exp(x - max) */
+        for (int j = 0; j < c; j++)
+            p[j] = (ll_real)(exp(row[j] - max) / sum);
+        /* The loss uses -log p[j] = lse - (x[j] - max), never log(p[j]):
+         * p[j] may underflow to 0 where its log is still a finite number. */
+        if (form == LABELS_INDEX) {
+            int k = (int)t->data[i];
+            total += lse - (row[k] - max);
+        } else {
+            const ll_real *target = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
+            for (int j = 0; j < c; j++)
+                total += target[j] * (lse - (row[j] - max));
+        }
+    }
+    loss->data[0] = (ll_real)(total / n);
+    return LL_OK;
+}
+
+ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
+                                        const ll_tensor *dloss, ll_tensor *dx)
+{
+    labels_form form;
+    LL_TRY(ll_expect_cpu(NAME, "prob", prob));
+    LL_TRY(expect_scores("prob", prob->shape));
+    LL_TRY(expect_targets(t, prob->shape, &form));
+    LL_TRY(expect_like("dloss", dloss, LL_SHAPE(1)));
+    LL_TRY(expect_like("dx", dx, prob->shape));
+
+    int n = prob->shape.dim[0], c = prob->shape.dim[1];
+    /* The loss is a mean over the batch, hence the 1/N. */
+    double scale = (double)dloss->data[0] / n;
+    for (int i = 0; i < n; i++) {
+        const ll_real *p = prob->data + (size_t)i * (size_t)c; /* (C) probabilities of sample i */
+        ll_real *d = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
+        if (form == LABELS_INDEX) {
+            int k = (int)t->data[i];
+            for (int j = 0; j < c; j++)
+                d[j] = (ll_real)(scale * ((double)p[j] - (j == k)));
+        } else {
+            const ll_real *target = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
+            for (int j = 0; j < c; j++)
+                d[j] = (ll_real)(scale * ((double)p[j] - target[j]));
+        }
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base;  /* first, so that an ll_layer * is a softmax_with_loss_layer * */
+    ll_tensor prob; /* cache of the last forward, (N, C) */
+} softmax_with_loss_layer;
+
+static ll_status swl_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    labels_form form;
+    LL_TRY(expect_scores("x", in[0]));
+    LL_TRY(target_form(in[0], in[1], &form));
+    *out = LL_SHAPE(1);
+    return LL_OK;
+}
+
+static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
+    /* Checked before the cache is sized so a GPU x is not mirrored on the CPU. */
+    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
+    LL_TRY(ll_tensor_ensure(&s->prob, x[0]->shape, LL_CPU));
+    return ll_softmax_with_loss_forward(x[0], x[1], &s->prob, y);
+}
+
+/* The labels have no gradient (dx[1] is always NULL) and there are no
+ * parameters, so with dx[0] NULL there is nothing to write. */
+static ll_status swl_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                 const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
+    if (!dx[0])
+        return LL_OK;
+    if (!s->prob.data || !ll_shape_equal(s->prob.shape, x[0]->shape)) {
+        char buf[64];
+        return ll_fail(LL_EARG,
+                       "%s: backward needs the probabilities of a forward on x of shape %s; run "
+                       "forward first",
+                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
+    }
+    return ll_softmax_with_loss_backward(&s->prob, x[1], dy, dx[0]);
+}
+
+static void swl_destroy(ll_layer *l)
+{
+    ll_tensor_free(&((softmax_with_loss_layer *)l)->prob);
+}
+
+/* No fingerprint: softmax and log-sum-exp are smooth everywhere. */
+static const ll_layer_ops swl_ops = {
+    .kind = "softmax_with_loss",
+    .n_inputs = 2,
+    .input_names = {"x", "t"},
+    .input_has_grad = {true, false},
+    .is_loss = true,
+    .output_shape = swl_output_shape,
+    .forward = swl_forward_op,
+    .backward = swl_backward_op,
+    .destroy = swl_destroy,
+};
+
+ll_status ll_softmax_with_loss_new(ll_layer **out)
+{
+    softmax_with_loss_layer *s = calloc(1, sizeof *s);
+    if (!s)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    s->base.ops = &swl_ops;
+    s->base.training = true;
+    *out = &s->base;
+    return LL_OK;
+}
+
+/* --- the registry entry --- */
+
+static ll_status read_labels(const ll_config *cfg, labels_form *form)
+{
+    static const char *const keys[] = {"labels", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    int choice;
+    LL_TRY(ll_config_choice(cfg, NAME, "labels", LABELS_INDEX, LABEL_CHOICES, &choice));
+    *form = (labels_form)choice;
+    return LL_OK;
+}
+
+static ll_status swl_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
+{
+    labels_form form;
+    LL_TRY(read_labels(cfg, &form));
+    LL_TRY(expect_scores("x", x0));
+    in[0] = x0;
+    in[1] = form == LABELS_INDEX ? LL_SHAPE(x0.dim[0]) : x0;
+    return LL_OK;
+}
+
+static ll_status swl_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
+{
+    (void)seed;
+    labels_form option, given;
+    LL_TRY(read_labels(cfg, &option));
+    LL_TRY(expect_scores("x", in[0]));
+    LL_TRY(target_form(in[0], in[1], &given));
+    return ll_softmax_with_loss_new(out);
+}
+
+/* Input i is drawn from stream i: x as Gaussian scores (so a caller may rely
+ * on this hook for every input), t as labels: a uniform class per row, stored
+ * as an index (labels=index) or as a one-hot row (labels=onehot). The number
+ * of classes C comes from x's shape in[0]. */
+static ll_status swl_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                                uint64_t seed)
+{
+    labels_form form;
+    LL_TRY(read_labels(cfg, &form));
+    LL_TRY(ll_expect_cpu(NAME, i == 0 ? "x" : "t", t));
+    uint64_t stream = (uint64_t)i;
+    if (i == 0)
+        return ll_init_normal(t, FILL_SCORE_STD, seed, stream);
+    if (i != 1)
+        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
+    LL_TRY(expect_scores("x", in[0]));
+    int n = in[0].dim[0], c = in[0].dim[1];
+    ll_shape want = form == LABELS_INDEX ? LL_SHAPE(n) : LL_SHAPE(n, c);
+    LL_TRY(ll_expect_shape(NAME, "t", t, want));
+    for (int r = 0; r < n; r++) {
+        uint32_t k = ll_rng_below(seed, stream, (uint64_t)r, (uint32_t)c);
+        if (form == LABELS_INDEX) {
+            t->data[r] = (ll_real)k;
+            continue;
+        }
+        ll_real *row = t->data + (size_t)r * (size_t)c; /* (C) one-hot row of sample r */
+        for (int j = 0; j < c; j++)
+            row[j] = (uint32_t)j == k;
+    }
+    return LL_OK;
+}
+
+const ll_layer_info ll_softmax_with_loss_info = {
+    .kind = "softmax_with_loss",
+    .summary = "softmax of the scores, then the mean cross-entropy against the labels",
+    .options = "labels=index",
+    .default_input = LL_SHAPE(4, 5),
+    .input_shapes = swl_input_shapes,
+    .create = swl_create,
+    .fill_input = swl_fill_input,
+};
