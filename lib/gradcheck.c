@@ -1,0 +1,384 @@
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "init.h"
+#include "rng.h"
+
+/* Streams of the generator that the checker draws from (with the user's seed). */
+enum {
+    STREAM_UPSTREAM = 101,   /* r, the upstream gradient */
+    STREAM_INPUT = 200,      /* + input number */
+    STREAM_PARAM_NOISE = 300,/* + parameter number */
+    STREAM_DIRECTION = 400,  /* + target number, fast mode */
+    STREAM_LAYER = 500,      /* the layer's own seed (weights, dropout mask) */
+};
+#define PARAM_NOISE_STD 0.5
+/* Below this every gradient of a tensor counts as zero (degenerate check). */
+#define ZERO_GRADIENT 1e-30
+
+ll_gc_band ll_gc_band_of(double rel)
+{
+    if (rel < 1e-7)
+        return LL_GC_GOOD;
+    if (rel < 1e-4)
+        return LL_GC_OK;
+    if (rel < 1e-2)
+        return LL_GC_UNEASY;
+    return LL_GC_WRONG;
+}
+
+const char *ll_gc_band_name(ll_gc_band b)
+{
+    static const char *const names[] = {"good", "ok", "uneasy", "wrong"};
+    return names[b];
+}
+
+const char *ll_gc_index_str(ll_shape s, size_t flat, char *buf, size_t bufsize)
+{
+    int idx[LL_MAX_DIMS];
+    for (int d = s.ndim - 1; d >= 0; d--) {
+        idx[d] = (int)(flat % (size_t)s.dim[d]);
+        flat /= (size_t)s.dim[d];
+    }
+    size_t used = (size_t)snprintf(buf, bufsize, "[");
+    for (int d = 0; d < s.ndim && used < bufsize; d++)
+        used += (size_t)snprintf(buf + used, bufsize - used, d ? ", %d" : "%d", idx[d]);
+    if (used < bufsize)
+        snprintf(buf + used, bufsize - used, "]");
+    return buf;
+}
+
+static double rel_error(double a, double n, double floor)
+{
+    double den = fmax(fmax(fabs(a), fabs(n)), floor);
+    return fabs(a - n) / den;
+}
+
+static void note(ll_gc_entry *e, size_t index, double a, double n, double floor)
+{
+    double rel = rel_error(a, n, floor);
+    e->max_abs = fmax(e->max_abs, fmax(fabs(a), fabs(n)));
+    if (e->checked == 0 || rel > e->max_rel) {
+        e->max_rel = rel;
+        e->worst = index;
+        e->worst_analytic = a;
+        e->worst_numeric = n;
+    }
+    e->checked++;
+}
+
+/* Every element in turn: v_i + h and v_i - h, restored exactly afterwards. */
+static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void *ctx, double h,
+                                  double floor, uint64_t fp0, ll_gc_entry *e)
+{
+    ll_real *v = t->value->data;
+    for (size_t i = 0; i < t->value->size; i++) {
+        ll_real orig = v[i];
+        double lp, lm;
+        uint64_t fpp, fpm;
+        v[i] = (ll_real)(orig + h);
+        ll_real vp = v[i];
+        ll_status s = fn(ctx, &lp, &fpp);
+        v[i] = (ll_real)(orig - h);
+        ll_real vm = v[i];
+        if (s == LL_OK)
+            s = fn(ctx, &lm, &fpm);
+        v[i] = orig;
+        LL_TRY(s);
+        if (fpp != fp0 || fpm != fp0) {
+            e->kinks++;
+            continue;
+        }
+        /* Divide by the step actually taken: in float, orig + h is rounded. */
+        double numeric = (lp - lm) / ((double)vp - (double)vm);
+        note(e, i, (double)t->grad->data[i], numeric, floor);
+    }
+    return LL_OK;
+}
+
+/* Fast mode: K random unit directions u; compares (L(v + hu) - L(v - hu)) / 2h
+ * with the analytic directional derivative grad . (v+ - v-) / 2h, which uses
+ * the perturbations as rounded, so float rounding of v + hu cancels. */
+static ll_status check_directions(const ll_gc_target *t, int target_no, ll_gc_loss_fn fn, void *ctx,
+                                  const ll_gc_options *opt, double h, double floor, uint64_t fp0,
+                                  ll_gc_entry *e)
+{
+    size_t n = t->value->size;
+    ll_real *v = t->value->data;
+    ll_real *orig = malloc(n * sizeof *orig);
+    double *u = malloc(n * sizeof *u);
+    if (!orig || !u) {
+        free(orig), free(u);
+        return ll_fail(LL_ENOMEM, "gradcheck: out of memory for %zu directions", n);
+    }
+    memcpy(orig, v, n * sizeof *orig);
+    ll_status s = LL_OK;
+    for (int k = 0; k < opt->directions && s == LL_OK; k++) {
+        uint64_t stream = ll_rng_stream(STREAM_DIRECTION + (uint64_t)target_no, (uint64_t)k);
+        double norm = 0;
+        for (size_t i = 0; i < n; i++) {
+            u[i] = ll_rng_normal(opt->seed, stream, i);
+            norm += u[i] * u[i];
+        }
+        norm = sqrt(norm);
+        double analytic = 0, lp = 0, lm = 0;
+        uint64_t fpp = 0, fpm = 0;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (ll_real)(orig[i] + h * u[i] / norm);
+        for (size_t i = 0; i < n; i++)
+            analytic += (double)t->grad->data[i] * (double)v[i];
+        s = fn(ctx, &lp, &fpp);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (ll_real)(orig[i] - h * u[i] / norm);
+        for (size_t i = 0; i < n; i++)
+            analytic -= (double)t->grad->data[i] * (double)v[i];
+        if (s == LL_OK)
+            s = fn(ctx, &lm, &fpm);
+        memcpy(v, orig, n * sizeof *orig);
+        if (s != LL_OK)
+            break;
+        if (fpp != fp0 || fpm != fp0) {
+            e->kinks++;
+            continue;
+        }
+        note(e, (size_t)k, analytic / (2 * h), (lp - lm) / (2 * h), floor);
+    }
+    free(orig), free(u);
+    return s;
+}
+
+ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn, void *ctx,
+                           const ll_gc_options *opt_in, ll_gc_report *rep)
+{
+    ll_gc_options opt = *opt_in;
+    if (opt.eps == 0)
+        opt.eps = LL_GC_DEFAULT_EPS;
+    if (opt.floor == 0)
+        opt.floor = LL_GC_DEFAULT_FLOOR;
+    if (opt.threshold == 0)
+        opt.threshold = LL_GC_DEFAULT_THRESHOLD;
+    if (opt.directions == 0)
+        opt.directions = LL_GC_DEFAULT_DIRECTIONS;
+    if (!(opt.eps > 0) || !(opt.floor > 0) || !(opt.threshold > 0) || opt.directions < 0)
+        return ll_fail(LL_EARG, "gradcheck: eps, floor and threshold must be positive (got %g, %g, %g)",
+                       opt.eps, opt.floor, opt.threshold);
+    if (n > LL_GC_MAX_TARGETS)
+        return ll_fail(LL_EARG, "gradcheck: %d tensors to check, at most %d", n, LL_GC_MAX_TARGETS);
+
+    double l0;
+    uint64_t fp0;
+    LL_TRY(fn(ctx, &l0, &fp0));
+    rep->n = n;
+    rep->eps = opt.eps, rep->floor = opt.floor, rep->threshold = opt.threshold;
+    rep->fast = opt.fast;
+    rep->pass = rep->warning == NULL;
+    for (int k = 0; k < n; k++) {
+        const ll_gc_target *t = &targets[k];
+        ll_gc_entry *e = &rep->entry[k];
+        memset(e, 0, sizeof *e);
+        snprintf(e->name, sizeof e->name, "%s", t->name);
+        e->is_param = t->is_param;
+        e->shape = t->value->shape;
+        LL_TRY(ll_expect_cpu("gradcheck", t->name, t->value));
+        LL_TRY(ll_expect_shape("gradcheck", "gradient", t->grad, t->value->shape));
+        if (opt.fast)
+            LL_TRY(check_directions(t, k, fn, ctx, &opt, opt.eps, opt.floor, fp0, e));
+        else
+            LL_TRY(check_exhaustive(t, fn, ctx, opt.eps, opt.floor, fp0, e));
+        if (e->checked == 0)
+            e->problem = "every element sat on a kink: nothing was checked (try another --seed)";
+        else if (e->max_abs < ZERO_GRADIENT)
+            e->problem = t->is_param ? "every gradient is zero: the loss does not reach this parameter"
+                                     : "every gradient is zero: the check proves nothing";
+        e->pass = !e->problem && e->max_rel <= opt.threshold;
+        rep->pass = rep->pass && e->pass;
+    }
+    return LL_OK;
+}
+
+/* --- checking one layer --- */
+
+typedef struct {
+    ll_layer *layer;
+    const ll_tensor *const *x;
+    const ll_tensor *r;
+    ll_tensor *out;
+} layer_ctx;
+
+static ll_status layer_loss(void *vctx, double *loss, uint64_t *fingerprint)
+{
+    layer_ctx *c = vctx;
+    LL_TRY(ll_layer_forward(c->layer, c->x, c->out));
+    /* Neumaier's compensated sum: the central difference subtracts two nearly
+     * equal losses, so the rounding of a plain sum over every output (n * eps
+     * * |L|) would swamp the change that one perturbed element makes. */
+    double s = 0, carry = 0;
+    for (size_t i = 0; i < c->out->size; i++) {
+        double term = (double)c->r->data[i] * (double)c->out->data[i];
+        double t = s + term;
+        carry += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
+        s = t;
+    }
+    *loss = s + carry;
+    *fingerprint = c->layer->ops->fingerprint ? c->layer->ops->fingerprint(c->layer, c->x, c->out) : 0;
+    return LL_OK;
+}
+
+ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
+                             ll_gc_tensors *t, ll_gc_report *rep)
+{
+    const ll_layer_ops *ops = l->ops;
+    memset(rep, 0, sizeof *rep);
+    snprintf(rep->subject, sizeof rep->subject, "%s", ops->kind);
+    const ll_tensor *in[LL_MAX_INPUTS] = {0};
+    ll_shape shapes[LL_MAX_INPUTS];
+    for (int i = 0; i < ops->n_inputs; i++) {
+        LL_TRY(ll_expect_cpu(ops->kind, ops->input_names[i], x[i]));
+        in[i] = x[i];
+        shapes[i] = x[i]->shape;
+    }
+    if (ops->degenerate)
+        rep->warning = ops->degenerate(l, shapes);
+
+    /* The analytic side: forward, then backward with dy = r (r = 1 for a loss). */
+    LL_TRY(ll_layer_forward(l, in, &t->y));
+    LL_TRY(ll_tensor_alloc(&t->dy, t->y.shape, LL_CPU));
+    if (ops->is_loss)
+        LL_TRY(ll_tensor_fill(&t->dy, 1));
+    else
+        LL_TRY(ll_init_normal(&t->dy, 1.0, opt->seed, STREAM_UPSTREAM));
+    ll_tensor *dx[LL_MAX_INPUTS] = {0};
+    for (int i = 0; i < ops->n_inputs; i++)
+        if (ops->input_has_grad[i])
+            dx[i] = &t->dx[i];
+    LL_TRY(ll_layer_backward(l, in, &t->y, &t->dy, dx));
+
+    /* The numerical side, on every input with a gradient and every parameter. */
+    ll_gc_target targets[LL_GC_MAX_TARGETS];
+    int n = 0;
+    for (int i = 0; i < ops->n_inputs; i++)
+        if (dx[i])
+            targets[n++] = (ll_gc_target){ops->input_names[i], false, x[i], dx[i]};
+    for (int p = 0; p < l->n_params; p++)
+        targets[n++] = (ll_gc_target){l->params[p].name, true, l->params[p].value, l->params[p].grad};
+    layer_ctx ctx = {l, in, &t->dy, &t->scratch};
+    return ll_gradcheck_run(targets, n, layer_loss, &ctx, opt, rep);
+}
+
+void ll_gc_tensors_free(ll_gc_tensors *t)
+{
+    ll_tensor_free(&t->y);
+    ll_tensor_free(&t->dy);
+    ll_tensor_free(&t->scratch);
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&t->dx[i]);
+}
+
+ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+                             uint64_t seed, ll_layer **layer, ll_tensor *x)
+{
+    ll_shape in[LL_MAX_INPUTS];
+    ll_layer *l = NULL;
+    LL_TRY(ll_layer_create(info->kind, cfg, x0, ll_rng_stream(seed, STREAM_LAYER), in, &l));
+    ll_status s = LL_OK;
+    for (int i = 0; i < l->ops->n_inputs && s == LL_OK; i++) {
+        s = ll_tensor_alloc(&x[i], in[i], LL_CPU);
+        if (s == LL_OK && !l->ops->input_has_grad[i] && info->fill_input)
+            s = info->fill_input(cfg, in, i, &x[i], seed);
+        else if (s == LL_OK)
+            s = ll_init_normal(&x[i], 1.0, seed, STREAM_INPUT + (uint64_t)i);
+    }
+    for (int p = 0; p < l->n_params && s == LL_OK; p++) {
+        ll_tensor *v = l->params[p].value;
+        for (size_t i = 0; i < v->size; i++)
+            v->data[i] += (ll_real)(PARAM_NOISE_STD *
+                                    ll_rng_normal(seed, STREAM_PARAM_NOISE + (uint64_t)p, i));
+    }
+    if (s != LL_OK) {
+        for (int i = 0; i < LL_MAX_INPUTS; i++)
+            ll_tensor_free(&x[i]);
+        ll_layer_free(l);
+        return s;
+    }
+    *layer = l;
+    return LL_OK;
+}
+
+/* --- the report --- */
+
+static const char *entry_verdict(const ll_gc_entry *e)
+{
+    if (e->problem)
+        return "DEGENERATE";
+    return e->pass ? "PASS" : "FAIL";
+}
+
+void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
+{
+    fprintf(f, "gradcheck %s (%s, %s, h = %g, floor = %g, pass if max rel. error <= %g)\n\n",
+            rep->subject, LL_REAL_NAME,
+            rep->fast ? "fast: random directions" : "exhaustive: every element", rep->eps,
+            rep->floor, rep->threshold);
+    fprintf(f, "  %-8s %-6s %-16s %8s %6s %12s  %-14s %14s %14s  %s\n", "tensor", "kind", "shape",
+            rep->fast ? "dirs" : "checked", "kinks", "max rel err", rep->fast ? "worst dir" : "worst index",
+            "analytic", "numeric", "verdict");
+    size_t checked = 0, kinks = 0;
+    const ll_gc_entry *worst = NULL;
+    for (int k = 0; k < rep->n; k++) {
+        const ll_gc_entry *e = &rep->entry[k];
+        char shape[64], index[64];
+        ll_shape_str(e->shape, shape, sizeof shape);
+        if (rep->fast)
+            snprintf(index, sizeof index, "#%zu", e->worst);
+        else
+            ll_gc_index_str(e->shape, e->worst, index, sizeof index);
+        fprintf(f, "  %-8s %-6s %-16s %8zu %6zu %12.3e  %-14s %14.7g %14.7g  %s, %s\n", e->name,
+                e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, index,
+                e->worst_analytic, e->worst_numeric, ll_gc_band_name(ll_gc_band_of(e->max_rel)),
+                entry_verdict(e));
+        if (e->problem)
+            fprintf(f, "           ^ %s\n", e->problem);
+        checked += e->checked;
+        kinks += e->kinks;
+        if (!worst || e->max_rel > worst->max_rel)
+            worst = e;
+    }
+    if (rep->warning)
+        fprintf(f, "\n  note: %s\n", rep->warning);
+    fprintf(f, "\n%s: %s — %d tensors, %zu %s checked, %zu kinks skipped", rep->pass ? "PASS" : "FAIL",
+            rep->subject, rep->n, checked, rep->fast ? "directions" : "elements", kinks);
+    if (worst) {
+        char index[64];
+        if (rep->fast)
+            snprintf(index, sizeof index, " direction #%zu", worst->worst);
+        else
+            ll_gc_index_str(worst->shape, worst->worst, index, sizeof index);
+        fprintf(f, ", worst %.3e at %s%s", worst->max_rel, worst->name, index);
+    }
+    fprintf(f, "\n");
+}
+
+ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return ll_fail(LL_EIO, "gradcheck: cannot write '%s'", path);
+    fprintf(f, "tensor,kind,shape,checked,kinks,max_rel_error,worst_flat_index,analytic,numeric,verdict\n");
+    for (int k = 0; k < rep->n; k++) {
+        const ll_gc_entry *e = &rep->entry[k];
+        char shape[64];
+        ll_shape_str(e->shape, shape, sizeof shape);
+        for (char *p = shape; *p; p++)
+            if (*p == ',')
+                *p = 'x';
+        fprintf(f, "%s,%s,\"%s\",%zu,%zu,%.17g,%zu,%.17g,%.17g,%s\n", e->name,
+                e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, e->worst,
+                e->worst_analytic, e->worst_numeric, entry_verdict(e));
+    }
+    if (fclose(f) != 0)
+        return ll_fail(LL_EIO, "gradcheck: writing '%s' failed", path);
+    return LL_OK;
+}

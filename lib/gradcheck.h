@@ -1,0 +1,140 @@
+/* gradcheck.h — checking backward passes against numerical differentiation.
+ *
+ * The idea: for a layer y = f(x; params), pick a fixed random tensor r of y's
+ * shape and look at the scalar surrogate loss L = sum(r * y), accumulated in
+ * double. Its gradient with respect to anything is what backward returns when
+ * it is fed dy = r. The numerical gradient is the central difference
+ *     dL/dv_i ~ (L(v_i + h) - L(v_i - h)) / (2h)
+ * whose error shrinks like h^2 until floating-point rounding (about
+ * eps_machine * |L| / h) takes over — the V-shaped curve of --sweep.
+ * Loss layers (scalar output) use the loss itself: r = 1.
+ *
+ * Each element is judged by its relative error
+ *     |a - n| / max(|a|, |n|, floor)
+ * (the floor keeps elements whose true gradient is ~0 from dividing noise by
+ * noise), in the bands CS231n gives: < 1e-7 good, < 1e-4 ok, < 1e-2 uneasy,
+ * else wrong. A tensor passes when its largest error is <= the threshold of
+ * the precision (docs/gradcheck.md explains the defaults).
+ *
+ * Kinks: when the layer's discrete choices (ReLU signs, max-pool argmax)
+ * differ between v+h, v and v-h, the central difference straddles a kink and
+ * means nothing; such elements are skipped and counted, never passed silently.
+ * Degenerate checks fail with a note: every gradient zero (a parameter the
+ * loss does not reach), nothing left after the kinks, or the layer's own
+ * warning (BatchNorm over a batch of one).
+ */
+#ifndef LL_GRADCHECK_H
+#define LL_GRADCHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "layer.h"
+#include "registry.h"
+
+/* Defaults per precision: the step h, the floor and the pass threshold. */
+#ifdef LL_DOUBLE
+#define LL_GC_DEFAULT_EPS 3e-5
+#define LL_GC_DEFAULT_FLOOR 1e-3
+#define LL_GC_DEFAULT_THRESHOLD 1e-6
+#else
+#define LL_GC_DEFAULT_EPS 5e-3
+#define LL_GC_DEFAULT_FLOOR 3e-2
+#define LL_GC_DEFAULT_THRESHOLD 2e-2
+#endif
+#define LL_GC_DEFAULT_DIRECTIONS 8
+#define LL_GC_MAX_TARGETS (LL_MAX_INPUTS + LL_MAX_PARAMS)
+
+typedef struct {
+    double eps;        /* step h (0: LL_GC_DEFAULT_EPS) */
+    double floor;      /* smallest denominator of the relative error (0: default) */
+    double threshold;  /* pass when max relative error <= threshold (0: default) */
+    bool fast;         /* random directional derivatives instead of every element */
+    int directions;    /* directions per tensor in fast mode (0: default) */
+    uint64_t seed;     /* seeds the directions of fast mode */
+} ll_gc_options;
+
+/* CS231n's bands for a relative error. */
+typedef enum { LL_GC_GOOD, LL_GC_OK, LL_GC_UNEASY, LL_GC_WRONG } ll_gc_band;
+
+/* The verdict for one tensor. */
+typedef struct {
+    char name[32];         /* "x", "W", "gamma" */
+    bool is_param;
+    ll_shape shape;
+    size_t checked;        /* elements (fast mode: directions) compared */
+    size_t kinks;          /* skipped because x+h and x-h straddle a kink */
+    double max_rel;        /* largest relative error among the checked */
+    size_t worst;          /* its flat index (fast mode: direction number) */
+    double worst_analytic, worst_numeric;
+    double max_abs;        /* largest |analytic| or |numeric| seen */
+    const char *problem;   /* why a degenerate check failed, or NULL */
+    bool pass;
+} ll_gc_entry;
+
+typedef struct {
+    char subject[64];      /* the layer or network checked */
+    int n;
+    ll_gc_entry entry[LL_GC_MAX_TARGETS];
+    const char *warning;   /* the layer's degenerate() sentence, or NULL */
+    double eps, floor, threshold;
+    bool fast;
+    bool pass;
+} ll_gc_report;
+
+/* One tensor to check: its values (perturbed in place, always restored
+ * exactly) and the analytic gradient of the loss with respect to them. */
+typedef struct {
+    const char *name;
+    bool is_param;
+    ll_tensor *value;
+    const ll_tensor *grad;
+} ll_gc_target;
+
+/* The loss at the current values, and a fingerprint of the discrete choices
+ * the forward made (0 when the function has no kinks). */
+typedef ll_status (*ll_gc_loss_fn)(void *ctx, double *loss, uint64_t *fingerprint);
+
+/* Compares each target's analytic gradient with central differences of fn. */
+ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn, void *ctx,
+                           const ll_gc_options *opt, ll_gc_report *rep);
+
+/* The tensors a layer check produces, kept for --save and for tests. */
+typedef struct {
+    ll_tensor y;                    /* forward output */
+    ll_tensor dy;                   /* r, the upstream gradient fed to backward */
+    ll_tensor dx[LL_MAX_INPUTS];    /* analytic input gradients (empty if none) */
+    ll_tensor scratch;              /* the output of perturbed forwards */
+} ll_gc_tensors;
+
+/* Checks a layer on inputs x[]: forward, backward with dy = r, then numerical
+ * differences for every input that has a gradient and every parameter. */
+ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
+                             ll_gc_tensors *t, ll_gc_report *rep);
+
+/* Frees what ll_gradcheck_layer left in t. */
+void ll_gc_tensors_free(ll_gc_tensors *t);
+
+/* Builds the layer `info` for input 0 of shape x0 with options cfg and fills
+ * its inputs x[] (allocated here) from seed: Gaussian data, valid labels, and
+ * every parameter moved off its initial value by Gaussian noise (std 0.5), so
+ * that gamma = 1, beta = 0 or b = 0 cannot hide a bug. */
+ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+                             uint64_t seed, ll_layer **layer, ll_tensor *x);
+
+/* The band of a relative error, and its word ("good", "ok", "uneasy", "wrong"). */
+ll_gc_band ll_gc_band_of(double rel);
+const char *ll_gc_band_name(ll_gc_band b);
+
+/* Writes a flat index of shape s as "[1, 0, 2]". */
+const char *ll_gc_index_str(ll_shape s, size_t flat, char *buf, size_t bufsize);
+
+/* Prints the report as a table, one row per tensor, and a summary line. */
+void ll_gc_report_print(FILE *f, const ll_gc_report *rep);
+
+/* Writes the report's rows as CSV (for scripts and the --save directory). */
+ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep);
+
+#endif
