@@ -13,11 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "gradcheck.h"
 #include "npy.h"
 #include "registry.h"
+
+extern char **environ;
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -189,6 +193,24 @@ static int parse_args(int argc, char **argv, cli_args *a)
     return -1;
 }
 
+/* mkdir -p: creates dir and its missing parents. */
+static ll_status make_dirs(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return ll_fail(LL_EIO, "gradcheck: cannot create directory '%s': %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return ll_fail(LL_EIO, "gradcheck: cannot create directory '%s': %s", path, strerror(errno));
+    return LL_OK;
+}
+
 /* Writes one tensor as DIR/name.npy. */
 static ll_status save_one(const char *dir, const char *prefix, const char *name, const ll_tensor *t)
 {
@@ -202,8 +224,7 @@ static ll_status save_one(const char *dir, const char *prefix, const char *name,
 static ll_status save_all(const char *dir, ll_layer *l, ll_tensor *x, ll_gc_tensors *t,
                           const ll_gc_report *rep)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return ll_fail(LL_EIO, "gradcheck: cannot create directory '%s': %s", dir, strerror(errno));
+    LL_TRY(make_dirs(dir));
     for (int i = 0; i < l->ops->n_inputs; i++) {
         LL_TRY(save_one(dir, "", l->ops->input_names[i], &x[i]));
         if (t->dx[i].data)
@@ -220,8 +241,31 @@ static ll_status save_all(const char *dir, ll_layer *l, ll_tensor *x, ll_gc_tens
     return ll_gc_report_write_csv(path, rep);
 }
 
+/* Draws sweep.csv as sweep.png with plots/sweep.gp when gnuplot is installed.
+ * gnuplot is started without a shell, so no file name can run a command. */
+static void plot_sweep(const char *dir, int ncols, const char *subject)
+{
+    char expr[8192], script[4096];
+    snprintf(expr, sizeof expr, "datafile='%s/sweep.csv'; outfile='%s/sweep.png'; ncols=%d; subject='%s'",
+             dir, dir, ncols, subject);
+    snprintf(script, sizeof script, "%s/sweep.gp", LL_PLOTS_DIR);
+    char *argv[] = {"gnuplot", "-e", expr, script, NULL};
+    pid_t pid;
+    if (posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ) != 0) {
+        printf("gnuplot is not installed, so no sweep.png (make deps installs gnuplot-nox)\n");
+        return;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        printf("plotted %s/sweep.png\n", dir);
+    else
+        printf("gnuplot failed; the data are in %s/sweep.csv\n", dir);
+}
+
 /* Relative error against h, from 1e-1 down past the rounding floor of the
- * precision: the V of truncation (h^2) against rounding (eps_machine / h). */
+ * precision: the V of truncation (h^2) against rounding (eps_machine / h).
+ * Writes sweep.csv (and sweep.png) into --save DIR, or out/gradcheck/LAYER-PREC. */
 static int run_sweep(cli_args *a, ll_layer *l, ll_tensor *const *x)
 {
     static const double steps[] = {1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6,
@@ -231,23 +275,24 @@ static int run_sweep(cli_args *a, ll_layer *l, ll_tensor *const *x)
 #else
     const double smallest = 1e-6;
 #endif
-    char csv[4096] = "";
-    FILE *out = NULL;
-    if (a->save_dir) {
-        if (mkdir(a->save_dir, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "gradcheck: cannot create directory '%s': %s\n", a->save_dir, strerror(errno));
-            return EXIT_USAGE;
-        }
-        snprintf(csv, sizeof csv, "%s/sweep.csv", a->save_dir);
-        out = fopen(csv, "w");
-        if (!out) {
-            fprintf(stderr, "gradcheck: cannot write '%s'\n", csv);
-            return EXIT_USAGE;
-        }
+    char dir[2048], csv[4096];
+    if (a->save_dir)
+        snprintf(dir, sizeof dir, "%s", a->save_dir);
+    else
+        snprintf(dir, sizeof dir, "out/gradcheck/%s-%s", a->layer, LL_REAL_NAME);
+    if (make_dirs(dir) != LL_OK) {
+        fprintf(stderr, "%s\n", ll_last_error());
+        return EXIT_USAGE;
+    }
+    snprintf(csv, sizeof csv, "%s/sweep.csv", dir);
+    FILE *out = fopen(csv, "w");
+    if (!out) {
+        fprintf(stderr, "gradcheck: cannot write '%s': %s\n", csv, strerror(errno));
+        return EXIT_USAGE;
     }
     printf("gradcheck %s --sweep (%s): max relative error per tensor against the step h\n\n",
            a->layer, LL_REAL_NAME);
-    bool header = false;
+    int ncols = 0;
     for (size_t s = 0; s < sizeof steps / sizeof *steps && steps[s] >= smallest; s++) {
         ll_gc_options o = a->gc;
         o.eps = steps[s];
@@ -257,40 +302,41 @@ static int run_sweep(cli_args *a, ll_layer *l, ll_tensor *const *x)
         ll_gc_tensors_free(&t);
         if (st != LL_OK) {
             fprintf(stderr, "gradcheck: %s\n", ll_last_error());
-            if (out)
-                fclose(out);
+            fclose(out);
             return EXIT_USAGE;
         }
-        if (!header) {
+        if (!ncols) {
             printf("  %10s", "h");
-            if (out)
-                fprintf(out, "h");
+            fprintf(out, "h");
             for (int k = 0; k < rep.n; k++) {
                 printf(" %12s", rep.entry[k].name);
-                if (out)
-                    fprintf(out, ",%s", rep.entry[k].name);
+                fprintf(out, ",%s", rep.entry[k].name);
             }
             printf("\n");
-            if (out)
-                fprintf(out, "\n");
-            header = true;
+            fprintf(out, "\n");
+            ncols = rep.n + 1;
         }
         printf("  %10.0e", steps[s]);
-        if (out)
-            fprintf(out, "%g", steps[s]);
+        fprintf(out, "%g", steps[s]);
         for (int k = 0; k < rep.n; k++) {
             printf(" %12.3e", rep.entry[k].max_rel);
-            if (out)
-                fprintf(out, ",%.6e", rep.entry[k].max_rel);
+            fprintf(out, ",%.6e", rep.entry[k].max_rel);
         }
         printf("\n");
+        fprintf(out, "\n");
     }
+    bool ok = fclose(out) == 0;
     printf("\nLarge h: truncation error ~ h^2. Small h: rounding error ~ eps_machine / h.\n"
-           "The bottom of the V is the best step for this precision.\n");
-    if (out) {
-        fclose(out);
-        printf("wrote %s\n", csv);
+           "The bottom of the V is the best step for this precision (default here: h = %g).\n",
+           LL_GC_DEFAULT_EPS);
+    if (!ok) {
+        fprintf(stderr, "gradcheck: writing '%s' failed\n", csv);
+        return EXIT_USAGE;
     }
+    printf("wrote %s\n", csv);
+    char subject[96];
+    snprintf(subject, sizeof subject, "%s (%s)", a->layer, LL_REAL_NAME);
+    plot_sweep(dir, ncols, subject);
     return EXIT_PASS;
 }
 
