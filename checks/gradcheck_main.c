@@ -13,15 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "gradcheck.h"
 #include "npy.h"
+#include "plot.h"
 #include "registry.h"
-
-extern char **environ;
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -56,7 +53,9 @@ static void usage(FILE *f)
             "  --directions K   directions per tensor with --fast (default %d)\n"
             "  --eval           check evaluation mode (BatchNorm running stats, no dropout)\n"
             "  --save DIR       write inputs, parameters, y, dy and gradients as .npy\n"
-            "  --sweep          relative error against h from 1e-1 down, for a plot\n"
+            "  --sweep          relative error against h from 1e-1 down, plotted (sweep.csv,\n"
+            "                   sweep.png in --save DIR or out/gradcheck/LAYER-PREC/)\n"
+            "  --help           this text\n"
             "exit status: 0 pass, 1 fail, 2 usage or input error\n",
             LL_REAL_NAME, LL_GC_DEFAULT_EPS, LL_GC_DEFAULT_FLOOR, LL_GC_DEFAULT_THRESHOLD,
             LL_GC_DEFAULT_DIRECTIONS);
@@ -241,26 +240,18 @@ static ll_status save_all(const char *dir, ll_layer *l, ll_tensor *x, ll_gc_tens
     return ll_gc_report_write_csv(path, rep);
 }
 
-/* Draws sweep.csv as sweep.png with plots/sweep.gp when gnuplot is installed.
- * gnuplot is started without a shell, so no file name can run a command. */
+/* Draws sweep.csv as sweep.png through plots/sweep.gp (and as text on a terminal). */
 static void plot_sweep(const char *dir, int ncols, const char *subject)
 {
-    char expr[8192], script[4096];
-    snprintf(expr, sizeof expr, "datafile='%s/sweep.csv'; outfile='%s/sweep.png'; ncols=%d; subject='%s'",
-             dir, dir, ncols, subject);
-    snprintf(script, sizeof script, "%s/sweep.gp", LL_PLOTS_DIR);
-    char *argv[] = {"gnuplot", "-e", expr, script, NULL};
-    pid_t pid;
-    if (posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ) != 0) {
+    char vars[8192], png[4096];
+    snprintf(vars, sizeof vars, "datafile='%s/sweep.csv'; ncols=%d; subject='%s'", dir, ncols, subject);
+    snprintf(png, sizeof png, "%s/sweep.png", dir);
+    if (!ll_plot_available())
         printf("gnuplot is not installed, so no sweep.png (make deps installs gnuplot-nox)\n");
-        return;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        printf("plotted %s/sweep.png\n", dir);
+    else if (ll_plot("sweep.gp", png, vars, true) == LL_OK)
+        printf("plotted %s\n", png);
     else
-        printf("gnuplot failed; the data are in %s/sweep.csv\n", dir);
+        printf("%s; the data are in %s/sweep.csv\n", ll_last_error(), dir);
 }
 
 /* Relative error against h, from 1e-1 down past the rounding floor of the

@@ -12,6 +12,7 @@ enum {
     STREAM_UPSTREAM = 101,   /* r, the upstream gradient */
     STREAM_INPUT = 200,      /* + input number */
     STREAM_PARAM_NOISE = 300,/* + parameter number */
+    STREAM_BUFFER_NOISE = 350,/* + buffer number */
     STREAM_DIRECTION = 400,  /* + target number, fast mode */
     STREAM_LAYER = 500,      /* the layer's own seed (weights, dropout mask) */
 };
@@ -57,22 +58,69 @@ static double rel_error(double a, double n, double floor)
     return fabs(a - n) / den;
 }
 
-static void note(ll_gc_entry *e, size_t index, double a, double n, double floor)
+/* The (analytic, numeric) pairs of one tensor, judged once all are known:
+ * the floor is relative to the tensor's largest numerical gradient (when that
+ * exceeds 1), because the rounding noise of a central difference grows with
+ * the size of the loss, and so with the size of the gradients. */
+typedef struct {
+    double *analytic, *numeric;
+    size_t *index;
+    size_t n;
+} pairs;
+
+static ll_status pairs_alloc(pairs *p, size_t capacity)
 {
-    double rel = rel_error(a, n, floor);
-    e->max_abs = fmax(e->max_abs, fmax(fabs(a), fabs(n)));
-    if (e->checked == 0 || rel > e->max_rel) {
-        e->max_rel = rel;
-        e->worst = index;
-        e->worst_analytic = a;
-        e->worst_numeric = n;
+    p->analytic = malloc(capacity * sizeof *p->analytic);
+    p->numeric = malloc(capacity * sizeof *p->numeric);
+    p->index = malloc(capacity * sizeof *p->index);
+    p->n = 0;
+    if (!p->analytic || !p->numeric || !p->index)
+        return ll_fail(LL_ENOMEM, "gradcheck: out of memory for %zu comparisons", capacity);
+    return LL_OK;
+}
+
+static void pairs_free(pairs *p)
+{
+    free(p->analytic), free(p->numeric), free(p->index);
+}
+
+static void pairs_add(pairs *p, size_t index, double a, double n)
+{
+    p->analytic[p->n] = a;
+    p->numeric[p->n] = n;
+    p->index[p->n] = index;
+    p->n++;
+}
+
+static void judge(ll_gc_entry *e, const pairs *p, double floor)
+{
+    double scale = 1;
+    for (size_t i = 0; i < p->n; i++)
+        scale = fmax(scale, fabs(p->numeric[i]));
+    e->floor = floor * scale;
+    double sum_abs_diff = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double a = p->analytic[i], n = p->numeric[i];
+        double rel = rel_error(a, n, e->floor);
+        /* A NaN (a poisoned gradient that backward never wrote) must count as the worst. */
+        if (isnan(rel))
+            rel = INFINITY;
+        e->max_abs = fmax(e->max_abs, fmax(fabs(a), fabs(n)));
+        sum_abs_diff += fabs(a - n);
+        if (i == 0 || rel > e->max_rel) {
+            e->max_rel = rel;
+            e->worst = p->index[i];
+            e->worst_analytic = a;
+            e->worst_numeric = n;
+        }
     }
-    e->checked++;
+    e->checked = p->n;
+    e->mean_abs_diff = p->n ? sum_abs_diff / (double)p->n : 0;
 }
 
 /* Every element in turn: v_i + h and v_i - h, restored exactly afterwards. */
 static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void *ctx, double h,
-                                  double floor, uint64_t fp0, ll_gc_entry *e)
+                                  uint64_t fp0, pairs *out, ll_gc_entry *e)
 {
     ll_real *v = t->value->data;
     for (size_t i = 0; i < t->value->size; i++) {
@@ -94,7 +142,7 @@ static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void 
         }
         /* Divide by the step actually taken: in float, orig + h is rounded. */
         double numeric = (lp - lm) / ((double)vp - (double)vm);
-        note(e, i, (double)t->grad->data[i], numeric, floor);
+        pairs_add(out, i, (double)t->grad->data[i], numeric);
     }
     return LL_OK;
 }
@@ -103,7 +151,7 @@ static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void 
  * with the analytic directional derivative grad . (v+ - v-) / 2h, which uses
  * the perturbations as rounded, so float rounding of v + hu cancels. */
 static ll_status check_directions(const ll_gc_target *t, int target_no, ll_gc_loss_fn fn, void *ctx,
-                                  const ll_gc_options *opt, double h, double floor, uint64_t fp0,
+                                  const ll_gc_options *opt, double h, uint64_t fp0, pairs *out,
                                   ll_gc_entry *e)
 {
     size_t n = t->value->size;
@@ -144,7 +192,7 @@ static ll_status check_directions(const ll_gc_target *t, int target_no, ll_gc_lo
             e->kinks++;
             continue;
         }
-        note(e, (size_t)k, analytic / (2 * h), (lp - lm) / (2 * h), floor);
+        pairs_add(out, (size_t)k, analytic / (2 * h), (lp - lm) / (2 * h));
     }
     free(orig), free(u);
     return s;
@@ -184,12 +232,19 @@ ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn,
         e->shape = t->value->shape;
         LL_TRY(ll_expect_cpu("gradcheck", t->name, t->value));
         LL_TRY(ll_expect_shape("gradcheck", "gradient", t->grad, t->value->shape));
-        if (opt.fast)
-            LL_TRY(check_directions(t, k, fn, ctx, &opt, opt.eps, opt.floor, fp0, e));
-        else
-            LL_TRY(check_exhaustive(t, fn, ctx, opt.eps, opt.floor, fp0, e));
+        pairs p;
+        ll_status s = pairs_alloc(&p, opt.fast ? (size_t)opt.directions : t->value->size);
+        if (s == LL_OK)
+            s = opt.fast ? check_directions(t, k, fn, ctx, &opt, opt.eps, fp0, &p, e)
+                         : check_exhaustive(t, fn, ctx, opt.eps, fp0, &p, e);
+        if (s == LL_OK)
+            judge(e, &p, opt.floor);
+        pairs_free(&p);
+        LL_TRY(s);
         if (e->checked == 0)
             e->problem = "every element sat on a kink: nothing was checked (try another --seed)";
+        else if (e->max_abs < ZERO_GRADIENT && rep->warning)
+            e->problem = "every gradient is zero (see the note below)";
         else if (e->max_abs < ZERO_GRADIENT)
             e->problem = t->is_param ? "every gradient is zero: the loss does not reach this parameter"
                                      : "every gradient is zero: the check proves nothing";
@@ -251,9 +306,17 @@ ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_optio
     else
         LL_TRY(ll_init_normal(&t->dy, 1.0, opt->seed, STREAM_UPSTREAM));
     ll_tensor *dx[LL_MAX_INPUTS] = {0};
-    for (int i = 0; i < ops->n_inputs; i++)
-        if (ops->input_has_grad[i])
-            dx[i] = &t->dx[i];
+    for (int i = 0; i < ops->n_inputs; i++) {
+        if (!ops->input_has_grad[i])
+            continue;
+        dx[i] = &t->dx[i];
+        LL_TRY(ll_tensor_ensure(dx[i], x[i]->shape, LL_CPU));
+        LL_TRY(ll_tensor_fill(dx[i], NAN));
+    }
+    /* Backward overwrites (=): poisoned gradients catch a layer that adds to
+     * them (+=) or leaves some unwritten, since NaN survives either. */
+    for (int p = 0; p < l->n_params; p++)
+        LL_TRY(ll_tensor_fill(l->params[p].grad, NAN));
     LL_TRY(ll_layer_backward(l, in, &t->y, &t->dy, dx));
 
     /* The numerical side, on every input with a gradient and every parameter. */
@@ -297,6 +360,19 @@ ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll
             v->data[i] += (ll_real)(PARAM_NOISE_STD *
                                     ll_rng_normal(seed, STREAM_PARAM_NOISE + (uint64_t)p, i));
     }
+    /* Buffers (BatchNorm's running statistics) move too, so an eval-mode check
+     * does not sit at mean 0 and variance 1. A positive buffer (a variance) is
+     * scaled by exp(noise) so it stays positive; any other is shifted. */
+    for (int b = 0; b < l->n_buffers && s == LL_OK; b++) {
+        ll_tensor *v = l->buffers[b].value;
+        bool positive = true;
+        for (size_t i = 0; i < v->size; i++)
+            positive = positive && v->data[i] > 0;
+        for (size_t i = 0; i < v->size; i++) {
+            double noise = PARAM_NOISE_STD * ll_rng_normal(seed, STREAM_BUFFER_NOISE + (uint64_t)b, i);
+            v->data[i] = (ll_real)(positive ? v->data[i] * exp(noise) : v->data[i] + noise);
+        }
+    }
     if (s != LL_OK) {
         for (int i = 0; i < LL_MAX_INPUTS; i++)
             ll_tensor_free(&x[i]);
@@ -335,9 +411,10 @@ void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
             snprintf(index, sizeof index, "#%zu", e->worst);
         else
             ll_gc_index_str(e->shape, e->worst, index, sizeof index);
-        fprintf(f, "  %-8s %-6s %-16s %8zu %6zu %12.3e  %-14s %14.7g %14.7g  %s, %s\n", e->name,
+        fprintf(f, "  %-8s %-6s %-16s %8zu %6zu %12.3e  %-14s %14.7g %14.7g  %s%s%s\n", e->name,
                 e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, index,
-                e->worst_analytic, e->worst_numeric, ll_gc_band_name(ll_gc_band_of(e->max_rel)),
+                e->worst_analytic, e->worst_numeric,
+                e->problem ? "" : ll_gc_band_name(ll_gc_band_of(e->max_rel)), e->problem ? "" : ", ",
                 entry_verdict(e));
         if (e->problem)
             fprintf(f, "           ^ %s\n", e->problem);
@@ -369,12 +446,13 @@ ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
     fprintf(f, "tensor,kind,shape,checked,kinks,max_rel_error,worst_flat_index,analytic,numeric,verdict\n");
     for (int k = 0; k < rep->n; k++) {
         const ll_gc_entry *e = &rep->entry[k];
-        char shape[64];
-        ll_shape_str(e->shape, shape, sizeof shape);
-        for (char *p = shape; *p; p++)
-            if (*p == ',')
-                *p = 'x';
-        fprintf(f, "%s,%s,\"%s\",%zu,%zu,%.17g,%zu,%.17g,%.17g,%s\n", e->name,
+        /* The shape as --shape writes it, "2x3x7x7" (a 1-D shape is just "4"). */
+        char shape[64] = "";
+        size_t used = 0;
+        for (int d = 0; d < e->shape.ndim && used < sizeof shape; d++)
+            used += (size_t)snprintf(shape + used, sizeof shape - used, d ? "x%d" : "%d",
+                                     e->shape.dim[d]);
+        fprintf(f, "%s,%s,%s,%zu,%zu,%.17g,%zu,%.17g,%.17g,%s\n", e->name,
                 e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, e->worst,
                 e->worst_analytic, e->worst_numeric, entry_verdict(e));
     }

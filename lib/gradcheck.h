@@ -12,7 +12,8 @@
  * Each element is judged by its relative error
  *     |a - n| / max(|a|, |n|, floor)
  * (the floor keeps elements whose true gradient is ~0 from dividing noise by
- * noise), in the bands CS231n gives: < 1e-7 good, < 1e-4 ok, < 1e-2 uneasy,
+ * noise; it is scaled by the tensor's largest numerical gradient when that
+ * exceeds 1, as the rounding noise grows with it), in the bands CS231n gives: < 1e-7 good, < 1e-4 ok, < 1e-2 uneasy,
  * else wrong. A tensor passes when its largest error is <= the threshold of
  * the precision (docs/gradcheck.md explains the defaults).
  *
@@ -21,7 +22,11 @@
  * means nothing; such elements are skipped and counted, never passed silently.
  * Degenerate checks fail with a note: every gradient zero (a parameter the
  * loss does not reach), nothing left after the kinks, or the layer's own
- * warning (BatchNorm over a batch of one).
+ * warning (BatchNorm over a batch of one or two).
+ *
+ * Every gradient is filled with NaN before backward runs: the library's rule
+ * is that backward overwrites, so a layer that accumulates (+=) or forgets an
+ * element shows up as a NaN, the worst possible error.
  */
 #ifndef LL_GRADCHECK_H
 #define LL_GRADCHECK_H
@@ -42,10 +47,11 @@
 #else
 #define LL_GC_DEFAULT_EPS 5e-3
 #define LL_GC_DEFAULT_FLOOR 3e-2
-#define LL_GC_DEFAULT_THRESHOLD 2e-2
+#define LL_GC_DEFAULT_THRESHOLD 1e-2
 #endif
 #define LL_GC_DEFAULT_DIRECTIONS 8
-#define LL_GC_MAX_TARGETS (LL_MAX_INPUTS + LL_MAX_PARAMS)
+/* Tensors one check can cover: a layer's inputs and parameters, or a network's parameters. */
+#define LL_GC_MAX_TARGETS 64
 
 typedef struct {
     double eps;        /* step h (0: LL_GC_DEFAULT_EPS) */
@@ -70,6 +76,8 @@ typedef struct {
     size_t worst;          /* its flat index (fast mode: direction number) */
     double worst_analytic, worst_numeric;
     double max_abs;        /* largest |analytic| or |numeric| seen */
+    double mean_abs_diff;  /* mean |analytic - numeric|: the book's per-parameter figure */
+    double floor;          /* the floor used: options' floor x max(1, largest |numeric|) */
     const char *problem;   /* why a degenerate check failed, or NULL */
     bool pass;
 } ll_gc_entry;
@@ -120,7 +128,8 @@ void ll_gc_tensors_free(ll_gc_tensors *t);
 /* Builds the layer `info` for input 0 of shape x0 with options cfg and fills
  * its inputs x[] (allocated here) from seed: Gaussian data, valid labels, and
  * every parameter moved off its initial value by Gaussian noise (std 0.5), so
- * that gamma = 1, beta = 0 or b = 0 cannot hide a bug. */
+ * that gamma = 1, beta = 0 or b = 0 cannot hide a bug; buffers (running
+ * statistics) are moved too. */
 ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
                              uint64_t seed, ll_layer **layer, ll_tensor *x);
 

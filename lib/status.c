@@ -19,6 +19,7 @@ const char *ll_status_name(ll_status s)
     case LL_EIO: return "I/O error";
     case LL_EFORMAT: return "format error";
     case LL_ECUDA: return "CUDA error";
+    case LL_EDIVERGED: return "training diverged";
     }
     return "unknown status";
 }

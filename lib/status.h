@@ -18,6 +18,7 @@ typedef enum {
     LL_EIO,      /* a file could not be opened, read or written */
     LL_EFORMAT,  /* a file was read but its contents are not what we accept */
     LL_ECUDA,    /* a CUDA or cuBLAS call failed */
+    LL_EDIVERGED,/* training produced a NaN or infinite loss */
 } ll_status;
 
 /* Returns a short fixed name for a status code ("shape error", ...). */

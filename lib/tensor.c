@@ -150,6 +150,16 @@ ll_status ll_tensor_reshape(ll_tensor *t, ll_shape s)
     return LL_OK;
 }
 
+ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count)
+{
+    ll_tensor v = *t;
+    size_t per_row = t->size / (size_t)t->shape.dim[0];
+    v.shape.dim[0] = count;
+    v.size = v.capacity = per_row * (size_t)count;
+    v.data = t->data + per_row * (size_t)start;
+    return v;
+}
+
 ll_status ll_tensor_fill(ll_tensor *t, ll_real value)
 {
     LL_TRY(ll_expect_tensor("fill", "t", t));

@@ -72,6 +72,11 @@ ll_status ll_tensor_copy(ll_tensor *dst, const ll_tensor *src);
 /* Changes t's shape to one with the same number of elements; data untouched. */
 ll_status ll_tensor_reshape(ll_tensor *t, ll_shape s);
 
+/* A borrowed view of rows [start, start + count) of t (along the first
+ * dimension): it shares t's memory, must not outlive t, and must never be
+ * freed. Used to walk a data set in batches without copying. */
+ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count);
+
 /* Sets every element of a tensor to value. */
 ll_status ll_tensor_fill(ll_tensor *t, ll_real value);
 
