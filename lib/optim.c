@@ -1,0 +1,406 @@
+#include "optim.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const NAME = "optim";
+
+/* The defaults of ll_optim_defaults, as optim.h lists them. */
+static const double DEFAULT_LR = 0.01;        /* SGD, Momentum, Nesterov, AdaGrad, RMSProp */
+static const double DEFAULT_ADAM_LR = 0.001;  /* Adam, AdamW (the paper's alpha) */
+static const double DEFAULT_MOMENTUM = 0.9;
+static const double DEFAULT_DECAY = 0.99;
+static const double DEFAULT_BETA1 = 0.9;
+static const double DEFAULT_BETA2 = 0.999;
+static const double DEFAULT_ADAM_EPS = 1e-8;  /* the Adam paper's value */
+static const double DEFAULT_BOOK_EPS = 1e-7;  /* the book's AdaGrad/RMSProp value */
+static const double DEFAULT_ADAMW_WEIGHT_DECAY = 0.01;
+
+/* Only weight matrices are decayed: biases and BatchNorm's gamma/beta are
+ * few, and pulling them to 0 only hurts (the book decays W only). */
+static const char *const DECAYED_PARAM = "W";
+
+/* The most state tensors a rule keeps per parameter (Adam's m and v). */
+#define OPTIM_MAX_STATE 2
+
+static const char *const kind_names[LL_OPTIM_COUNT] = {
+    [LL_SGD] = "sgd",         [LL_MOMENTUM] = "momentum", [LL_NESTEROV] = "nesterov",
+    [LL_ADAGRAD] = "adagrad", [LL_RMSPROP] = "rmsprop",   [LL_ADAM] = "adam",
+    [LL_ADAMW] = "adamw",
+};
+
+/* How many state tensors each rule keeps per parameter: v; h; m and v. */
+static const int state_count[LL_OPTIM_COUNT] = {
+    [LL_SGD] = 0,     [LL_MOMENTUM] = 1, [LL_NESTEROV] = 1, [LL_ADAGRAD] = 1,
+    [LL_RMSPROP] = 1, [LL_ADAM] = 2,     [LL_ADAMW] = 2,
+};
+
+/* One parameter as the optimizer sees it. */
+typedef struct {
+    ll_param param;                    /* the caller's entry, copied */
+    ll_shape shape;                    /* value's shape at ll_optim_new */
+    bool decayed;                      /* named "W": weight decay applies */
+    ll_tensor state[OPTIM_MAX_STATE];  /* v (or h), then Adam's second moment */
+} optim_slot;
+
+struct ll_optim {
+    ll_optim_config cfg;
+    long t;            /* steps taken */
+    double beta1_pow;  /* beta1^t, beta2^t: in double, since 1 - beta2^t is */
+    double beta2_pow;  /* tiny early on (0.001 at t = 1) and float would lose it */
+    int n;
+    optim_slot *slots; /* (n) */
+};
+
+ll_optim_config ll_optim_defaults(ll_optim_kind kind)
+{
+    ll_optim_config c = {.kind = kind};
+    switch (kind) {
+    case LL_SGD:
+        c.lr = DEFAULT_LR;
+        break;
+    case LL_MOMENTUM:
+    case LL_NESTEROV:
+        c.lr = DEFAULT_LR;
+        c.momentum = DEFAULT_MOMENTUM;
+        break;
+    case LL_ADAGRAD:
+        c.lr = DEFAULT_LR;
+        c.eps = DEFAULT_BOOK_EPS;
+        break;
+    case LL_RMSPROP:
+        c.lr = DEFAULT_LR;
+        c.decay = DEFAULT_DECAY;
+        c.eps = DEFAULT_BOOK_EPS;
+        break;
+    case LL_ADAM:
+    case LL_ADAMW:
+        c.lr = DEFAULT_ADAM_LR;
+        c.beta1 = DEFAULT_BETA1;
+        c.beta2 = DEFAULT_BETA2;
+        c.eps = DEFAULT_ADAM_EPS;
+        if (kind == LL_ADAMW)
+            c.weight_decay = DEFAULT_ADAMW_WEIGHT_DECAY;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+/* Enums may hold any int; only the listed kinds index the tables. */
+static bool kind_valid(ll_optim_kind kind)
+{
+    return (int)kind >= 0 && kind < LL_OPTIM_COUNT;
+}
+
+const char *ll_optim_name(ll_optim_kind kind)
+{
+    return kind_valid(kind) ? kind_names[kind] : "unknown";
+}
+
+ll_status ll_optim_parse(const char *name, ll_optim_kind *kind)
+{
+    if (!kind)
+        return ll_fail(LL_EARG, "%s: kind is NULL, expected a place for the result", NAME);
+    for (int k = 0; name && k < LL_OPTIM_COUNT; k++)
+        if (strcmp(name, kind_names[k]) == 0) {
+            *kind = (ll_optim_kind)k;
+            return LL_OK;
+        }
+    char list[128] = "";
+    for (int k = 0; k < LL_OPTIM_COUNT; k++) {
+        strncat(list, k == 0 ? "" : ", ", sizeof list - strlen(list) - 1);
+        strncat(list, kind_names[k], sizeof list - strlen(list) - 1);
+    }
+    return ll_fail(LL_EARG, "%s: unknown optimizer '%s' (known: %s)", NAME, name ? name : "(null)",
+                   list);
+}
+
+/* The checks below name the kind and the field: "optim: adam lr must be > 0, got -0.1". */
+
+static ll_status expect_positive(const char *kind, const char *field, double x)
+{
+    if (!(x > 0))
+        return ll_fail(LL_EARG, "%s: %s %s must be > 0, got %g", NAME, kind, field, x);
+    if (!isfinite(x))
+        return ll_fail(LL_EARG, "%s: %s %s must be finite, got %g", NAME, kind, field, x);
+    return LL_OK;
+}
+
+static ll_status expect_nonnegative(const char *kind, const char *field, double x)
+{
+    if (!(x >= 0))
+        return ll_fail(LL_EARG, "%s: %s %s must be >= 0, got %g", NAME, kind, field, x);
+    if (!isfinite(x))
+        return ll_fail(LL_EARG, "%s: %s %s must be finite, got %g", NAME, kind, field, x);
+    return LL_OK;
+}
+
+/* Averaging rates: 1 would freeze the average at its start (0) forever. */
+static ll_status expect_rate(const char *kind, const char *field, double x)
+{
+    if (!(x >= 0 && x < 1))
+        return ll_fail(LL_EARG, "%s: %s %s must be in [0, 1), got %g", NAME, kind, field, x);
+    return LL_OK;
+}
+
+/* Checks the hyperparameters this kind uses; the others are ignored, so a
+ * config with only kind and lr set is a valid SGD. */
+static ll_status expect_config(const ll_optim_config *cfg)
+{
+    if (!cfg)
+        return ll_fail(LL_EARG, "%s: cfg is NULL, expected a configuration", NAME);
+    if (!kind_valid(cfg->kind))
+        return ll_fail(LL_EARG, "%s: kind %d is not an optimizer, expected 0 to %d", NAME,
+                       (int)cfg->kind, LL_OPTIM_COUNT - 1);
+    const char *kind = kind_names[cfg->kind];
+    LL_TRY(expect_positive(kind, "lr", cfg->lr));
+    LL_TRY(expect_nonnegative(kind, "weight_decay", cfg->weight_decay));
+    switch (cfg->kind) {
+    case LL_MOMENTUM:
+    case LL_NESTEROV:
+        LL_TRY(expect_rate(kind, "momentum", cfg->momentum));
+        break;
+    case LL_RMSPROP:
+        LL_TRY(expect_rate(kind, "decay", cfg->decay));
+        LL_TRY(expect_positive(kind, "eps", cfg->eps));
+        break;
+    case LL_ADAGRAD:
+        LL_TRY(expect_positive(kind, "eps", cfg->eps));
+        break;
+    case LL_ADAM:
+    case LL_ADAMW:
+        LL_TRY(expect_rate(kind, "beta1", cfg->beta1));
+        LL_TRY(expect_rate(kind, "beta2", cfg->beta2));
+        LL_TRY(expect_positive(kind, "eps", cfg->eps));
+        break;
+    default:
+        break;
+    }
+    return LL_OK;
+}
+
+/* Fails unless p's value and grad are distinct CPU tensors of one shape;
+ * when want is given (a step), that shape must still be the one of ll_optim_new. */
+static ll_status expect_param(int i, const ll_param *p, const ll_shape *want)
+{
+    char what[96];
+    const char *name = p->name;
+    if (!name)
+        return ll_fail(LL_EARG, "%s: params[%d].name is NULL, expected a name (weight decay needs it)",
+                       NAME, i);
+    snprintf(what, sizeof what, "params[%d] (%s) value", i, name);
+    LL_TRY(ll_expect_cpu(NAME, what, p->value));
+    if (want)
+        LL_TRY(ll_expect_shape(NAME, what, p->value, *want));
+    snprintf(what, sizeof what, "params[%d] (%s) grad", i, name);
+    LL_TRY(ll_expect_cpu(NAME, what, p->grad));
+    LL_TRY(ll_expect_shape(NAME, what, p->grad, p->value->shape));
+    /* The step loops promise the compiler that value and grad do not overlap. */
+    if (p->value->data == p->grad->data)
+        return ll_fail(LL_EARG, "%s: params[%d] (%s) value and grad share memory, expected two tensors",
+                       NAME, i, name);
+    return LL_OK;
+}
+
+/* Frees the state of n slots (empty tensors are no-ops) and the array. */
+static void free_slots(optim_slot *slots, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < OPTIM_MAX_STATE; s++)
+            ll_tensor_free(&slots[i].state[s]);
+    free(slots);
+}
+
+ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_param *params, int n)
+{
+    if (!out)
+        return ll_fail(LL_EARG, "%s: out is NULL, expected a place for the optimizer", NAME);
+    LL_TRY(expect_config(cfg));
+    if (n < 0)
+        return ll_fail(LL_EARG, "%s: n must be >= 0, got %d", NAME, n);
+    if (n > 0 && !params)
+        return ll_fail(LL_EARG, "%s: params is NULL, expected %d parameters", NAME, n);
+    for (int i = 0; i < n; i++)
+        LL_TRY(expect_param(i, &params[i], NULL));
+
+    ll_optim *opt = calloc(1, sizeof *opt);
+    optim_slot *slots = n > 0 ? calloc((size_t)n, sizeof *slots) : NULL;
+    if (!opt || (n > 0 && !slots)) {
+        free(opt);
+        free(slots);
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate an optimizer over %d parameters", NAME, n);
+    }
+    for (int i = 0; i < n; i++) {
+        optim_slot *s = &slots[i];
+        s->param = params[i];
+        s->shape = params[i].value->shape;
+        s->decayed = strcmp(params[i].name, DECAYED_PARAM) == 0;
+        for (int k = 0; k < state_count[cfg->kind]; k++) {
+            ll_status st = ll_tensor_alloc(&s->state[k], s->shape, LL_CPU);
+            if (st != LL_OK) {
+                free_slots(slots, n);
+                free(opt);
+                return st;
+            }
+        }
+    }
+    opt->cfg = *cfg;
+    opt->beta1_pow = 1;
+    opt->beta2_pow = 1;
+    opt->n = n;
+    opt->slots = slots;
+    *out = opt;
+    return LL_OK;
+}
+
+/* The rules, one loop each over n contiguous elements. l2 is the L2
+ * coefficient for this parameter (0 when it is not decayed), folded into the
+ * gradient locally so the grad tensor stays as backward wrote it; with l2 = 0
+ * the sum is g exactly, so there is no branch in the loop. */
+
+static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real lr, ll_real l2)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] -= lr * (g[i] + l2 * w[i]);
+}
+
+static void step_momentum(size_t n, ll_real *restrict w, const ll_real *restrict g,
+                          ll_real *restrict v, ll_real lr, ll_real l2, ll_real mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mu * v[i] - lr * (g[i] + l2 * w[i]);
+        w[i] += v[i];
+    }
+}
+
+static void step_nesterov(size_t n, ll_real *restrict w, const ll_real *restrict g,
+                          ll_real *restrict v, ll_real lr, ll_real l2, ll_real mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        ll_real ge = g[i] + l2 * w[i];
+        v[i] = mu * v[i] - lr * ge;
+        w[i] += mu * v[i] - lr * ge;
+    }
+}
+
+/* AdaGrad and RMSProp differ only in how h forgets: h = keep * h + add * g^2,
+ * with decay and 1 - decay for RMSProp and, for AdaGrad's h += g^2, these
+ * (multiplying by 1 is exact, so AdaGrad loses nothing by sharing the loop). */
+static const ll_real ADAGRAD_KEEP = 1;
+static const ll_real ADAGRAD_ADD = 1;
+
+static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g,
+                        ll_real *restrict h, ll_real lr, ll_real l2, ll_real keep, ll_real add,
+                        ll_real eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        ll_real ge = g[i] + l2 * w[i];
+        h[i] = keep * h[i] + add * ge * ge;
+        w[i] -= lr * ge / (ll_sqrt(h[i]) + eps);
+    }
+}
+
+/* Adam's per-step coefficients, worked out in double once per step and
+ * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1. */
+typedef struct {
+    ll_real b1, one_minus_b1, inv_c1; /* inv_c1 = 1 / (1 - beta1^t): bias correction */
+    ll_real b2, one_minus_b2, inv_c2;
+} adam_coef;
+
+/* Adam with bias correction, plus AdamW's decoupled decay of the weights as
+ * they were before this step (Loshchilov & Hutter's algorithm, PyTorch's
+ * order; wd = 0 for Adam and for undecayed params, where it subtracts 0). */
+static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
+                      ll_real *restrict v, ll_real lr, ll_real l2, adam_coef k, ll_real eps,
+                      ll_real wd)
+{
+    for (size_t i = 0; i < n; i++) {
+        ll_real ge = g[i] + l2 * w[i];
+        m[i] = k.b1 * m[i] + k.one_minus_b1 * ge;
+        v[i] = k.b2 * v[i] + k.one_minus_b2 * ge * ge;
+        ll_real mhat = m[i] * k.inv_c1;
+        ll_real vhat = v[i] * k.inv_c2;
+        ll_real decay = lr * wd * w[i];
+        w[i] -= lr * mhat / (ll_sqrt(vhat) + eps) + decay;
+    }
+}
+
+ll_status ll_optim_step(ll_optim *opt)
+{
+    if (!opt)
+        return ll_fail(LL_EARG, "%s: opt is NULL, expected an optimizer", NAME);
+    /* Check everything first: a failed step must leave every parameter as it was. */
+    for (int i = 0; i < opt->n; i++)
+        LL_TRY(expect_param(i, &opt->slots[i].param, &opt->slots[i].shape));
+
+    const ll_optim_config *c = &opt->cfg;
+    const bool adam = c->kind == LL_ADAM || c->kind == LL_ADAMW;
+    const bool decoupled = c->kind == LL_ADAMW;
+    opt->t++;
+    adam_coef k = {0};
+    if (adam) {
+        opt->beta1_pow *= c->beta1;
+        opt->beta2_pow *= c->beta2;
+        k = (adam_coef){
+            .b1 = (ll_real)c->beta1,
+            .one_minus_b1 = (ll_real)(1 - c->beta1),
+            .inv_c1 = (ll_real)(1 / (1 - opt->beta1_pow)),
+            .b2 = (ll_real)c->beta2,
+            .one_minus_b2 = (ll_real)(1 - c->beta2),
+            .inv_c2 = (ll_real)(1 / (1 - opt->beta2_pow)),
+        };
+    }
+    const ll_real lr = (ll_real)c->lr, eps = (ll_real)c->eps, mu = (ll_real)c->momentum;
+
+    for (int i = 0; i < opt->n; i++) {
+        optim_slot *s = &opt->slots[i];
+        size_t n = s->param.value->size;
+        ll_real *w = s->param.value->data;
+        const ll_real *g = s->param.grad->data;
+        ll_real *s0 = s->state[0].data, *s1 = s->state[1].data;
+        ll_real wd = s->decayed ? (ll_real)c->weight_decay : 0;
+        ll_real l2 = decoupled ? 0 : wd;
+        switch (c->kind) {
+        case LL_SGD:
+            step_sgd(n, w, g, lr, l2);
+            break;
+        case LL_MOMENTUM:
+            step_momentum(n, w, g, s0, lr, l2, mu);
+            break;
+        case LL_NESTEROV:
+            step_nesterov(n, w, g, s0, lr, l2, mu);
+            break;
+        case LL_ADAGRAD:
+            step_scaled(n, w, g, s0, lr, l2, ADAGRAD_KEEP, ADAGRAD_ADD, eps);
+            break;
+        case LL_RMSPROP:
+            step_scaled(n, w, g, s0, lr, l2, (ll_real)c->decay, (ll_real)(1 - c->decay), eps);
+            break;
+        case LL_ADAM:
+        case LL_ADAMW:
+            step_adam(n, w, g, s0, s1, lr, l2, k, eps, decoupled ? wd : 0);
+            break;
+        default:
+            break;
+        }
+    }
+    return LL_OK;
+}
+
+long ll_optim_steps(const ll_optim *opt)
+{
+    return opt ? opt->t : 0;
+}
+
+void ll_optim_free(ll_optim *opt)
+{
+    if (!opt)
+        return;
+    free_slots(opt->slots, opt->n);
+    free(opt);
+}
