@@ -3,6 +3,8 @@
 #   make                      build both trees: build/f32 (float) and build/f64 (double)
 #   make check                build, then run every test in both trees (CTest)
 #   make gradcheck LAYER=conv [PREC=f32] [ARGS="stride=2 --fast"]
+#   make lesson-05 [ARGS=--full]   build and run a lesson (float tree); plots in out/lesson-05/
+#   make lessons              run every lesson in order
 #   make deps                 install missing Debian packages (apt-get; sudo when not root)
 #   make clean                remove the build trees
 #
@@ -21,12 +23,15 @@ TREES := f32 f64
 CMAKE_f32 := -DLL_DOUBLE=OFF
 CMAKE_f64 := -DLL_DOUBLE=ON
 
-.PHONY: all deps build check gradcheck bad-prec clean help $(addprefix build-,$(TREES))
+LESSONS := $(sort $(patsubst lessons/%/main.c,%,$(wildcard lessons/[0-9][0-9]-*/main.c)))
+LESSON_TARGETS := $(foreach l,$(LESSONS),lesson-$(firstword $(subst -, ,$(l))))
+
+.PHONY: all deps build check gradcheck bad-prec clean help lessons $(LESSON_TARGETS) $(addprefix build-,$(TREES))
 
 all: build
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@sh tools/deps.sh
@@ -37,7 +42,7 @@ build: $(addprefix build-,$(TREES))
 $(addprefix build-,$(TREES)): build-%: deps
 	@test -f build/$*/CMakeCache.txt || cmake -S . -B build/$* -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 		-DLL_WERROR=$(WERROR) $(CMAKE_$*) $(CMAKE_ARGS)
-	@cmake --build build/$* -j $(JOBS)
+	@cmake --build build/$* -j $(JOBS) -- --no-print-directory
 
 check: build
 	@for t in $(TREES); do \
@@ -54,6 +59,12 @@ gradcheck: $(if $(GC_TREE),build-$(GC_TREE),bad-prec)
 		build/$(PREC)/checks/gradcheck --list >&2; exit 2; \
 	fi
 	@build/$(PREC)/checks/gradcheck $(LAYER) $(ARGS)
+
+# Lessons run in float (speed) from the repository root, so out/ lands here.
+$(LESSON_TARGETS): lesson-%: build-f32
+	@build/f32/lessons/lesson-$* $(ARGS)
+
+lessons: $(LESSON_TARGETS)
 
 bad-prec:
 	@echo "make gradcheck: PREC must be f32 or f64, got '$(PREC)'" >&2; exit 2

@@ -14,7 +14,8 @@ set -eu
 #   zlib1g-dev       reading gzip-compressed IDX data sets
 #   gnuplot-nox      the plots of the lessons and of gradcheck --sweep
 #   python3-numpy    the test that numpy.load reads what gradcheck --save writes
-PACKAGES="cmake libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox python3-numpy"
+#   dataset-fashion-mnist  the lessons' data (/usr/share/datasets/fashion-mnist)
+PACKAGES="cmake libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox python3-numpy dataset-fashion-mnist"
 
 missing=""
 for p in $PACKAGES; do

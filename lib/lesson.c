@@ -1,0 +1,128 @@
+#include "lesson.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "progress.h"
+
+/* mkdir -p */
+static ll_status make_dirs(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return ll_fail(LL_EIO, "cannot create directory '%s': %s", path, strerror(errno));
+        *p = c;
+        if (!c)
+            return LL_OK;
+    }
+}
+
+static void usage(FILE *f, const char *number, const char *about)
+{
+    fprintf(f,
+            "usage: lesson-%s [--full] [--smoke] [--seed S] [--data DIR] [--out DIR]\n\n"
+            "%s\n\n"
+            "  --full       the book-length run (the default takes about two minutes)\n"
+            "  --smoke      a few seconds with tiny sizes (what the tests run)\n"
+            "  --seed S     seeds every random thing (default 1)\n"
+            "  --data DIR   an MNIST-layout data set (default: $LL_DATA or %s)\n"
+            "  --out DIR    where data and plots go (default out/lesson-%s)\n",
+            number, about, LL_DATA_DEFAULT_DIR, number);
+}
+
+int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
+                   int argc, char **argv)
+{
+    memset(L, 0, sizeof *L);
+    snprintf(L->number, sizeof L->number, "%s", number);
+    L->seed = 1;
+    snprintf(L->out, sizeof L->out, "out/lesson-%s", number);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout, number, about);
+            return 0;
+        } else if (!strcmp(a, "--full")) {
+            L->full = true;
+        } else if (!strcmp(a, "--smoke")) {
+            L->smoke = true;
+        } else if (!strcmp(a, "--seed") || !strcmp(a, "--data") || !strcmp(a, "--out")) {
+            if (!v) {
+                fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", number, a, number);
+                return 2;
+            }
+            i++;
+            if (!strcmp(a, "--seed")) {
+                char *end;
+                errno = 0;
+                unsigned long long s = strtoull(v, &end, 10);
+                if (!*v || *end || errno || *v == '-') {
+                    fprintf(stderr, "lesson-%s: --seed needs a non-negative integer, got '%s'\n", number, v);
+                    return 2;
+                }
+                L->seed = s;
+            } else if (!strcmp(a, "--data")) {
+                L->data = v;
+            } else {
+                snprintf(L->out, sizeof L->out, "%s", v);
+            }
+        } else {
+            fprintf(stderr, "lesson-%s: unknown option '%s' (lesson-%s --help)\n", number, a, number);
+            return 2;
+        }
+    }
+    if (L->full && L->smoke) {
+        fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
+        return 2;
+    }
+    if (make_dirs(L->out) != LL_OK) {
+        fprintf(stderr, "lesson-%s: %s\n", number, ll_last_error());
+        return 2;
+    }
+    printf("Lesson %s: %s\n", number, title);
+    printf("(%s run, seed %llu; data and plots go to %s/)\n",
+           L->full ? "full" : L->smoke ? "smoke" : "default", (unsigned long long)L->seed, L->out);
+    return -1;
+}
+
+void ll_lesson_section(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("\n== ");
+    vprintf(fmt, ap);
+    printf(" ==\n\n");
+    va_end(ap);
+}
+
+const char *ll_lesson_path(const ll_lesson *L, const char *file, char *buf, size_t bufsize)
+{
+    snprintf(buf, bufsize, "%s/%s", L->out, file);
+    return buf;
+}
+
+int ll_lesson_fail(const ll_lesson *L, const char *what, ll_status s)
+{
+    fprintf(stderr, "lesson-%s: %s: %s\n", L->number, what, ll_last_error());
+    return s == LL_EDIVERGED || s == LL_ECUDA ? 1 : 2;
+}
+
+ll_status ll_lesson_load_data(const ll_lesson *L, ll_dataset *train, ll_dataset *test)
+{
+    double t0 = ll_now();
+    LL_TRY(ll_dataset_load_mnist_layout(train, test, L->data));
+    printf("Loaded %d training and %d test images of %dx%d from %s (%.2f s).\n", train->n, test->n,
+           train->x.shape.dim[2], train->x.shape.dim[3], ll_data_dir(L->data), ll_now() - t0);
+    return LL_OK;
+}

@@ -1,0 +1,22 @@
+# accuracy.gp — train and test accuracy per epoch, from a training log.
+#
+#   gnuplot -e "datafile='train.csv'; title='...'; outfile='accuracy.png'" plots/accuracy.gp
+# datafile: the epoch log of ll_train (epoch,iterations,train_loss,train_acc,test_acc,seconds).
+# outfile ending in .png: pngcairo; empty: text on the terminal.
+
+if (strstrt(outfile, ".png") > 0) {
+    set terminal pngcairo size 800,500 font "sans,11"
+    set output outfile
+} else {
+    set terminal dumb size 80,24
+}
+set datafile separator ","
+set key autotitle columnhead
+set key bottom right
+set xlabel "epoch"
+set ylabel "accuracy"
+set title title noenhanced
+set grid
+set yrange [*:1]
+plot datafile using 1:4 with linespoints pointtype 7 title "train", \
+     datafile using 1:5 with linespoints pointtype 5 title "test"
