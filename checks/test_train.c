@@ -1,0 +1,176 @@
+/* test_train.c — the training loop: it learns, it is reproducible, it logs,
+ * and a diverging run stops with a message. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data.h"
+#include "net.h"
+#include "train.h"
+
+#define SPIRAL_PER_CLASS 100
+#define SPIRAL_CLASSES 3
+#define HIDDEN 100
+
+static ll_net *spiral_net(uint64_t seed)
+{
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(2), seed));
+    assert_ok(ll_net_add_affine(net, HIDDEN, ll_init_he()));
+    assert_ok(ll_net_add_relu(net));
+    assert_ok(ll_net_add_affine(net, SPIRAL_CLASSES, ll_init_he()));
+    return net;
+}
+
+static ll_train_config quiet_config(void)
+{
+    ll_train_config c = ll_train_defaults();
+    c.quiet = true;
+    c.batch = 30;
+    c.optim = ll_optim_defaults(LL_ADAM);
+    c.optim.lr = 0.01;
+    return c;
+}
+
+/* CS231n's spiral is not linearly separable: a linear model gets ~50%; a
+ * 100-unit ReLU layer should fit the training set almost perfectly. */
+static void learns_the_spiral(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, SPIRAL_PER_CLASS, SPIRAL_CLASSES, 0.2, 1));
+    ll_net *net = spiral_net(1);
+    ll_train_config c = quiet_config();
+    c.epochs = 100;
+    ll_train_history h;
+    assert_ok(ll_train(net, &d, NULL, &c, &h));
+    assert_int_equal(h.epochs, 100);
+    assert_int_equal(h.iterations, 100 * 10); /* 300 samples / batch 30 */
+    assert_true(h.train_loss[99] < h.train_loss[0] / 4);
+    assert_true(h.train_acc[99] > 0.9);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+/* Same seeds, same run: the weights, the shuffling and so the losses repeat
+ * exactly; another shuffling seed gives another run. */
+static void runs_are_reproducible(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 50, SPIRAL_CLASSES, 0.2, 2));
+    float last[3];
+    for (int run = 0; run < 3; run++) {
+        ll_net *net = spiral_net(5);
+        ll_train_config c = quiet_config();
+        c.epochs = 3;
+        c.seed = run == 2 ? 8 : 7;
+        ll_train_history h;
+        assert_ok(ll_train(net, &d, &d, &c, &h));
+        last[run] = h.iter_loss[h.iterations - 1];
+        ll_train_history_free(&h);
+        ll_net_free(net);
+    }
+    assert_true(last[0] == last[1]);
+    assert_true(last[0] != last[2]);
+    ll_dataset_free(&d);
+}
+
+static void logs_and_iteration_limit(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 20, SPIRAL_CLASSES, 0.2, 3));
+    ll_net *net = spiral_net(1);
+    char epoch_log[4096], iter_log[4096];
+    snprintf(epoch_log, sizeof epoch_log, "%s/epochs.csv", ll_test_tmpdir());
+    snprintf(iter_log, sizeof iter_log, "%s/iterations.csv", ll_test_tmpdir());
+    ll_train_config c = quiet_config();
+    c.batch = 10;  /* 60 samples: 6 iterations per epoch */
+    c.epochs = 5;
+    c.max_iterations = 14;
+    c.epoch_log = epoch_log;
+    c.iter_log = iter_log;
+    ll_train_history h;
+    assert_ok(ll_train(net, &d, &d, &c, &h));
+    assert_int_equal(h.iterations, 14);
+    assert_int_equal(h.epochs, 3); /* 6 + 6 + 2 */
+
+    FILE *f = fopen(epoch_log, "r");
+    assert_non_null(f);
+    char line[256];
+    int lines = 0;
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "epoch,iterations,train_loss,train_acc,test_acc,seconds\n");
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    assert_int_equal(lines, 3);
+
+    f = fopen(iter_log, "r");
+    assert_non_null(f);
+    lines = 0;
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "iteration,epoch,loss\n");
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    assert_int_equal(lines, 14);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+/* An absurd learning rate blows the loss up: training stops at once and says
+ * where and what to try, instead of printing NaN for ten epochs. The rate is
+ * chosen so that two steps overflow the precision's range (1e38 or 1e308). */
+static void divergence_stops_with_a_message(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 50, SPIRAL_CLASSES, 0.2, 4));
+    ll_net *net = spiral_net(1);
+    ll_train_config c = quiet_config();
+    c.optim = ll_optim_defaults(LL_SGD);
+    c.optim.lr = sizeof(ll_real) == sizeof(float) ? 1e30 : 1e300;
+    c.epochs = 10;
+    ll_train_history h;
+    assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EDIVERGED, "training diverged at epoch 1");
+    assert_non_null(strstr(ll_last_error(), "learning rate"));
+    assert_true(h.iterations < 5 * 10);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+static void bad_configuration(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 10, SPIRAL_CLASSES, 0.2, 4));
+    ll_net *net = spiral_net(1);
+    ll_train_config c = quiet_config();
+    ll_train_history h;
+    c.batch = 0;
+    assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EARG, "batch must be positive");
+    c = quiet_config();
+    c.optim.lr = -1;
+    assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EARG, "lr must be > 0");
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(learns_the_spiral),
+        cmocka_unit_test(runs_are_reproducible),
+        cmocka_unit_test(logs_and_iteration_limit),
+        cmocka_unit_test(divergence_stops_with_a_message),
+        cmocka_unit_test(bad_configuration),
+    };
+    return cmocka_run_group_tests_name("train", tests, NULL, NULL);
+}
