@@ -33,6 +33,9 @@ struct ll_net {
     int n_params;
     ll_param params[LL_NET_MAX_PARAMS];
     char param_name[LL_NET_MAX_PARAMS][48];
+    int n_buffers;
+    ll_buffer buffers[LL_NET_MAX_BUFFERS];
+    char buffer_name[LL_NET_MAX_BUFFERS][48];
 };
 
 double ll_init_stddev(ll_init init, int fan_in)
@@ -110,7 +113,8 @@ ll_shape ll_net_output_sample(const ll_net *net)
 
 ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name)
 {
-    if (net->n >= LL_NET_MAX_LAYERS || net->n_params + layer->n_params > LL_NET_MAX_PARAMS) {
+    if (net->n >= LL_NET_MAX_LAYERS || net->n_params + layer->n_params > LL_NET_MAX_PARAMS ||
+        net->n_buffers + layer->n_buffers > LL_NET_MAX_BUFFERS) {
         ll_layer_free(layer);
         return ll_fail(LL_EARG, "net: at most %d layers", LL_NET_MAX_LAYERS);
     }
@@ -144,6 +148,12 @@ ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name)
         snprintf(net->param_name[k], sizeof net->param_name[k], "%s.%s", layer_name, layer->params[p].name);
         net->params[k] = layer->params[p];
         net->params[k].name = net->param_name[k];
+    }
+    for (int b = 0; b < layer->n_buffers; b++) {
+        int k = net->n_buffers++;
+        snprintf(net->buffer_name[k], sizeof net->buffer_name[k], "%s.%s", layer_name, layer->buffers[b].name);
+        net->buffers[k] = layer->buffers[b];
+        net->buffers[k].name = net->buffer_name[k];
     }
     return LL_OK;
 }
@@ -238,6 +248,12 @@ const ll_param *ll_net_params(const ll_net *net, int *n)
 {
     *n = net->n_params;
     return net->params;
+}
+
+const ll_buffer *ll_net_buffers(const ll_net *net, int *n)
+{
+    *n = net->n_buffers;
+    return net->buffers;
 }
 
 size_t ll_net_param_count(const ll_net *net)

@@ -25,6 +25,7 @@
 
 #define LL_NET_MAX_LAYERS 64
 #define LL_NET_MAX_PARAMS (LL_NET_MAX_LAYERS * LL_MAX_PARAMS)
+#define LL_NET_MAX_BUFFERS (LL_NET_MAX_LAYERS * LL_MAX_BUFFERS)
 
 /* How a layer's weights are drawn: N(0, std^2) with std fixed, or from fan_in:
  * Xavier (Glorot) std = 1 / sqrt(fan_in), suited to sigmoid and tanh;
@@ -83,6 +84,10 @@ void ll_net_print(const ll_net *net, FILE *f);
 /* Every trainable parameter, named "<layer>.<param>" ("affine0.W"), in layer
  * order; the array belongs to the network. */
 const ll_param *ll_net_params(const ll_net *net, int *n);
+
+/* Every buffer (state saved with a model but not trained: BatchNorm's
+ * running statistics), named "<layer>.<buffer>"; the array belongs to the network. */
+const ll_buffer *ll_net_buffers(const ll_net *net, int *n);
 
 /* The total number of trainable numbers. */
 size_t ll_net_param_count(const ll_net *net);
