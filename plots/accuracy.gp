@@ -18,5 +18,6 @@ set ylabel "accuracy"
 set title title noenhanced
 set grid
 set yrange [*:1]
+set xrange [0.5:*]
 plot datafile using 1:4 with linespoints pointtype 7 title "train", \
      datafile using 1:5 with linespoints pointtype 5 title "test"
