@@ -235,8 +235,10 @@ int main(int argc, char **argv)
         s = batches(&L, te);
     if (s != LL_OK)
         rc = ll_lesson_fail(&L, "the forward pass", s);
-    else
+    else {
+        rc = 0;
         printf("\nWrote %s/: samples.png, softmax.csv, softmax.png.\n", L.out);
+    }
     ll_dataset_free(&train), ll_dataset_free(&test), ll_dataset_free(&small);
     return rc;
 }

@@ -264,8 +264,10 @@ int main(int argc, char **argv)
     s = race_on_data(&L, tr, te);
     if (s != LL_OK)
         rc = ll_lesson_fail(&L, "the race", s);
-    else
+    else {
+        rc = 0;
         printf("\nWrote %s/: path_*.csv, paths.png, losses.csv, losses.png.\n", L.out);
+    }
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_dataset_free(&small_train), ll_dataset_free(&small_test);
     return rc;
