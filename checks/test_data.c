@@ -994,9 +994,25 @@ static void split_and_head(void **state)
     ll_dataset_free(&src);
 }
 
+/* Index and one-hot label tensors, the two forms SoftmaxWithLoss takes. */
+static void label_tensors(void **state)
+{
+    (void)state;
+    const int labels[3] = {2, 0, 1};
+    ll_tensor t = {0};
+    assert_ok(ll_labels_tensor(labels, 3, 3, false, &t));
+    assert_tensor_near(&t, ((double[]){2, 0, 1}), 0);
+    assert_ok(ll_labels_tensor(labels, 3, 3, true, &t));
+    assert_true(ll_shape_equal(t.shape, LL_SHAPE(3, 3)));
+    assert_tensor_near(&t, ((double[]){0, 0, 1, 1, 0, 0, 0, 1, 0}), 0);
+    assert_fails(ll_labels_tensor(labels, 3, 2, true, &t), LL_EARG, "label 0 is 2, expected 0 to 1");
+    ll_tensor_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(label_tensors),
         cmocka_unit_test(load_raw_and_gzip),
         cmocka_unit_test(load_rejects_bad_files),
         cmocka_unit_test(load_rejects_bad_gzip),

@@ -635,3 +635,22 @@ void ll_batcher_free(ll_batcher *b)
     free(b->order);
     memset(b, 0, sizeof *b);
 }
+
+ll_status ll_labels_tensor(const int *labels, int n, int classes, bool onehot, ll_tensor *t)
+{
+    if (n <= 0 || classes <= 0)
+        return ll_fail(LL_EARG, "labels: n and classes must be positive, got %d and %d", n, classes);
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= classes)
+            return ll_fail(LL_EARG, "labels: label %d is %d, expected 0 to %d", i, labels[i], classes - 1);
+    LL_TRY(ll_tensor_ensure(t, onehot ? LL_SHAPE(n, classes) : LL_SHAPE(n), LL_CPU));
+    if (!onehot) {
+        for (int i = 0; i < n; i++)
+            t->data[i] = (ll_real)labels[i];
+        return LL_OK;
+    }
+    memset(t->data, 0, (size_t)n * (size_t)classes * sizeof(ll_real));
+    for (int i = 0; i < n; i++)
+        t->data[(size_t)i * (size_t)classes + (size_t)labels[i]] = 1; /* row i, column labels[i] */
+    return LL_OK;
+}

@@ -88,6 +88,11 @@ ll_status ll_dataset_head(const ll_dataset *src, int n, ll_dataset *dst);
 /* Frees what d owns; a zeroed data set is safe to free. */
 void ll_dataset_free(ll_dataset *d);
 
+/* Writes labels[0..n-1] into t (given the shape here) as class indices (N)
+ * stored as ll_real or, with onehot, as rows (N, classes) of 0 and 1: the two
+ * forms SoftmaxWithLoss accepts. A label outside [0, classes) is LL_EARG. */
+ll_status ll_labels_tensor(const int *labels, int n, int classes, bool onehot, ll_tensor *t);
+
 /* A permutation of 0..n-1, a pure function of (seed, epoch): Fisher-Yates
  * driven by the counter-based generator, so epoch e's order is the same on
  * every run and no sample repeats within an epoch. */
