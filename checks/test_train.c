@@ -163,6 +163,35 @@ static void bad_configuration(void **state)
     ll_dataset_free(&d);
 }
 
+/* Early stopping: training stops once the held-out accuracy has not improved
+ * for `patience` epochs, and ends with the weights of the best epoch, whose
+ * accuracy it then reproduces exactly. */
+static void early_stopping_restores_the_best_epoch(void **state)
+{
+    (void)state;
+    ll_dataset train = {0}, val = {0};
+    assert_ok(ll_dataset_spiral(&train, 30, SPIRAL_CLASSES, 0.3, 5));
+    assert_ok(ll_dataset_spiral(&val, 30, SPIRAL_CLASSES, 0.3, 6));
+    ll_net *net = spiral_net(3);
+    ll_train_config c = quiet_config();
+    c.epochs = 300;
+    c.patience = 5;
+    c.restore_best = true;
+    ll_train_history h;
+    assert_ok(ll_train(net, &train, &val, &c, &h));
+    assert_true(h.stopped_early);
+    assert_true(h.epochs < 300);
+    assert_int_equal(h.epochs - h.best_epoch, 5);
+    for (int e = 0; e < h.epochs; e++)
+        assert_true(h.test_acc[e] <= h.test_acc[h.best_epoch - 1]);
+    double acc;
+    assert_ok(ll_net_accuracy(net, &val.x, val.labels, 100, &acc));
+    assert_true(acc == h.test_acc[h.best_epoch - 1]);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&train), ll_dataset_free(&val);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +200,7 @@ int main(void)
         cmocka_unit_test(logs_and_iteration_limit),
         cmocka_unit_test(divergence_stops_with_a_message),
         cmocka_unit_test(bad_configuration),
+        cmocka_unit_test(early_stopping_restores_the_best_epoch),
     };
     return cmocka_run_group_tests_name("train", tests, NULL, NULL);
 }

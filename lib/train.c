@@ -87,6 +87,21 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
     if (log)
         fprintf(log, "epoch,iterations,train_loss,train_acc,test_acc,seconds\n");
 
+    /* Early stopping keeps a copy of the best weights, allocated up front. */
+    ll_tensor *best = NULL;
+    bool keep_best = s == LL_OK && cfg->patience > 0 && cfg->restore_best && test && cfg->evaluate;
+    if (keep_best) {
+        best = calloc((size_t)n_params, sizeof *best);
+        if (!best)
+            s = ll_fail(LL_ENOMEM, "train: out of memory for the best weights");
+        for (int k = 0; s == LL_OK && k < n_params; k++) {
+            s = ll_tensor_alloc(&best[k], params[k].value->shape, LL_CPU);
+            if (s == LL_OK)
+                s = ll_tensor_copy(&best[k], params[k].value);
+        }
+    }
+    double best_acc = -1;
+
     ll_tensor x = {0}, t = {0};
     for (int epoch = 0; s == LL_OK && epoch < cfg->epochs && h->iterations < planned; epoch++) {
         char label[48], status[96];
@@ -156,7 +171,28 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
                     h->train_acc[epoch], h->test_acc[epoch], h->seconds);
             fflush(log);
         }
+        if (s == LL_OK && cfg->evaluate && test) {
+            if (h->test_acc[epoch] > best_acc) {
+                best_acc = h->test_acc[epoch];
+                h->best_epoch = epoch + 1;
+                for (int k = 0; keep_best && k < n_params; k++)
+                    s = ll_tensor_copy(&best[k], params[k].value);
+            } else if (cfg->patience > 0 && epoch + 1 - h->best_epoch >= cfg->patience) {
+                h->stopped_early = true;
+                if (!cfg->quiet)
+                    printf("  early stop: no better accuracy on %s for %d epochs (best: epoch %d, %.4f)\n",
+                           test->name, cfg->patience, h->best_epoch, best_acc);
+                break;
+            }
+        }
     }
+    if (s == LL_OK && keep_best) {
+        for (int k = 0; s == LL_OK && k < n_params; k++)
+            s = ll_tensor_copy(params[k].value, &best[k]);
+    }
+    for (int k = 0; best && k < n_params; k++)
+        ll_tensor_free(&best[k]);
+    free(best);
     if (!cfg->quiet && s == LL_EDIVERGED)
         printf("\n");
     if (log)

@@ -3,7 +3,10 @@
  * For each epoch: reshuffle the training set from (seed, epoch), and for each
  * mini-batch run the network's forward and backward passes and one optimizer
  * step; then (if asked) measure train and test accuracy in evaluation mode.
- * A progress bar shows loss, accuracy and images per second. Every epoch is
+ * With a patience, training stops early once the accuracy on the held-out set
+ * has not improved for that many epochs, optionally going back to the weights
+ * of its best epoch (early stopping). A progress bar shows loss, accuracy and
+ * images per second. Every epoch is
  * appended to a CSV log, every iteration's loss to another. A NaN or infinite
  * loss stops training at once with LL_EDIVERGED and a message that says
  * where and what to try.
@@ -28,6 +31,9 @@ typedef struct {
     int eval_train_samples;     /* train accuracy on the first n samples (0: all) */
     const char *epoch_log;      /* CSV: epoch,iterations,train_loss,train_acc,test_acc,seconds (NULL: none) */
     const char *iter_log;       /* CSV: iteration,epoch,loss (NULL: none) */
+    int patience;               /* early stopping: stop when the test (validation) accuracy
+                                   has not improved for this many epochs (0: never) */
+    bool restore_best;          /* with patience: end with the weights of the best epoch */
     const char *label;          /* shown in the progress bar ("SGD") */
     bool quiet;                 /* no bar, no per-epoch lines */
 } ll_train_config;
@@ -40,6 +46,8 @@ typedef struct {
     double *test_acc;           /* [epochs] (when evaluating and a test set is given) */
     float *iter_loss;           /* [iterations] loss of each mini-batch */
     double seconds;             /* training time, evaluation excluded */
+    int best_epoch;             /* 1-based epoch of the best test accuracy (0: not evaluated) */
+    bool stopped_early;         /* patience ran out before the last epoch */
 } ll_train_history;
 
 /* Defaults: 10 epochs of batch 100, SGD lr 0.1, seed 1, evaluation on. */
