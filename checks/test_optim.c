@@ -635,6 +635,29 @@ static void book_race_to_the_minimum(void **state)
     }
 }
 
+/* Inside a network parameters are named "<layer>.W": still decayed; "<layer>.b"
+ * and a name merely ending in W ("affine0.xW") are not. */
+static void network_names_are_decayed(void **state)
+{
+    (void)state;
+    const char *names[3] = {"affine0.W", "affine0.b", "affine0.xW"};
+    const bool decayed[3] = {true, false, false};
+    for (int k = 0; k < 3; k++) {
+        ll_optim_config c = config(LL_SGD, 0.1);
+        c.weight_decay = 0.5;
+        ll_tensor W = ll_test_tensor(LL_SHAPE(HAND_N), HAND_W0);
+        ll_tensor dW = ll_test_tensor(LL_SHAPE(HAND_N), (const double[HAND_N]){0, 0});
+        ll_param p = {names[k], &W, &dW};
+        ll_optim *opt = NULL;
+        assert_ok(ll_optim_new(&opt, &c, &p, 1));
+        assert_ok(ll_optim_step(opt));
+        double shrink = decayed[k] ? 1 - 0.1 * 0.5 : 1;
+        assert_tensor_near(&W, ((const double[]){shrink, -2 * shrink}), LL_TEST_TOL);
+        ll_optim_free(opt);
+        ll_tensor_free(&W), ll_tensor_free(&dW);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +670,7 @@ int main(void)
         cmocka_unit_test(adamw_by_hand),
         cmocka_unit_test(every_rule_matches_reference),
         cmocka_unit_test(weight_decay_only_on_w),
+        cmocka_unit_test(network_names_are_decayed),
         cmocka_unit_test(adamw_decay_is_decoupled),
         cmocka_unit_test(steps_are_counted),
         cmocka_unit_test(defaults_match_header),

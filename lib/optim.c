@@ -216,6 +216,13 @@ static void free_slots(optim_slot *slots, int n)
     free(slots);
 }
 
+/* True for a parameter named "W", or "<layer>.W" as a network names it. */
+static bool is_weight_matrix(const char *name)
+{
+    size_t n = strlen(name), w = strlen(DECAYED_PARAM);
+    return n >= w && strcmp(name + n - w, DECAYED_PARAM) == 0 && (n == w || name[n - w - 1] == '.');
+}
+
 ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_param *params, int n)
 {
     if (!out)
@@ -239,7 +246,7 @@ ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_para
         optim_slot *s = &slots[i];
         s->param = params[i];
         s->shape = params[i].value->shape;
-        s->decayed = strcmp(params[i].name, DECAYED_PARAM) == 0;
+        s->decayed = is_weight_matrix(params[i].name);
         for (int k = 0; k < state_count[cfg->kind]; k++) {
             ll_status st = ll_tensor_alloc(&s->state[k], s->shape, LL_CPU);
             if (st != LL_OK) {

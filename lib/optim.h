@@ -22,8 +22,8 @@
  * L2 weight decay (weight_decay > 0, every optimizer but AdamW) adds
  * weight_decay * W to the gradient of each weight matrix before the rule —
  * the gradient of (weight_decay / 2) * ||W||^2. It applies to parameters
- * named "W" only: biases and BatchNorm's gamma/beta are not decayed, as in
- * the book. The gradient tensors themselves are left untouched.
+ * named "W" (or "<layer>.W", as a network names them) only: biases and
+ * BatchNorm's gamma/beta are not decayed, as in the book. The gradient tensors themselves are left untouched.
  *
  * Moments are accumulated in ll_real; the state is allocated once, at
  * ll_optim_new, so a step allocates nothing. Maths: docs/optimizers.md.
