@@ -107,12 +107,29 @@ static void errors_name_the_tensor(void **state)
     ll_tensor_free(&x), ll_tensor_free(&W), ll_tensor_free(&b), ll_tensor_free(&y);
 }
 
+/* BLAS may not write an output that overlaps an input: such calls are refused. */
+static void aliased_tensors_are_refused(void **state)
+{
+    (void)state;
+    ll_tensor x = ll_test_random(LL_SHAPE(2, 2), 1, 0), W = ll_test_random(LL_SHAPE(2, 2), 1, 1);
+    ll_tensor b = ll_test_random(LL_SHAPE(2), 1, 2), dW = {0}, db = {0};
+    assert_ok(ll_tensor_alloc(&dW, W.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&db, b.shape, LL_CPU));
+    assert_fails(ll_affine_forward(&x, &W, &b, &x), LL_EARG, "y shares memory");
+    ll_tensor dy = ll_test_random(LL_SHAPE(2, 2), 1, 3);
+    assert_fails(ll_affine_backward(&x, &W, &dy, &dy, &dW, &db), LL_EARG, "shares memory");
+    ll_tensor *all[] = {&x, &W, &b, &dW, &db, &dy};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        ll_tensor_free(all[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hand_example),
         cmocka_unit_test(image_batch_matches_loops),
         cmocka_unit_test(errors_name_the_tensor),
+        cmocka_unit_test(aliased_tensors_are_refused),
     };
     return cmocka_run_group_tests_name("affine", tests, NULL, NULL);
 }

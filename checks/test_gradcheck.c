@@ -1117,6 +1117,24 @@ static void bad_options_are_refused(void **state)
     free_inputs(x);
 }
 
+/* An input so large that +-h does not change it in this precision would
+ * divide 0 by 0: the checker says so instead of reporting NaN. */
+static void step_below_resolution_is_refused(void **state)
+{
+    (void)state;
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = setup("relu", NULL, LL_SHAPE(2, 3), 1, x);
+    x[0].data[4] = sizeof(ll_real) == sizeof(float) ? (ll_real)1e7 : (ll_real)1e14;
+    ll_gc_options opt = options(1, false);
+    ll_gc_tensors t = {0};
+    ll_gc_report rep;
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    assert_fails(ll_gradcheck_layer(l, xp, &opt, &t, &rep), LL_EARG, "does not change it");
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    free_inputs(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1144,6 +1162,7 @@ int main(void)
         cmocka_unit_test(index_strings),
         cmocka_unit_test(bands),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(step_below_resolution_is_refused),
     };
     return cmocka_run_group_tests_name("gradcheck", tests, NULL, NULL);
 }

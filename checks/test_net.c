@@ -295,6 +295,24 @@ static void training_mode_reaches_every_layer(void **state)
     ll_net_free(net);
 }
 
+/* Backward needs the loss of the batch the network last saw: after a predict
+ * (no loss) it must refuse instead of mixing old labels with new activations. */
+static void backward_after_predict_is_refused(void **state)
+{
+    (void)state;
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(4), 1));
+    assert_ok(ll_net_add_affine(net, 3, ll_init_he()));
+    ll_tensor x = ll_test_random(LL_SHAPE(2, 4), 1, 0), t = labels(2, (int[]){0, 1});
+    double loss;
+    const ll_tensor *scores;
+    assert_ok(ll_net_loss(net, &x, &t, &loss));
+    assert_ok(ll_net_predict(net, &x, &scores));
+    assert_fails(ll_net_backward(net), LL_EARG, "backward needs a forward first");
+    ll_tensor_free(&x), ll_tensor_free(&t);
+    ll_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +324,7 @@ int main(void)
         cmocka_unit_test(a_wrong_backward_inside_the_network_is_found),
         cmocka_unit_test(activations_are_reused),
         cmocka_unit_test(errors_are_reported),
+        cmocka_unit_test(backward_after_predict_is_refused),
         cmocka_unit_test(training_mode_reaches_every_layer),
     };
     return cmocka_run_group_tests_name("net", tests, NULL, NULL);

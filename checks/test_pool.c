@@ -416,6 +416,20 @@ static void bad_arguments_are_reported(void **state)
     ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dx);
 }
 
+/* dx is zeroed before dy is read, so the two may not share memory (with a
+ * 3x3 window, pad 1, stride 1 they have the same shape). */
+static void backward_in_place_is_refused(void **state)
+{
+    (void)state;
+    ll_pool_geom g = {LL_POOL_MAX, 3, 3, 1, 1};
+    ll_tensor x = ll_test_random(LL_SHAPE(1, 1, 4, 4), 1, 0), y = {0};
+    int32_t argmax[16];
+    assert_ok(ll_tensor_alloc(&y, x.shape, LL_CPU));
+    assert_ok(ll_pool_forward(&x, g, &y, argmax));
+    assert_fails(ll_pool_backward(&x, g, argmax, &y, &y), LL_EARG, "dx and dy are the same tensor");
+    ll_tensor_free(&x), ll_tensor_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +445,7 @@ int main(void)
         cmocka_unit_test(layer_object_and_fingerprint),
         cmocka_unit_test(registry_entry),
         cmocka_unit_test(bad_arguments_are_reported),
+        cmocka_unit_test(backward_in_place_is_refused),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -136,6 +136,10 @@ static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void 
             s = fn(ctx, &lm, &fpm);
         v[i] = orig;
         LL_TRY(s);
+        if (vp == vm)
+            return ll_fail(LL_EARG, "gradcheck: %s[%zu] = %g is so large that +-h (%g) does not change it "
+                                    "in %s; use a larger --eps or smaller inputs",
+                           t->name, i, (double)orig, h, LL_REAL_NAME);
         if (fpp != fp0 || fpm != fp0) {
             e->kinks++;
             continue;

@@ -105,7 +105,9 @@ typedef struct {
  * the forward made (0 when the function has no kinks). */
 typedef ll_status (*ll_gc_loss_fn)(void *ctx, double *loss, uint64_t *fingerprint);
 
-/* Compares each target's analytic gradient with central differences of fn. */
+/* Compares each target's analytic gradient with central differences of fn.
+ * rep must be zeroed by the caller, except rep->warning (a layer's degenerate
+ * sentence, or NULL), which fails the whole report when set. */
 ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn, void *ctx,
                            const ll_gc_options *opt, ll_gc_report *rep);
 

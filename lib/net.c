@@ -215,6 +215,9 @@ ll_status ll_net_add_conv(ll_net *net, int filters, int k, int stride, int pad, 
         return ll_fail(LL_ESHAPE, "net: conv needs (C, H, W) samples, the network has %s",
                        ll_shape_str(s, buf, sizeof buf));
     }
+    if (k <= 0 || k > s.dim[1] + 2 * pad || k > s.dim[2] + 2 * pad)
+        return ll_fail(LL_EARG, "net: conv kernel %d does not fit samples of %dx%d with pad %d", k,
+                       s.dim[1], s.dim[2], pad);
     int fan_in = s.dim[0] * k * k;
     ll_layer *l;
     LL_TRY(ll_conv_new(&l, s.dim[0], filters, k, k, stride, pad, ll_init_stddev(init, fan_in),
@@ -308,6 +311,8 @@ static ll_status forward_layers(ll_net *net, const ll_tensor *x)
                        ll_shape_str(x->shape, a, sizeof a), ll_shape_str(net->sample, b, sizeof b));
     }
     net->x = x;
+    /* Until the loss has run on this batch, backward has nothing valid to use. */
+    net->t = NULL;
     for (int i = 0; i < net->n; i++) {
         const ll_tensor *in[] = {layer_input(net, i)};
         LL_TRY(ll_layer_forward(net->layer[i], in, &net->act[i]));
@@ -433,5 +438,22 @@ ll_status ll_net_gradcheck(ll_net *net, const ll_tensor *x, const ll_tensor *t,
     ll_gc_target targets[LL_GC_MAX_TARGETS];
     for (int k = 0; k < net->n_params; k++)
         targets[k] = (ll_gc_target){net->params[k].name, true, net->params[k].value, net->params[k].grad};
-    return ll_gradcheck_run(targets, net->n_params, net_loss_fn, net, opt, rep);
+    /* Every perturbed forward in training mode moves BatchNorm's running
+     * statistics; keep a copy so that the check leaves the model as it was. */
+    ll_tensor saved[LL_NET_MAX_BUFFERS];
+    memset(saved, 0, sizeof saved);
+    ll_status s = LL_OK;
+    for (int b = 0; s == LL_OK && b < net->n_buffers; b++) {
+        s = ll_tensor_alloc(&saved[b], net->buffers[b].value->shape, LL_CPU);
+        if (s == LL_OK)
+            s = ll_tensor_copy(&saved[b], net->buffers[b].value);
+    }
+    if (s == LL_OK)
+        s = ll_gradcheck_run(targets, net->n_params, net_loss_fn, net, opt, rep);
+    for (int b = 0; b < net->n_buffers; b++) {
+        if (saved[b].data)
+            ll_tensor_copy(net->buffers[b].value, &saved[b]);
+        ll_tensor_free(&saved[b]);
+    }
+    return s;
 }

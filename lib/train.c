@@ -87,17 +87,24 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
     if (log)
         fprintf(log, "epoch,iterations,train_loss,train_acc,test_acc,seconds\n");
 
-    /* Early stopping keeps a copy of the best weights, allocated up front. */
-    ll_tensor *best = NULL;
+    /* Early stopping keeps a copy of the best state — every parameter and every
+     * buffer (BatchNorm's running statistics go with the weights they were
+     * measured for) — allocated up front. */
+    int n_buffers;
+    const ll_buffer *buffers = ll_net_buffers(net, &n_buffers);
+    int n_state = n_params + n_buffers;
+    ll_tensor *best = NULL, **state = NULL;
     bool keep_best = s == LL_OK && cfg->patience > 0 && cfg->restore_best && test && cfg->evaluate;
     if (keep_best) {
-        best = calloc((size_t)n_params, sizeof *best);
-        if (!best)
+        best = calloc((size_t)n_state, sizeof *best);
+        state = calloc((size_t)n_state, sizeof *state);
+        if (!best || !state)
             s = ll_fail(LL_ENOMEM, "train: out of memory for the best weights");
-        for (int k = 0; s == LL_OK && k < n_params; k++) {
-            s = ll_tensor_alloc(&best[k], params[k].value->shape, LL_CPU);
+        for (int k = 0; s == LL_OK && k < n_state; k++) {
+            state[k] = k < n_params ? params[k].value : buffers[k - n_params].value;
+            s = ll_tensor_alloc(&best[k], state[k]->shape, LL_CPU);
             if (s == LL_OK)
-                s = ll_tensor_copy(&best[k], params[k].value);
+                s = ll_tensor_copy(&best[k], state[k]);
         }
     }
     double best_acc = -1;
@@ -175,8 +182,8 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
             if (h->test_acc[epoch] > best_acc) {
                 best_acc = h->test_acc[epoch];
                 h->best_epoch = epoch + 1;
-                for (int k = 0; keep_best && k < n_params; k++)
-                    s = ll_tensor_copy(&best[k], params[k].value);
+                for (int k = 0; s == LL_OK && keep_best && k < n_state; k++)
+                    s = ll_tensor_copy(&best[k], state[k]);
             } else if (cfg->patience > 0 && epoch + 1 - h->best_epoch >= cfg->patience) {
                 h->stopped_early = true;
                 if (!cfg->quiet)
@@ -186,13 +193,12 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
             }
         }
     }
-    if (s == LL_OK && keep_best) {
-        for (int k = 0; s == LL_OK && k < n_params; k++)
-            s = ll_tensor_copy(params[k].value, &best[k]);
-    }
-    for (int k = 0; best && k < n_params; k++)
+    for (int k = 0; s == LL_OK && keep_best && k < n_state; k++)
+        s = ll_tensor_copy(state[k], &best[k]);
+    for (int k = 0; best && k < n_state; k++)
         ll_tensor_free(&best[k]);
     free(best);
+    free(state);
     if (!cfg->quiet && s == LL_EDIVERGED)
         printf("\n");
     if (log)

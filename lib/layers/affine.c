@@ -45,6 +45,9 @@ ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
     LL_TRY(check_params(x, W, b, &N, &D, &M));
     LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(N, M)));
     LL_TRY(ll_expect_cpu(NAME, "y", y));
+    /* y is written (the bias first) before the product reads x and W. */
+    if (y->data == x->data || y->data == W->data)
+        return ll_fail(LL_EARG, "affine: y shares memory with x or W, expected a separate tensor");
     /* Start y as b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
     for (int n = 0; n < N; n++)
         memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
@@ -67,6 +70,10 @@ ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
         LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
         LL_TRY(ll_expect_cpu(NAME, "dx", dx));
     }
+    /* The products write their outputs while reading dy, x and W (BLAS forbids overlap). */
+    if ((dx && (dx->data == dy->data || dx->data == W->data || dx->data == x->data)) ||
+        dW->data == dy->data || dW->data == x->data || db->data == dy->data)
+        return ll_fail(LL_EARG, "affine: a gradient shares memory with an input, expected separate tensors");
     /* dW (D, M) = x^T (D, N) . dy (N, M) */
     ll_gemm(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M);
     /* db (M) = sum over the N rows of dy: b was added to every row, so every

@@ -163,6 +163,9 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
                                (int)argmax[o], x->size);
     }
 
+    /* dx is zeroed before dy is read: they must be different memory. */
+    if (dx && dy && dx->data && dx->data == dy->data)
+        return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
     memset(dx->data, 0, dx->size * sizeof *dx->data);
     if (g.mode == LL_POOL_MAX) {
         /* Each output routes its whole gradient to its winner; winners of
