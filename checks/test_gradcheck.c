@@ -1135,6 +1135,49 @@ static void step_below_resolution_is_refused(void **state)
     free_inputs(x);
 }
 
+/* A ReLU backward that zeroes the caller's dy in place computes the right dx,
+ * so the numbers agree; the checker catches it by dy having changed. */
+static ll_status relu_overwrites_dy_bwd(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                        const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)y;
+    ll_real *g = dy->data; /* the bug: writing through the caller's dy */
+    for (size_t i = 0; i < dy->size; i++) {
+        if (!(x[0]->data[i] > 0))
+            g[i] = 0;
+        dx[0]->data[i] = g[i];
+    }
+    return LL_OK;
+}
+
+static const ll_layer_ops relu_overwrites_dy_ops = {
+    .kind = "relu-overwrites-dy",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = same_shape,
+    .forward = relu_fwd,
+    .backward = relu_overwrites_dy_bwd,
+    .fingerprint = sign_fingerprint,
+};
+
+static void backward_writing_into_dy_is_caught(void **state)
+{
+    (void)state;
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *real = setup("relu", NULL, LL_SHAPE(4, 6), 1, x);
+    ll_layer_free(real);
+    ll_layer *l = plain_layer(&relu_overwrites_dy_ops);
+    ll_gc_options opt = options(1, false);
+    ll_gc_report rep;
+    check(l, x, &opt, &rep);
+    assert_false(rep.pass);
+    assert_non_null(strstr(rep.violation, "backward wrote into dy"));
+    assert_true(rep.entry[0].pass); /* the numbers alone would have passed */
+    ll_layer_free(l);
+    free_inputs(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1205,7 @@ int main(void)
         cmocka_unit_test(index_strings),
         cmocka_unit_test(bands),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(backward_writing_into_dy_is_caught),
         cmocka_unit_test(step_below_resolution_is_refused),
     };
     return cmocka_run_group_tests_name("gradcheck", tests, NULL, NULL);

@@ -226,7 +226,7 @@ ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn,
     rep->n = n;
     rep->eps = opt.eps, rep->floor = opt.floor, rep->threshold = opt.threshold;
     rep->fast = opt.fast;
-    rep->pass = rep->warning == NULL;
+    rep->pass = rep->warning == NULL && !rep->violation[0];
     for (int k = 0; k < n; k++) {
         const ll_gc_target *t = &targets[k];
         ll_gc_entry *e = &rep->entry[k];
@@ -321,7 +321,32 @@ ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_optio
      * them (+=) or leaves some unwritten, since NaN survives either. */
     for (int p = 0; p < l->n_params; p++)
         LL_TRY(ll_tensor_fill(l->params[p].grad, NAN));
-    LL_TRY(ll_layer_backward(l, in, &t->y, &t->dy, dx));
+    /* Copies of what backward may only read, to catch a layer that writes into them. */
+    ll_tensor before[LL_MAX_INPUTS + 1];
+    memset(before, 0, sizeof before);
+    ll_status s = ll_tensor_alloc(&before[0], t->dy.shape, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_copy(&before[0], &t->dy);
+    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++) {
+        s = ll_tensor_alloc(&before[i + 1], x[i]->shape, LL_CPU);
+        if (s == LL_OK)
+            s = ll_tensor_copy(&before[i + 1], x[i]);
+    }
+    if (s == LL_OK)
+        s = ll_layer_backward(l, in, &t->y, &t->dy, dx);
+    for (int i = 0; s == LL_OK && i <= ops->n_inputs && !rep->violation[0]; i++) {
+        const ll_tensor *now = i == 0 ? &t->dy : x[i - 1];
+        if (memcmp(before[i].data, now->data, now->size * sizeof(ll_real)) != 0)
+            snprintf(rep->violation, sizeof rep->violation,
+                     "backward wrote into %s, which it must only read (the caller still needs it)",
+                     i == 0 ? "dy" : ops->input_names[i - 1]);
+        /* Put it back, so the numerical side sees the values the check began with. */
+        if (rep->violation[0])
+            s = ll_tensor_copy((ll_tensor *)now, &before[i]);
+    }
+    for (int i = 0; i <= LL_MAX_INPUTS; i++)
+        ll_tensor_free(&before[i]);
+    LL_TRY(s);
 
     /* The numerical side, on every input with a gradient and every parameter. */
     ll_gc_target targets[LL_GC_MAX_TARGETS];
@@ -429,6 +454,8 @@ void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
     }
     if (rep->warning)
         fprintf(f, "\n  note: %s\n", rep->warning);
+    if (rep->violation[0])
+        fprintf(f, "\n  contract broken: %s\n", rep->violation);
     fprintf(f, "\n%s: %s — %d tensors, %zu %s checked, %zu kinks skipped", rep->pass ? "PASS" : "FAIL",
             rep->subject, rep->n, checked, rep->fast ? "directions" : "elements", kinks);
     if (worst) {

@@ -26,7 +26,9 @@
  *
  * Every gradient is filled with NaN before backward runs: the library's rule
  * is that backward overwrites, so a layer that accumulates (+=) or forgets an
- * element shows up as a NaN, the worst possible error.
+ * element shows up as a NaN, the worst possible error. And backward must only
+ * read dy and the inputs: a layer that writes into them (a ReLU zeroing the
+ * caller's dy in place) fails the check with a contract violation.
  */
 #ifndef LL_GRADCHECK_H
 #define LL_GRADCHECK_H
@@ -87,6 +89,8 @@ typedef struct {
     int n;
     ll_gc_entry entry[LL_GC_MAX_TARGETS];
     const char *warning;   /* the layer's degenerate() sentence, or NULL */
+    char violation[160];   /* a broken contract seen during the check ("" if none):
+                              backward wrote into dy or an input it must only read */
     double eps, floor, threshold;
     bool fast;
     bool pass;
