@@ -374,7 +374,7 @@ ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll
 {
     ll_shape in[LL_MAX_INPUTS];
     ll_layer *l = NULL;
-    LL_TRY(ll_layer_create(info->kind, cfg, x0, ll_rng_stream(seed, STREAM_LAYER), in, &l));
+    LL_TRY(ll_layer_create_from(info, cfg, x0, ll_rng_stream(seed, STREAM_LAYER), in, &l));
     ll_status s = LL_OK;
     for (int i = 0; i < l->ops->n_inputs && s == LL_OK; i++) {
         s = ll_tensor_alloc(&x[i], in[i], LL_CPU);

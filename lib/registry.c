@@ -37,7 +37,13 @@ ll_status ll_layer_create(const char *kind, const ll_config *cfg, ll_shape x0, u
         }
         return ll_fail(LL_EARG, "unknown layer '%s' (known: %s)", kind, list);
     }
-    LL_TRY(ll_shape_validate(x0, kind));
+    return ll_layer_create_from(info, cfg, x0, seed, in, out);
+}
+
+ll_status ll_layer_create_from(const ll_layer_info *info, const ll_config *cfg, ll_shape x0, uint64_t seed,
+                               ll_shape *in, ll_layer **out)
+{
+    LL_TRY(ll_shape_validate(x0, info->kind));
     for (int i = 0; i < LL_MAX_INPUTS; i++)
         in[i] = x0;
     if (info->input_shapes)

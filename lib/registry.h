@@ -43,4 +43,8 @@ const ll_layer_info *const *ll_layer_all(void);
 ll_status ll_layer_create(const char *kind, const ll_config *cfg, ll_shape x0, uint64_t seed,
                           ll_shape *in, ll_layer **out);
 
+/* The same for a layer's info directly, registered or not (tests, lessons). */
+ll_status ll_layer_create_from(const ll_layer_info *info, const ll_config *cfg, ll_shape x0, uint64_t seed,
+                               ll_shape *in, ll_layer **out);
+
 #endif
