@@ -26,7 +26,6 @@
 #define FASHION_TEST 10000
 #define FASHION_SIDE 28
 #define FASHION_CLASSES 10
-#define FASHION_LOAD_SECONDS 2.0 /* a sanity bound, generous on purpose */
 #define TWO_PI 6.283185307179586476925286766559
 
 /* The three 2x2 test images and their labels. */
@@ -522,8 +521,9 @@ static void fashion_mnist(void **state)
     double t0 = seconds_now();
     assert_ok(ll_dataset_load_mnist_layout(&train, &test, LL_DATA_DEFAULT_DIR));
     double seconds = seconds_now() - t0;
+    /* Reported, not asserted: speed belongs to `make bench`, and a unit test
+     * must not fail because the machine is busy. */
     print_message("Fashion-MNIST (70 000 images) loaded in %.3f s\n", seconds);
-    assert_true(seconds < FASHION_LOAD_SECONDS);
     check_fashion_set(&train, FASHION_TRAIN, "fashion-mnist train");
     check_fashion_set(&test, FASHION_TEST, "fashion-mnist test");
     /* The first image of each set is an ankle boot. */
