@@ -66,8 +66,8 @@ static void list_layers(void)
     printf("layers (gradcheck LAYER [key=value ...]):\n");
     for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
         char shape[64];
-        printf("  %-18s %s\n", (*p)->kind, (*p)->summary);
-        printf("  %-18s   default input %s%s%s\n", "", ll_shape_str((*p)->default_input, shape, sizeof shape),
+        printf("  %-22s %s\n", (*p)->kind, (*p)->summary);
+        printf("  %-22s   default input %s%s%s\n", "", ll_shape_str((*p)->default_input, shape, sizeof shape),
                (*p)->options[0] ? ", options: " : "", (*p)->options);
     }
 }

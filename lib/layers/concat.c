@@ -1,0 +1,196 @@
+#include "concat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "concat";
+
+/* The registry's default channel count for b (option cb). */
+static const int DEFAULT_CB = 2;
+
+/* The number of values per channel: the product of dimensions 2 and up. */
+static size_t inner_size(ll_shape s)
+{
+    size_t inner = 1;
+    for (int d = 2; d < s.ndim; d++)
+        inner *= (size_t)s.dim[d];
+    return inner;
+}
+
+ll_status ll_concat_shape(ll_shape a, ll_shape b, ll_shape *y)
+{
+    char sa[64], sb[64];
+    if (a.ndim < 2)
+        return ll_fail(LL_ESHAPE,
+                       "%s: a has shape %s, expected (N, C, ...) with at least 2 dimensions", NAME,
+                       ll_shape_str(a, sa, sizeof sa));
+    bool same = a.ndim == b.ndim;
+    for (int d = 0; same && d < a.ndim; d++)
+        same = d == 1 || a.dim[d] == b.dim[d];
+    if (!same)
+        return ll_fail(LL_ESHAPE,
+                       "%s: a has shape %s but b has %s, expected the same rank and dimensions "
+                       "except dimension 1",
+                       NAME, ll_shape_str(a, sa, sizeof sa), ll_shape_str(b, sb, sizeof sb));
+    ll_shape out = a;
+    out.dim[1] = a.dim[1] + b.dim[1];
+    LL_TRY(ll_shape_validate(out, "concat: y"));
+    *y = out;
+    return LL_OK;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* Copies, for each of n samples, `count` values from src (sample stride
+ * src_stride) to dst (sample stride dst_stride). */
+static void copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src, size_t src_stride,
+                        size_t count, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * dst_stride, src + i * src_stride, count * sizeof(ll_real));
+}
+
+ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "a", a));
+    LL_TRY(ll_expect_cpu(NAME, "b", b));
+    ll_shape out;
+    LL_TRY(ll_concat_shape(a->shape, b->shape, &out));
+    LL_TRY(expect_like("y", y, out));
+
+    size_t n = (size_t)out.dim[0], inner = inner_size(out);
+    size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
+    size_t sb = (size_t)b->shape.dim[1] * inner; /* values of one sample of b */
+    copy_blocks(y->data, sa + sb, a->data, sa, sa, n);
+    copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, n);
+    return LL_OK;
+}
+
+ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+{
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    char buf[64];
+    if (dy->shape.ndim < 2)
+        return ll_fail(LL_ESHAPE,
+                       "%s: dy has shape %s, expected (N, C, ...) with at least 2 dimensions", NAME,
+                       ll_shape_str(dy->shape, buf, sizeof buf));
+    int c = dy->shape.dim[1];
+    if (ca < 1 || ca >= c)
+        return ll_fail(LL_EARG,
+                       "%s: ca = %d, expected a split 1 to %d of dy's %d channels (shape %s)", NAME,
+                       ca, c - 1, c, ll_shape_str(dy->shape, buf, sizeof buf));
+    ll_shape sa = dy->shape, sb = dy->shape;
+    sa.dim[1] = ca;
+    sb.dim[1] = c - ca;
+    if (da)
+        LL_TRY(expect_like("da", da, sa));
+    if (db)
+        LL_TRY(expect_like("db", db, sb));
+
+    size_t n = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
+    size_t va = (size_t)ca * inner, vb = (size_t)(c - ca) * inner; /* values per sample */
+    /* y was a's sample then b's sample, so dy splits the same way. */
+    if (da)
+        copy_blocks(da->data, va, dy->data, va + vb, va, n);
+    if (db)
+        copy_blocks(db->data, vb, dy->data + va, va + vb, vb, n);
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+static ll_status concat_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    return ll_concat_shape(in[0], in[1], out);
+}
+
+static ll_status concat_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    (void)l;
+    return ll_concat_forward(x[0], x[1], y);
+}
+
+static ll_status concat_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                    const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)y;
+    if (!dx[0] && !dx[1])
+        return LL_OK;
+    return ll_concat_backward(dy, x[0]->shape.dim[1], dx[0], dx[1]);
+}
+
+/* No fingerprint: moving values is linear. */
+static const ll_layer_ops concat_ops = {
+    .kind = "concat",
+    .n_inputs = 2,
+    .input_names = {"a", "b"},
+    .input_has_grad = {true, true},
+    .output_shape = concat_output_shape,
+    .forward = concat_forward_op,
+    .backward = concat_backward_op,
+};
+
+ll_status ll_concat_new(ll_layer **out)
+{
+    ll_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    l->ops = &concat_ops;
+    l->training = true;
+    *out = l;
+    return LL_OK;
+}
+
+/* --- the registry entry --- */
+
+static ll_status read_cb(const ll_config *cfg, int *cb)
+{
+    static const char *const keys[] = {"cb", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    return ll_config_int(cfg, NAME, "cb", DEFAULT_CB, 1, 1 << 24, cb);
+}
+
+/* a takes x0's shape; b takes it too with dimension 1 replaced by cb. */
+static ll_status concat_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
+{
+    int cb;
+    LL_TRY(read_cb(cfg, &cb));
+    if (x0.ndim < 2) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: a has shape %s, expected (N, C, ...) with at least 2 dimensions", NAME,
+                       ll_shape_str(x0, buf, sizeof buf));
+    }
+    in[0] = x0;
+    in[1] = x0;
+    in[1].dim[1] = cb;
+    return LL_OK;
+}
+
+static ll_status concat_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                               ll_layer **out)
+{
+    (void)seed;
+    int cb;
+    LL_TRY(read_cb(cfg, &cb));
+    ll_shape y;
+    LL_TRY(ll_concat_shape(in[0], in[1], &y));
+    return ll_concat_new(out);
+}
+
+const ll_layer_info ll_concat_info = {
+    .kind = "concat",
+    .summary = "y = [a, b] joined along dimension 1 (channels); backward splits dy",
+    .options = "cb=2",
+    .default_input = LL_SHAPE(2, 3, 4, 4),
+    .input_shapes = concat_input_shapes,
+    .create = concat_create,
+};

@@ -1,0 +1,36 @@
+/* concat.h — join two tensors along dimension 1 (channels, or features).
+ *
+ *   a (N, Ca, ...), b (N, Cb, ...): the same rank (2 to 4) and the same
+ *   dimensions except dimension 1.  y (N, Ca + Cb, ...).
+ *
+ *   forward:  y[n, c, ...] = a[n, c, ...]        for c <  Ca
+ *             y[n, c, ...] = b[n, c - Ca, ...]   for c >= Ca
+ *   backward: da = dy[:, :Ca, ...],  db = dy[:, Ca:, ...]   (= rule, overwritten)
+ *
+ * Concatenation only moves values, so its backward routes each element of
+ * dy back to the input it came from: it splits dy. Either of da and db may be
+ * NULL to skip it. In memory (row-major), sample n of y is sample n of a
+ * (Ca * inner values, inner = the product of dimensions 2 and up) followed
+ * by sample n of b (Cb * inner values). y is its own tensor (a copy).
+ * No parameters, no cache, no kink. Maths: docs/layers/concat.md.
+ */
+#ifndef LL_CONCAT_H
+#define LL_CONCAT_H
+
+#include "../layer.h"
+
+/* The shape (N, Ca + Cb, ...) of y for a and b, or LL_ESHAPE when they
+ * differ in rank or in a dimension other than 1, or have rank < 2. */
+ll_status ll_concat_shape(ll_shape a, ll_shape b, ll_shape *y);
+
+/* y = a and b joined along dimension 1; y must have ll_concat_shape's shape. */
+ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y);
+
+/* Splits dy (N, C, ...) at channel ca (1 <= ca < C): da (N, ca, ...) gets the
+ * first ca channels and db (N, C - ca, ...) the rest; either may be NULL. */
+ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db);
+
+/* A Concat layer object with inputs "a" and "b" (no options). */
+ll_status ll_concat_new(ll_layer **out);
+
+#endif

@@ -1,0 +1,315 @@
+#include "deconv.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../blas.h"
+#include "../init.h"
+#include "../registry.h"
+#include "im2col.h"
+
+static const char *const NAME = "deconv";
+
+/* The stream of the initial weights (seed, stream 0), as ll_deconv_new promises. */
+#define DECONV_WEIGHT_STREAM 0
+
+/* Defaults of the registry options ("filters=2 kernel=3 stride=2 pad=1"). */
+#define DECONV_DEFAULT_FILTERS 2
+#define DECONV_DEFAULT_KERNEL 3
+#define DECONV_DEFAULT_STRIDE 2
+#define DECONV_DEFAULT_PAD 1
+
+/* Every size the deconv works out, from the shapes of x and W. */
+typedef struct {
+    int N, C, H, W;   /* x */
+    int F, KH, KW;    /* W is (C, F, KH, KW) */
+    int OH, OW;       /* y */
+    int FKK, L, OL;   /* col_n is (FKK, L): FKK = F*KH*KW, L = H*W; OL = OH*OW */
+} deconv_dims;
+
+/* The output size in 64 bits: may be <= 0 or above INT_MAX; the caller judges. */
+static long long out_size_ll(int in, int k, int stride, int pad)
+{
+    return ((long long)in - 1) * stride - 2LL * pad + k;
+}
+
+int ll_deconv_out_size(int in, int k, int stride, int pad)
+{
+    if (in < 1 || k < 1 || stride < 1 || pad < 0)
+        return 0;
+    long long out = out_size_ll(in, k, stride, pad);
+    if (out < 1)
+        return 0;
+    return out > INT_MAX ? INT_MAX : (int)out;
+}
+
+/* True when a*b*c <= INT_MAX, so the int sizes handed to BLAS cannot overflow. */
+static bool product_fits(long long a, long long b, long long c)
+{
+    return a <= INT_MAX / b && a * b <= INT_MAX / c;
+}
+
+/* Checks that x (N, C, H, W) and W (C, F, KH, KW) make a transposed
+ * convolution with this stride and pad, and works out every size. Shapes
+ * only: no tensor is read. */
+static ll_status deconv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, deconv_dims *d)
+{
+    char a[64], b[64];
+    if (xs.ndim != 4)
+        return ll_fail(LL_ESHAPE, "deconv: x has shape %s, expected 4-D (N, C, H, W)",
+                       ll_shape_str(xs, a, sizeof a));
+    if (ws.ndim != 4 || ws.dim[0] != xs.dim[1])
+        return ll_fail(LL_ESHAPE,
+                       "deconv: W has shape %s, expected 4-D (C, F, KH, KW) with C = %d like x",
+                       ll_shape_str(ws, a, sizeof a), xs.dim[1]);
+    if (stride < 1)
+        return ll_fail(LL_EARG, "deconv: stride = %d, expected >= 1", stride);
+    if (pad < 0)
+        return ll_fail(LL_EARG, "deconv: pad = %d, expected >= 0", pad);
+    d->N = xs.dim[0], d->C = xs.dim[1], d->H = xs.dim[2], d->W = xs.dim[3];
+    d->F = ws.dim[1], d->KH = ws.dim[2], d->KW = ws.dim[3];
+    long long oh = out_size_ll(d->H, d->KH, stride, pad);
+    long long ow = out_size_ll(d->W, d->KW, stride, pad);
+    if (oh < 1 || ow < 1)
+        return ll_fail(LL_ESHAPE,
+                       "deconv: x %s with the %dx%d kernel of W %s, stride %d and pad %d gives "
+                       "a %lldx%lld output, expected at least 1x1 (2*pad must be below "
+                       "(H - 1)*stride + KH)",
+                       ll_shape_str(xs, a, sizeof a), d->KH, d->KW, ll_shape_str(ws, b, sizeof b),
+                       stride, pad, oh, ow);
+    /* col2im and im2col work with the padded output, OH + 2*pad, in int. */
+    if (oh + 2LL * pad > INT_MAX || ow + 2LL * pad > INT_MAX)
+        return ll_fail(LL_ESHAPE, "deconv: x %s with stride %d and pad %d gives an output above "
+                       "%d pixels per side",
+                       ll_shape_str(xs, a, sizeof a), stride, pad, INT_MAX);
+    d->OH = (int)oh, d->OW = (int)ow;
+    /* Each factor is below 2^31, so any two multiply without overflow in 64 bits. */
+    long long l = (long long)d->H * d->W, ol = oh * ow;
+    long long fkk = product_fits(d->F, d->KH, d->KW) ? (long long)d->F * d->KH * d->KW : -1;
+    if (fkk < 0 || !product_fits(fkk, l, 1) || !product_fits(d->C, fkk, 1) || ol > INT_MAX ||
+        !product_fits(d->N, d->F, ol))
+        return ll_fail(LL_ESHAPE, "deconv: x %s with W %s needs more than %d elements for col or y",
+                       ll_shape_str(xs, a, sizeof a), ll_shape_str(ws, b, sizeof b), INT_MAX);
+    d->FKK = (int)fkk;
+    d->L = (int)l;
+    d->OL = (int)ol;
+    return LL_OK;
+}
+
+ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
+                            int pad, ll_tensor *col, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
+    LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(d.F)));
+    LL_TRY(ll_expect_cpu(NAME, "b", b));
+    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    if (!col)
+        return ll_fail(LL_EARG, "deconv: col is NULL, expected a scratch tensor for the columns");
+    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, d.L), LL_CPU));
+
+    size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
+    for (int n = 0; n < d.N; n++) {
+        ll_real *yn = y->data + n * y_step; /* (F, OH, OW) */
+        /* col (FKK, L) = Wm^T (FKK, C) . x_n (C, L); Wm = W as (C, FKK) */
+        ll_gemm(true, false, d.FKK, d.L, d.C, 1, W->data, d.FKK, x->data + n * x_step, d.L, 0,
+                col->data, d.L);
+        /* Every column (one input pixel) is added onto its KH x KW window of y_n. */
+        ll_col2im(col->data, d.F, d.OH, d.OW, d.KH, d.KW, stride, pad, yn);
+        for (int f = 0; f < d.F; f++) {
+            ll_real bf = b->data[f];
+            ll_real *yf = yn + (size_t)f * d.OL; /* (OH*OW) */
+            for (int o = 0; o < d.OL; o++)
+                yf[o] += bf;
+        }
+    }
+    return LL_OK;
+}
+
+ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                             int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
+                             ll_tensor *db)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
+    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(d.F)));
+    LL_TRY(ll_expect_cpu(NAME, "db", db));
+    if (dx) {
+        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
+        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    }
+    if (!dcol)
+        return ll_fail(LL_EARG, "deconv: dcol is NULL, expected a scratch tensor for the columns");
+    LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, d.L), LL_CPU));
+
+    size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
+    for (int n = 0; n < d.N; n++) {
+        const ll_real *xn = x->data + n * x_step; /* (C, L) */
+        /* dcol (FKK, L) = im2col(dy_n): the window of dy that each input pixel stamped */
+        ll_im2col(dy->data + n * y_step, d.F, d.OH, d.OW, d.KH, d.KW, stride, pad, dcol->data);
+        /* dW (C, FKK) (=, then +=) x_n (C, L) . dcol^T (L, FKK) */
+        ll_gemm(false, true, d.C, d.FKK, d.L, 1, xn, d.L, dcol->data, d.L, n == 0 ? 0 : 1,
+                dW->data, d.FKK);
+        /* dx_n (C, L) = Wm (C, FKK) . dcol (FKK, L) */
+        if (dx)
+            ll_gemm(false, false, d.C, d.L, d.FKK, 1, W->data, d.FKK, dcol->data, d.L, 0,
+                    dx->data + n * x_step, d.L);
+    }
+    for (int f = 0; f < d.F; f++) {
+        double sum = 0; /* in double: a float sum over N*OH*OW terms drifts */
+        for (int n = 0; n < d.N; n++) {
+            const ll_real *dyf = dy->data + n * y_step + (size_t)f * d.OL; /* (OH*OW) */
+            for (int o = 0; o < d.OL; o++)
+                sum += dyf[o];
+        }
+        db->data[f] = (ll_real)sum;
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a deconv_layer * */
+    int stride, pad;
+    ll_tensor W, b, dW, db; /* (C, F, KH, KW), (F), and their gradients */
+    ll_tensor col;          /* (F*KH*KW, H*W): scratch of forward and backward */
+} deconv_layer;
+
+static ll_status deconv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const deconv_layer *c = (const deconv_layer *)l;
+    int channels = c->W.shape.dim[0];
+    if (in[0].ndim != 4 || in[0].dim[1] != channels) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "deconv: x has shape %s, expected 4-D (N, C, H, W) with C = %d",
+                       ll_shape_str(in[0], a, sizeof a), channels);
+    }
+    deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(deconv_dims_of(in[0], c->W.shape, c->stride, c->pad, &d));
+    *out = LL_SHAPE(d.N, d.F, d.OH, d.OW);
+    return LL_OK;
+}
+
+static ll_status deconv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    deconv_layer *c = (deconv_layer *)l;
+    return ll_deconv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, y);
+}
+
+static ll_status deconv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                    const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    deconv_layer *c = (deconv_layer *)l;
+    return ll_deconv_backward(x[0], &c->W, dy, c->stride, c->pad, &c->col, dx[0], &c->dW, &c->db);
+}
+
+static void deconv_destroy(ll_layer *l)
+{
+    deconv_layer *c = (deconv_layer *)l;
+    ll_tensor_free(&c->W), ll_tensor_free(&c->b), ll_tensor_free(&c->dW), ll_tensor_free(&c->db);
+    ll_tensor_free(&c->col);
+}
+
+static const ll_layer_ops deconv_ops = {
+    .kind = "deconv",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = deconv_output_shape,
+    .forward = deconv_forward_op,
+    .backward = deconv_backward_op,
+    .destroy = deconv_destroy,
+};
+
+ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
+                        int pad, double weight_std, uint64_t seed)
+{
+    if (in_channels < 1 || filters < 1 || kh < 1 || kw < 1)
+        return ll_fail(LL_EARG,
+                       "deconv: in_channels = %d, filters = %d, kernel = %dx%d, expected all >= 1",
+                       in_channels, filters, kh, kw);
+    if (stride < 1)
+        return ll_fail(LL_EARG, "deconv: stride = %d, expected >= 1", stride);
+    if (pad < 0)
+        return ll_fail(LL_EARG, "deconv: pad = %d, expected >= 0", pad);
+    if (!(weight_std >= 0) || !isfinite(weight_std))
+        return ll_fail(LL_EARG, "deconv: weight_std = %g, expected a finite number >= 0",
+                       weight_std);
+    deconv_layer *c = calloc(1, sizeof *c);
+    if (!c)
+        return ll_fail(LL_ENOMEM, "deconv: cannot allocate the layer");
+    c->base.ops = &deconv_ops;
+    c->base.training = true;
+    c->stride = stride;
+    c->pad = pad;
+    ll_shape ws = LL_SHAPE(in_channels, filters, kh, kw);
+    ll_status s = ll_tensor_alloc(&c->W, ws, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->dW, ws, LL_CPU);
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->b, LL_SHAPE(filters), LL_CPU); /* zero-filled: b = 0 */
+    if (s == LL_OK)
+        s = ll_tensor_alloc(&c->db, LL_SHAPE(filters), LL_CPU);
+    if (s == LL_OK)
+        s = ll_init_normal(&c->W, weight_std, seed, DECONV_WEIGHT_STREAM);
+    if (s != LL_OK) {
+        ll_layer_free(&c->base);
+        return s;
+    }
+    ll_layer_add_param(&c->base, "W", &c->W, &c->dW);
+    ll_layer_add_param(&c->base, "b", &c->b, &c->db);
+    *out = &c->base;
+    return LL_OK;
+}
+
+static ll_status deconv_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                               ll_layer **out)
+{
+    static const char *const keys[] = {"filters", "kernel", "stride", "pad", "std", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    if (in[0].ndim != 4) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "deconv: input x has shape %s, expected 4-D (N, C, H, W)",
+                       ll_shape_str(in[0], a, sizeof a));
+    }
+    int channels = in[0].dim[1], filters, kernel, stride, pad;
+    LL_TRY(ll_config_int(cfg, NAME, "filters", DECONV_DEFAULT_FILTERS, 1, INT_MAX, &filters));
+    LL_TRY(ll_config_int(cfg, NAME, "kernel", DECONV_DEFAULT_KERNEL, 1, INT_MAX, &kernel));
+    LL_TRY(ll_config_int(cfg, NAME, "stride", DECONV_DEFAULT_STRIDE, 1, INT_MAX, &stride));
+    LL_TRY(ll_config_int(cfg, NAME, "pad", DECONV_DEFAULT_PAD, 0, INT_MAX, &pad));
+    /* "auto": 1/sqrt(C*KH*KW), the fan-in of the Conv this layer is the transpose of. */
+    double fan_in = (double)channels * kernel * kernel, std;
+    LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt(fan_in), 0, DBL_MAX, false, &std));
+    ll_layer *l = NULL;
+    LL_TRY(ll_deconv_new(&l, channels, filters, kernel, kernel, stride, pad, std, seed));
+    /* Catch a pad that crops the output away now, not at the first forward. */
+    ll_shape y;
+    ll_status s = deconv_output_shape(l, in, &y);
+    if (s != LL_OK) {
+        ll_layer_free(l);
+        return s;
+    }
+    *out = l;
+    return LL_OK;
+}
+
+const ll_layer_info ll_deconv_info = {
+    .kind = "deconv",
+    .summary = "transposed 2-D convolution (Conv's backward-data pass) by GEMM and col2im",
+    .options = "filters=2 kernel=3 stride=2 pad=1 std=auto",
+    .default_input = LL_SHAPE(2, 3, 4, 4),
+    .create = deconv_create,
+};

@@ -1,0 +1,125 @@
+#include "flatten.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "flatten";
+
+ll_status ll_flatten_shape(ll_shape x, ll_shape *y)
+{
+    if (x.ndim < 2) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: x has shape %s, expected (N, d1, ...) with at least 2 dimensions", NAME,
+                       ll_shape_str(x, buf, sizeof buf));
+    }
+    size_t per_sample = ll_shape_size(x) / (size_t)x.dim[0];
+    if (per_sample > (size_t)INT_MAX) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: x has shape %s, whose %zu values per sample do not fit one dimension",
+                       NAME, ll_shape_str(x, buf, sizeof buf), per_sample);
+    }
+    *y = LL_SHAPE(x.dim[0], (int)per_sample);
+    return LL_OK;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* Copies src's values into dst (same number of elements, checked). */
+static void copy_values(const ll_tensor *src, ll_tensor *dst)
+{
+    if (dst->data != src->data)
+        memcpy(dst->data, src->data, src->size * sizeof(ll_real));
+}
+
+ll_status ll_flatten_forward(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    ll_shape flat;
+    LL_TRY(ll_flatten_shape(x->shape, &flat));
+    LL_TRY(expect_like("y", y, flat));
+    copy_values(x, y);
+    return LL_OK;
+}
+
+ll_status ll_flatten_backward(const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    ll_shape flat;
+    LL_TRY(ll_flatten_shape(dx->shape, &flat));
+    LL_TRY(expect_like("dy", dy, flat));
+    copy_values(dy, dx);
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+static ll_status flatten_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    return ll_flatten_shape(in[0], out);
+}
+
+static ll_status flatten_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    (void)l;
+    return ll_flatten_forward(x[0], y);
+}
+
+/* dx[0] has x's shape (ll_layer_backward gives it), which says where to go back to. */
+static ll_status flatten_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                     const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)x, (void)y;
+    return dx[0] ? ll_flatten_backward(dy, dx[0]) : LL_OK;
+}
+
+/* No fingerprint: a copy is linear. */
+static const ll_layer_ops flatten_ops = {
+    .kind = "flatten",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = flatten_output_shape,
+    .forward = flatten_forward_op,
+    .backward = flatten_backward_op,
+};
+
+ll_status ll_flatten_new(ll_layer **out)
+{
+    ll_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    l->ops = &flatten_ops;
+    l->training = true;
+    *out = l;
+    return LL_OK;
+}
+
+static ll_status flatten_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    ll_shape y;
+    LL_TRY(ll_flatten_shape(in[0], &y));
+    return ll_flatten_new(out);
+}
+
+const ll_layer_info ll_flatten_info = {
+    .kind = "flatten",
+    .summary = "(N, d1, ..., dk) -> (N, d1*...*dk), a copy in row-major order",
+    .options = "",
+    .default_input = LL_SHAPE(2, 3, 4, 4),
+    .create = flatten_create,
+};

@@ -1,0 +1,36 @@
+/* flatten.h — (N, d1, ..., dk) to (N, d1 * ... * dk): one row per sample.
+ *
+ *   forward:  y[n, j] = x[n, ...] with j the row-major (C-order) index of
+ *             the sample's element: the values in memory order, unchanged.
+ *   backward: dx = dy, given x's shape back      (= rule, overwritten)
+ *
+ * What sits between the last convolution or pooling layer (N, C, H, W) and
+ * an affine layer, which wants (N, D). x needs at least 2 dimensions; (N, D)
+ * passes through as a copy.
+ *
+ * The plain functions COPY the data: y is its own tensor and never aliases x
+ * (nor dx dy), so a layer that later writes into its input or output cannot
+ * change another layer's tensor behind its back. A copy of N*D values is
+ * cheap next to the layers around it. ll_tensor_reshape changes a tensor's
+ * shape in place, without a copy, when aliasing is what you want.
+ * No parameters, no cache, no kink. Maths: docs/layers/flatten.md.
+ */
+#ifndef LL_FLATTEN_H
+#define LL_FLATTEN_H
+
+#include "../layer.h"
+
+/* The flattened shape (N, d1 * ... * dk) of x, or LL_ESHAPE for rank < 2. */
+ll_status ll_flatten_shape(ll_shape x, ll_shape *y);
+
+/* y (N, d1 * ... * dk) = a copy of x (N, d1, ..., dk) in row-major order. */
+ll_status ll_flatten_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = a copy of dy reshaped to dx's shape, which is x's shape (N, d1, ..., dk);
+ * dy must be (N, d1 * ... * dk). */
+ll_status ll_flatten_backward(const ll_tensor *dy, ll_tensor *dx);
+
+/* A Flatten layer object (no options). */
+ll_status ll_flatten_new(ll_layer **out);
+
+#endif

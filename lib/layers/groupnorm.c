@@ -1,0 +1,344 @@
+#include "groupnorm.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "groupnorm";
+
+/* The defaults of the options string "groups=2 eps=1e-5". */
+#define GROUPNORM_DEFAULT_GROUPS 2
+static const double DEFAULT_EPS = 1e-5;
+
+static const char *const DEGENERATE_ONE =
+    "GroupNorm with one value per group (C/G = 1 channel of one pixel): every normalized "
+    "value is 0, so y = beta and dx and dgamma are 0 and a gradient check proves nothing; "
+    "use fewer groups or a larger image";
+
+static const char *const DEGENERATE_TWO =
+    "GroupNorm with two values per group: xhat is +-1 whatever x is, so dx is only eps-sized "
+    "and a gradient check proves little; use fewer groups or a larger image";
+
+/* How the elements of x group. Channel c of sample n is the `inner` values at
+ * x[(n * C + c) * inner]; group g of sample n is the m = cpg * inner
+ * consecutive values from x[(n * C + g * cpg) * inner]. */
+typedef struct {
+    int channels, groups, cpg; /* C, G, C / G */
+    size_t n;                  /* N */
+    size_t inner;              /* H * W (1 for (N, C), L for (N, C, L)) */
+    size_t m;                  /* values per group: cpg * inner */
+} gn_layout;
+
+/* Fails unless s is (N, C, ...) of rank 2 to 4. */
+static ll_status expect_rank(const char *tensor, ll_shape s)
+{
+    if (s.ndim < 2 || s.ndim > LL_MAX_DIMS) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "%s: %s has shape %s, expected (N, C, H, W), (N, C, L) or (N, C)",
+                       NAME, tensor, ll_shape_str(s, a, sizeof a));
+    }
+    return LL_OK;
+}
+
+/* Fails unless groups >= 1 divides channels; the message names C and G. */
+static ll_status expect_groups(int channels, int groups)
+{
+    if (groups < 1)
+        return ll_fail(LL_EARG, "%s: groups G = %d, expected >= 1", NAME, groups);
+    if (channels % groups != 0)
+        return ll_fail(LL_EARG,
+                       "%s: C = %d channels do not split into G = %d groups (C %% G = %d), "
+                       "expected G to divide C",
+                       NAME, channels, groups, channels % groups);
+    return LL_OK;
+}
+
+/* Fills lay for x of shape s in `groups` groups, or fails. */
+static ll_status layout_of(const char *tensor, ll_shape s, int groups, gn_layout *lay)
+{
+    LL_TRY(expect_rank(tensor, s));
+    LL_TRY(expect_groups(s.dim[1], groups));
+    lay->channels = s.dim[1];
+    lay->groups = groups;
+    lay->cpg = s.dim[1] / groups;
+    lay->n = (size_t)s.dim[0];
+    lay->inner = 1;
+    for (int d = 2; d < s.ndim; d++)
+        lay->inner *= (size_t)s.dim[d];
+    lay->m = (size_t)lay->cpg * lay->inner;
+    return LL_OK;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* eps keeps 1/sqrt(var + eps) finite for a constant group, so it must be positive. */
+static ll_status expect_eps(double eps)
+{
+    if (!(eps > 0) || !isfinite(eps))
+        return ll_fail(LL_EARG, "%s: eps = %g, expected a positive number", NAME, eps);
+    return LL_OK;
+}
+
+ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                               ll_tensor *y)
+{
+    gn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(layout_of("x", x->shape, groups, &lay));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels)));
+    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay.channels)));
+    LL_TRY(expect_like("xhat", xhat, x->shape));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups)));
+    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_eps(eps));
+
+    const double m = (double)lay.m;
+    for (size_t n = 0; n < lay.n; n++)
+        for (int g = 0; g < groups; g++) {
+            size_t off = (n * (size_t)lay.channels + (size_t)g * lay.cpg) * lay.inner;
+            const ll_real *xg = x->data + off; /* (cpg, inner): the group, contiguous */
+            /* Two passes in double (mean, then squared deviations): the one-pass
+             * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
+            double sum = 0;
+            for (size_t k = 0; k < lay.m; k++)
+                sum += xg[k];
+            double mu = sum / m;
+            double sq = 0;
+            for (size_t k = 0; k < lay.m; k++)
+                sq += ((double)xg[k] - mu) * ((double)xg[k] - mu);
+            double istd = 1.0 / sqrt(sq / m + eps); /* biased variance: / M */
+            for (int j = 0; j < lay.cpg; j++) {
+                int c = g * lay.cpg + j;
+                double gc = gamma->data[c], bc = beta->data[c];
+                size_t cofs = off + (size_t)j * lay.inner;
+                const ll_real *xc = x->data + cofs; /* (inner): channel c */
+                ll_real *hc = xhat->data + cofs;    /* (inner) */
+                ll_real *yc = y->data + cofs;       /* (inner) */
+                for (size_t k = 0; k < lay.inner; k++) {
+                    double h = ((double)xc[k] - mu) * istd;
+                    hc[k] = (ll_real)h;
+                    yc[k] = (ll_real)(gc * h + bc);
+                }
+            }
+            inv_std->data[n * (size_t)groups + (size_t)g] = (ll_real)istd;
+        }
+    return LL_OK;
+}
+
+ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, int groups, const ll_tensor *dy,
+                                ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    gn_layout lay = {0};
+    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(layout_of("xhat", xhat->shape, groups, &lay));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups)));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels)));
+    LL_TRY(expect_like("dy", dy, xhat->shape));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape));
+    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay.channels)));
+    LL_TRY(expect_like("dbeta", dbeta, LL_SHAPE(lay.channels)));
+
+    const double m = (double)lay.m;
+    if (dx)
+        for (size_t n = 0; n < lay.n; n++)
+            for (int g = 0; g < groups; g++) {
+                size_t off = (n * (size_t)lay.channels + (size_t)g * lay.cpg) * lay.inner;
+                /* The two sums over the group carry the gradient through mu and var. */
+                double sum_dh = 0, sum_dh_h = 0;
+                for (int j = 0; j < lay.cpg; j++) {
+                    double gc = gamma->data[g * lay.cpg + j];
+                    size_t cofs = off + (size_t)j * lay.inner;
+                    const ll_real *hc = xhat->data + cofs; /* (inner) */
+                    const ll_real *dc = dy->data + cofs;   /* (inner) */
+                    for (size_t k = 0; k < lay.inner; k++) {
+                        double dh = dc[k] * gc; /* dxhat */
+                        sum_dh += dh;
+                        sum_dh_h += dh * hc[k];
+                    }
+                }
+                double scale = (double)inv_std->data[n * (size_t)groups + (size_t)g] / m;
+                for (int j = 0; j < lay.cpg; j++) {
+                    double gc = gamma->data[g * lay.cpg + j];
+                    size_t cofs = off + (size_t)j * lay.inner;
+                    const ll_real *hc = xhat->data + cofs; /* (inner) */
+                    const ll_real *dc = dy->data + cofs;   /* (inner) */
+                    ll_real *oc = dx->data + cofs;         /* (inner) */
+                    for (size_t k = 0; k < lay.inner; k++)
+                        oc[k] = (ll_real)(scale * (m * (dc[k] * gc) - sum_dh - hc[k] * sum_dh_h));
+                }
+            }
+    /* gamma[c], beta[c] touch channel c of every sample: sum over n and pixels. */
+    for (int c = 0; c < lay.channels; c++) {
+        double sg = 0, sb = 0;
+        for (size_t n = 0; n < lay.n; n++) {
+            size_t cofs = (n * (size_t)lay.channels + (size_t)c) * lay.inner;
+            const ll_real *hc = xhat->data + cofs; /* (inner) */
+            const ll_real *dc = dy->data + cofs;   /* (inner) */
+            for (size_t k = 0; k < lay.inner; k++) {
+                sg += (double)dc[k] * hc[k];
+                sb += dc[k];
+            }
+        }
+        dgamma->data[c] = (ll_real)sg;
+        dbeta->data[c] = (ll_real)sb;
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a groupnorm_layer * */
+    int channels, groups;
+    double eps;
+    ll_tensor gamma, beta, dgamma, dbeta; /* (C) */
+    ll_tensor xhat, inv_std;              /* caches of the last forward: x's shape, (N, G) */
+} groupnorm_layer;
+
+static ll_status groupnorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const groupnorm_layer *gn = (const groupnorm_layer *)l;
+    LL_TRY(expect_rank("x", in[0]));
+    if (in[0].dim[1] != gn->channels) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE, "%s: x has shape %s with %d channels (dimension 1), expected %d",
+                       NAME, ll_shape_str(in[0], buf, sizeof buf), in[0].dim[1], gn->channels);
+    }
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status groupnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    groupnorm_layer *gn = (groupnorm_layer *)l;
+    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
+    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
+    LL_TRY(ll_tensor_ensure(&gn->xhat, x[0]->shape, LL_CPU));
+    LL_TRY(ll_tensor_ensure(&gn->inv_std, LL_SHAPE(x[0]->shape.dim[0], gn->groups), LL_CPU));
+    return ll_groupnorm_forward(x[0], &gn->gamma, &gn->beta, gn->groups, gn->eps, &gn->xhat,
+                                &gn->inv_std, y);
+}
+
+static ll_status groupnorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                       const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    groupnorm_layer *gn = (groupnorm_layer *)l;
+    if (!gn->xhat.data || !ll_shape_equal(gn->xhat.shape, x[0]->shape)) {
+        char buf[64];
+        return ll_fail(LL_EARG,
+                       "%s: backward needs the caches of a forward on x of shape %s; run "
+                       "forward first",
+                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
+    }
+    return ll_groupnorm_backward(&gn->xhat, &gn->inv_std, &gn->gamma, gn->groups, dy, dx[0],
+                                 &gn->dgamma, &gn->dbeta);
+}
+
+/* Per-(sample, group) statistics: only the values per group matter. */
+static const char *groupnorm_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    const groupnorm_layer *gn = (const groupnorm_layer *)l;
+    gn_layout lay = {0};
+    if (in[0].ndim < 2 || in[0].ndim > LL_MAX_DIMS || in[0].dim[1] % gn->groups != 0)
+        return NULL;
+    lay.inner = 1;
+    for (int d = 2; d < in[0].ndim; d++)
+        lay.inner *= (size_t)in[0].dim[d];
+    lay.m = (size_t)(in[0].dim[1] / gn->groups) * lay.inner;
+    if (lay.m == 1)
+        return DEGENERATE_ONE;
+    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
+    if (lay.m == 2)
+        return DEGENERATE_TWO;
+    return NULL;
+}
+
+static void groupnorm_destroy(ll_layer *l)
+{
+    groupnorm_layer *gn = (groupnorm_layer *)l;
+    ll_tensor_free(&gn->gamma), ll_tensor_free(&gn->beta);
+    ll_tensor_free(&gn->dgamma), ll_tensor_free(&gn->dbeta);
+    ll_tensor_free(&gn->xhat), ll_tensor_free(&gn->inv_std);
+}
+
+static const ll_layer_ops groupnorm_ops = {
+    .kind = "groupnorm",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = groupnorm_output_shape,
+    .forward = groupnorm_forward_op,
+    .backward = groupnorm_backward_op,
+    .degenerate = groupnorm_degenerate,
+    .destroy = groupnorm_destroy,
+};
+
+/* Allocates the per-channel tensors; the first failure is returned. */
+static ll_status groupnorm_alloc(groupnorm_layer *gn)
+{
+    ll_shape c = LL_SHAPE(gn->channels);
+    LL_TRY(ll_tensor_alloc(&gn->gamma, c, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&gn->beta, c, LL_CPU)); /* zero-filled: beta = 0 */
+    LL_TRY(ll_tensor_alloc(&gn->dgamma, c, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&gn->dbeta, c, LL_CPU));
+    return ll_tensor_fill(&gn->gamma, 1); /* y = xhat at first */
+}
+
+ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps)
+{
+    if (channels < 1)
+        return ll_fail(LL_EARG, "%s: channels C = %d, expected a positive count", NAME, channels);
+    LL_TRY(expect_groups(channels, groups));
+    LL_TRY(expect_eps(eps));
+    groupnorm_layer *gn = calloc(1, sizeof *gn);
+    if (!gn)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    gn->base.ops = &groupnorm_ops;
+    gn->base.training = true;
+    gn->channels = channels;
+    gn->groups = groups;
+    gn->eps = eps;
+    ll_status s = groupnorm_alloc(gn);
+    if (s != LL_OK) {
+        ll_layer_free(&gn->base);
+        return s;
+    }
+    ll_layer_add_param(&gn->base, "gamma", &gn->gamma, &gn->dgamma);
+    ll_layer_add_param(&gn->base, "beta", &gn->beta, &gn->dbeta);
+    *out = &gn->base;
+    return LL_OK;
+}
+
+static ll_status groupnorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                  ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {"groups", "eps", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    int groups;
+    double eps;
+    LL_TRY(ll_config_int(cfg, NAME, "groups", GROUPNORM_DEFAULT_GROUPS, 1, INT_MAX, &groups));
+    LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
+    LL_TRY(expect_rank("x", in[0]));
+    return ll_groupnorm_new(out, in[0].dim[1], groups, eps);
+}
+
+const ll_layer_info ll_groupnorm_info = {
+    .kind = "groupnorm",
+    .summary = "normalize each sample's channel groups, then y = gamma[c] * xhat + beta[c]",
+    .options = "groups=2 eps=1e-5",
+    .default_input = LL_SHAPE(2, 4, 3, 3),
+    .create = groupnorm_create,
+};

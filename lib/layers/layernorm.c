@@ -1,0 +1,288 @@
+#include "layernorm.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "layernorm";
+
+/* The default of the options string "eps=1e-5". */
+static const double DEFAULT_EPS = 1e-5;
+
+static const char *const DEGENERATE_ONE =
+    "LayerNorm over one feature per sample: every normalized value is 0, so y = beta and dx "
+    "and dgamma are 0 and a gradient check proves nothing; give each sample >= 3 features";
+
+static const char *const DEGENERATE_TWO =
+    "LayerNorm over two features per sample: xhat is +-1 whatever x is, so dx is only "
+    "eps-sized and a gradient check proves little; give each sample >= 3 features";
+
+/* x.shape[1:]: the shape of one sample, which gamma and beta share. */
+static ll_shape sample_shape(ll_shape s)
+{
+    ll_shape f = {.ndim = s.ndim - 1};
+    for (int d = 1; d < s.ndim; d++)
+        f.dim[d - 1] = s.dim[d];
+    return f;
+}
+
+/* Fails unless s is (N, ...) of rank 2 to 4: a batch of samples with features. */
+static ll_status expect_batch(const char *tensor, ll_shape s)
+{
+    if (s.ndim < 2 || s.ndim > LL_MAX_DIMS) {
+        char a[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: %s has shape %s, expected (N, ...) of rank 2 to 4: samples along "
+                       "dimension 0, their features after it",
+                       NAME, tensor, ll_shape_str(s, a, sizeof a));
+    }
+    return LL_OK;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* eps keeps 1/sqrt(var + eps) finite for a constant sample, so it must be positive. */
+static ll_status expect_eps(double eps)
+{
+    if (!(eps > 0) || !isfinite(eps))
+        return ll_fail(LL_EARG, "%s: eps = %g, expected a positive number", NAME, eps);
+    return LL_OK;
+}
+
+ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_batch("x", x->shape));
+    ll_shape fs = sample_shape(x->shape);
+    LL_TRY(expect_like("gamma", gamma, fs));
+    LL_TRY(expect_like("beta", beta, fs));
+    LL_TRY(expect_like("xhat", xhat, x->shape));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(x->shape.dim[0])));
+    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_eps(eps));
+
+    size_t n_samples = (size_t)x->shape.dim[0], m = x->size / n_samples;
+    const ll_real *g = gamma->data, *b = beta->data; /* (M) */
+    for (size_t n = 0; n < n_samples; n++) {
+        const ll_real *xn = x->data + n * m; /* (M) */
+        ll_real *hn = xhat->data + n * m;    /* (M) */
+        ll_real *yn = y->data + n * m;       /* (M) */
+        /* Two passes in double (mean, then squared deviations): the one-pass
+         * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
+        double sum = 0;
+        for (size_t k = 0; k < m; k++)
+            sum += xn[k];
+        double mu = sum / (double)m;
+        double sq = 0;
+        for (size_t k = 0; k < m; k++)
+            sq += ((double)xn[k] - mu) * ((double)xn[k] - mu);
+        double istd = 1.0 / sqrt(sq / (double)m + eps); /* biased variance: / M */
+        for (size_t k = 0; k < m; k++) {
+            double h = ((double)xn[k] - mu) * istd;
+            hn[k] = (ll_real)h;
+            yn[k] = (ll_real)(g[k] * h + b[k]);
+        }
+        inv_std->data[n] = (ll_real)istd;
+    }
+    return LL_OK;
+}
+
+ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(expect_batch("xhat", xhat->shape));
+    ll_shape fs = sample_shape(xhat->shape);
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0])));
+    LL_TRY(expect_like("gamma", gamma, fs));
+    LL_TRY(expect_like("dy", dy, xhat->shape));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape));
+    LL_TRY(expect_like("dgamma", dgamma, fs));
+    LL_TRY(expect_like("dbeta", dbeta, fs));
+
+    size_t n_samples = (size_t)xhat->shape.dim[0], m = xhat->size / n_samples;
+    const ll_real *g = gamma->data; /* (M) */
+    if (dx) {
+        for (size_t n = 0; n < n_samples; n++) {
+            const ll_real *hn = xhat->data + n * m; /* (M) */
+            const ll_real *dn = dy->data + n * m;   /* (M) */
+            ll_real *on = dx->data + n * m;         /* (M) */
+            /* The two sums over the sample carry the gradient through mu and var. */
+            double sum_dh = 0, sum_dh_h = 0;
+            for (size_t k = 0; k < m; k++) {
+                double dh = (double)dn[k] * g[k]; /* dxhat */
+                sum_dh += dh;
+                sum_dh_h += dh * hn[k];
+            }
+            double scale = (double)inv_std->data[n] / (double)m;
+            for (size_t k = 0; k < m; k++) {
+                double dh = (double)dn[k] * g[k];
+                on[k] = (ll_real)(scale * ((double)m * dh - sum_dh - hn[k] * sum_dh_h));
+            }
+        }
+    }
+    /* gamma and beta are shared by the samples: their gradients sum over n. */
+    for (size_t k = 0; k < m; k++) {
+        double sg = 0, sb = 0;
+        for (size_t n = 0; n < n_samples; n++) {
+            double d = dy->data[n * m + k];
+            sg += d * xhat->data[n * m + k];
+            sb += d;
+        }
+        dgamma->data[k] = (ll_real)sg;
+        dbeta->data[k] = (ll_real)sb;
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a layernorm_layer * */
+    ll_shape features; /* x.shape[1:] */
+    double eps;
+    ll_tensor gamma, beta, dgamma, dbeta;
+    ll_tensor xhat, inv_std; /* caches of the last forward */
+} layernorm_layer;
+
+static ll_status layernorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    const layernorm_layer *ln = (const layernorm_layer *)l;
+    LL_TRY(expect_batch("x", in[0]));
+    if (!ll_shape_equal(sample_shape(in[0]), ln->features)) {
+        char a[64], b[64], c[64];
+        return ll_fail(LL_ESHAPE, "%s: x has shape %s, samples of shape %s, expected %s", NAME,
+                       ll_shape_str(in[0], a, sizeof a),
+                       ll_shape_str(sample_shape(in[0]), b, sizeof b),
+                       ll_shape_str(ln->features, c, sizeof c));
+    }
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status layernorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    layernorm_layer *ln = (layernorm_layer *)l;
+    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
+    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
+    LL_TRY(ll_tensor_ensure(&ln->xhat, x[0]->shape, LL_CPU));
+    LL_TRY(ll_tensor_ensure(&ln->inv_std, LL_SHAPE(x[0]->shape.dim[0]), LL_CPU));
+    return ll_layernorm_forward(x[0], &ln->gamma, &ln->beta, ln->eps, &ln->xhat, &ln->inv_std, y);
+}
+
+static ll_status layernorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                       const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    layernorm_layer *ln = (layernorm_layer *)l;
+    if (!ln->xhat.data || !ll_shape_equal(ln->xhat.shape, x[0]->shape)) {
+        char buf[64];
+        return ll_fail(LL_EARG,
+                       "%s: backward needs the caches of a forward on x of shape %s; run "
+                       "forward first",
+                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
+    }
+    return ll_layernorm_backward(&ln->xhat, &ln->inv_std, &ln->gamma, dy, dx[0], &ln->dgamma,
+                                 &ln->dbeta);
+}
+
+/* The statistics are per sample, so the mode and the batch size do not matter:
+ * only the number of features per sample does. */
+static const char *layernorm_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    (void)l;
+    if (in[0].ndim < 2 || in[0].ndim > LL_MAX_DIMS)
+        return NULL;
+    size_t m = ll_shape_size(sample_shape(in[0]));
+    if (m == 1)
+        return DEGENERATE_ONE;
+    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
+    if (m == 2)
+        return DEGENERATE_TWO;
+    return NULL;
+}
+
+static void layernorm_destroy(ll_layer *l)
+{
+    layernorm_layer *ln = (layernorm_layer *)l;
+    ll_tensor_free(&ln->gamma), ll_tensor_free(&ln->beta);
+    ll_tensor_free(&ln->dgamma), ll_tensor_free(&ln->dbeta);
+    ll_tensor_free(&ln->xhat), ll_tensor_free(&ln->inv_std);
+}
+
+static const ll_layer_ops layernorm_ops = {
+    .kind = "layernorm",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = layernorm_output_shape,
+    .forward = layernorm_forward_op,
+    .backward = layernorm_backward_op,
+    .degenerate = layernorm_degenerate,
+    .destroy = layernorm_destroy,
+};
+
+/* Allocates gamma, beta and their gradients; the first failure is returned. */
+static ll_status layernorm_alloc(layernorm_layer *ln)
+{
+    LL_TRY(ll_tensor_alloc(&ln->gamma, ln->features, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&ln->beta, ln->features, LL_CPU)); /* zero-filled: beta = 0 */
+    LL_TRY(ll_tensor_alloc(&ln->dgamma, ln->features, LL_CPU));
+    LL_TRY(ll_tensor_alloc(&ln->dbeta, ln->features, LL_CPU));
+    return ll_tensor_fill(&ln->gamma, 1); /* y = xhat at first */
+}
+
+ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps)
+{
+    if (features.ndim < 1 || features.ndim > LL_MAX_DIMS - 1)
+        return ll_fail(LL_EARG, "%s: features has rank %d, expected the per-sample shape "
+                       "x.shape[1:] of rank 1 to 3", NAME, features.ndim);
+    LL_TRY(ll_shape_validate(features, "layernorm: features"));
+    LL_TRY(expect_eps(eps));
+    layernorm_layer *ln = calloc(1, sizeof *ln);
+    if (!ln)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    ln->base.ops = &layernorm_ops;
+    ln->base.training = true;
+    ln->features = features;
+    ln->eps = eps;
+    ll_status s = layernorm_alloc(ln);
+    if (s != LL_OK) {
+        ll_layer_free(&ln->base);
+        return s;
+    }
+    ll_layer_add_param(&ln->base, "gamma", &ln->gamma, &ln->dgamma);
+    ll_layer_add_param(&ln->base, "beta", &ln->beta, &ln->dbeta);
+    *out = &ln->base;
+    return LL_OK;
+}
+
+static ll_status layernorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                  ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {"eps", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    double eps;
+    LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
+    LL_TRY(expect_batch("x", in[0]));
+    return ll_layernorm_new(out, sample_shape(in[0]), eps);
+}
+
+const ll_layer_info ll_layernorm_info = {
+    .kind = "layernorm",
+    .summary = "normalize each sample over its features, then y = gamma * xhat + beta",
+    .options = "eps=1e-5",
+    .default_input = LL_SHAPE(4, 6),
+    .create = layernorm_create,
+};

@@ -1,0 +1,34 @@
+/* mse.h — the mean squared error loss.
+ *
+ *   x (N, ...) predictions, t the targets (x's shape, any real values);
+ *   N is dimension 0 and each sample has D = size / N values.
+ *
+ *   forward:  loss = (1/N) sum_n 0.5 * sum_j (x[n, j] - t[n, j])^2
+ *             the book's mean_squared_error, 0.5 * sum((y - t)^2) for one
+ *             sample, averaged over the N samples of the batch.
+ *   backward: dx = dloss * (x - t) / N     (dloss is the loss's upstream
+ *             gradient, 1 at the end of the graph; = rule, overwritten)
+ *
+ * The convention differs from PyTorch's MSELoss (reduction "mean"), which is
+ * the mean over all N * D elements without the 0.5:
+ *   torch.nn.MSELoss()(x, t) = (2 / D) * this loss.
+ * loss has shape (1,). t gets no gradient. A non-finite target is LL_EARG
+ * naming its index. No parameters, no cache: backward takes x and t again.
+ * Smooth everywhere: no kink. Maths: docs/layers/mse.md.
+ */
+#ifndef LL_MSE_H
+#define LL_MSE_H
+
+#include "../layer.h"
+
+/* loss (1,) = (1/N) sum over the batch of 0.5 * sum (x - t)^2; t has x's shape. */
+ll_status ll_mse_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss);
+
+/* dx (x's shape) = dloss[0] * (x - t) / N; dx may be x (in place). */
+ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                          ll_tensor *dx);
+
+/* A MeanSquaredError layer: inputs x and t, output the loss (1,). */
+ll_status ll_mse_new(ll_layer **out);
+
+#endif

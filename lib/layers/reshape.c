@@ -1,0 +1,199 @@
+#include "reshape.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "reshape";
+
+/* The option's default, which fits the default input (2, 12). */
+static const char *const DEFAULT_SHAPE = "3x4";
+
+/* The largest per-sample rank: a tensor has at most LL_MAX_DIMS, one is N. */
+#define MAX_SAMPLE_DIMS (LL_MAX_DIMS - 1)
+
+/* Writes a per-sample shape as "3x4" into buf (at least 64 bytes) and returns buf. */
+static const char *sample_str(ll_shape s, char *buf, size_t bufsize)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int d = 0; d < s.ndim && len < bufsize; d++)
+        len += (size_t)snprintf(buf + len, bufsize - len, "%s%d", d ? "x" : "", s.dim[d]);
+    return buf;
+}
+
+ll_status ll_reshape_parse(const char *text, ll_shape *sample)
+{
+    ll_shape s = {0};
+    const char *p = text;
+    while (p && *p) {
+        char *end;
+        errno = 0;
+        long d = strtol(p, &end, 10);
+        if (end == p || errno || d <= 0 || d > 1 << 24 || s.ndim == MAX_SAMPLE_DIMS)
+            break;
+        s.dim[s.ndim++] = (int)d;
+        if (*end == 'x' && end[1])
+            end++;
+        else if (*end)
+            break;
+        p = end;
+    }
+    if (!p || *p || s.ndim == 0)
+        return ll_fail(LL_EARG,
+                       "%s: shape=%s is not a per-sample shape, expected 1 to %d positive sizes "
+                       "joined by 'x', like 3x4",
+                       NAME, text ? text : "(null)", MAX_SAMPLE_DIMS);
+    *sample = s;
+    return LL_OK;
+}
+
+ll_status ll_reshape_shape(ll_shape x, ll_shape sample, ll_shape *y)
+{
+    LL_TRY(ll_shape_validate(x, "reshape: x"));
+    char sb[64], xb[64];
+    if (sample.ndim < 1 || sample.ndim > MAX_SAMPLE_DIMS)
+        return ll_fail(LL_EARG, "%s: the per-sample shape has %d dimensions, expected 1 to %d",
+                       NAME, sample.ndim, MAX_SAMPLE_DIMS);
+    LL_TRY(ll_shape_validate(sample, "reshape: shape"));
+    size_t want = ll_shape_size(x) / (size_t)x.dim[0], got = ll_shape_size(sample);
+    if (got != want)
+        return ll_fail(LL_ESHAPE,
+                       "%s: shape=%s holds %zu values per sample, but x of shape %s has %zu",
+                       NAME, sample_str(sample, sb, sizeof sb), got,
+                       ll_shape_str(x, xb, sizeof xb), want);
+    ll_shape out = {.ndim = sample.ndim + 1};
+    out.dim[0] = x.dim[0];
+    for (int d = 0; d < sample.ndim; d++)
+        out.dim[d + 1] = sample.dim[d];
+    *y = out;
+    return LL_OK;
+}
+
+/* Fails unless src and dst are CPU tensors with the same batch size N
+ * (dimension 0) and the same number of values. */
+static ll_status expect_same_samples(const char *from, const ll_tensor *src, const char *to,
+                                     const ll_tensor *dst)
+{
+    LL_TRY(ll_expect_cpu(NAME, from, src));
+    LL_TRY(ll_expect_cpu(NAME, to, dst));
+    if (dst->shape.dim[0] != src->shape.dim[0] || dst->size != src->size) {
+        char a[64], b[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: %s has shape %s, expected (%d, ...) with %zu values per sample like "
+                       "%s %s",
+                       NAME, to, ll_shape_str(dst->shape, a, sizeof a), src->shape.dim[0],
+                       src->size / (size_t)src->shape.dim[0], from,
+                       ll_shape_str(src->shape, b, sizeof b));
+    }
+    return LL_OK;
+}
+
+/* Copies src's values into dst (same number of elements, checked). */
+static void copy_values(const ll_tensor *src, ll_tensor *dst)
+{
+    if (dst->data != src->data)
+        memcpy(dst->data, src->data, src->size * sizeof(ll_real));
+}
+
+ll_status ll_reshape_forward(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(expect_same_samples("x", x, "y", y));
+    copy_values(x, y);
+    return LL_OK;
+}
+
+ll_status ll_reshape_backward(const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(expect_same_samples("dy", dy, "dx", dx));
+    copy_values(dy, dx);
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base;   /* first, so that an ll_layer * is a reshape_layer * */
+    ll_shape sample; /* the per-sample shape of y */
+} reshape_layer;
+
+static ll_status reshape_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    return ll_reshape_shape(in[0], ((const reshape_layer *)l)->sample, out);
+}
+
+static ll_status reshape_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    (void)l;
+    return ll_reshape_forward(x[0], y);
+}
+
+/* dx[0] has x's shape (ll_layer_backward gives it), which says where to go back to. */
+static ll_status reshape_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                     const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)x, (void)y;
+    return dx[0] ? ll_reshape_backward(dy, dx[0]) : LL_OK;
+}
+
+/* No fingerprint: a copy is linear. */
+static const ll_layer_ops reshape_ops = {
+    .kind = "reshape",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = reshape_output_shape,
+    .forward = reshape_forward_op,
+    .backward = reshape_backward_op,
+};
+
+ll_status ll_reshape_new(ll_layer **out, ll_shape sample)
+{
+    if (sample.ndim < 1 || sample.ndim > MAX_SAMPLE_DIMS)
+        return ll_fail(LL_EARG, "%s: the per-sample shape has %d dimensions, expected 1 to %d",
+                       NAME, sample.ndim, MAX_SAMPLE_DIMS);
+    LL_TRY(ll_shape_validate(sample, "reshape: shape"));
+    reshape_layer *r = calloc(1, sizeof *r);
+    if (!r)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    r->base.ops = &reshape_ops;
+    r->base.training = true;
+    r->sample = sample;
+    *out = &r->base;
+    return LL_OK;
+}
+
+/* --- the registry entry --- */
+
+/* The value of key in cfg (the last occurrence wins, as in config.c), or NULL. */
+static const char *config_string(const ll_config *cfg, const char *key)
+{
+    for (int i = cfg ? cfg->n - 1 : -1; i >= 0; i--)
+        if (strcmp(cfg->key[i], key) == 0)
+            return cfg->value[i];
+    return NULL;
+}
+
+static ll_status reshape_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {"shape", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    const char *text = config_string(cfg, "shape");
+    ll_shape sample, y;
+    LL_TRY(ll_reshape_parse(text ? text : DEFAULT_SHAPE, &sample));
+    LL_TRY(ll_reshape_shape(in[0], sample, &y));
+    return ll_reshape_new(out, sample);
+}
+
+const ll_layer_info ll_reshape_info = {
+    .kind = "reshape",
+    .summary = "(N, ...) -> (N, A, B, C): each sample's values in a new shape, a copy",
+    .options = "shape=3x4",
+    .default_input = LL_SHAPE(2, 12),
+    .create = reshape_create,
+};

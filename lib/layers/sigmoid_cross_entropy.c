@@ -1,0 +1,202 @@
+#include "sigmoid_cross_entropy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../init.h"
+#include "../registry.h"
+#include "../rng.h"
+
+static const char *const NAME = "sigmoid_cross_entropy";
+
+/* The standard deviation of the logits fill_input draws for x. */
+static const double FILL_LOGIT_STD = 1.0;
+
+/* Writes the flat index i of shape s as "[1, 2]" into buf and returns buf. */
+static const char *index_str(ll_shape s, size_t i, char *buf, size_t bufsize)
+{
+    size_t idx[LL_MAX_DIMS];
+    for (int d = s.ndim - 1; d >= 0; d--) {
+        idx[d] = i % (size_t)s.dim[d];
+        i /= (size_t)s.dim[d];
+    }
+    size_t len = 0;
+    buf[0] = 0;
+    for (int d = 0; d < s.ndim && len < bufsize; d++)
+        len += (size_t)snprintf(buf + len, bufsize - len, "%s%zu%s", d ? ", " : "[", idx[d],
+                                d == s.ndim - 1 ? "]" : "");
+    return buf;
+}
+
+/* A compensated (Neumaier) sum in double. The loss adds one term per
+ * element, often thousands of them, and the gradient checker differences two
+ * losses that differ by about h times one gradient: a plain sum's rounding
+ * (a few ulps of the total per term added after the change) would show up
+ * as gradient error. The carry c collects what each addition rounds away. */
+typedef struct {
+    double s, c;
+} neumaier;
+
+static void neumaier_add(neumaier *acc, double term)
+{
+    double t = acc->s + term;
+    acc->c += fabs(acc->s) >= fabs(term) ? (acc->s - t) + term : (term - t) + acc->s;
+    acc->s = t;
+}
+
+/* Fails unless t is a CPU tensor of shape s. */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+{
+    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
+    return ll_expect_cpu(NAME, tensor, t);
+}
+
+/* Fails unless the targets t have x's shape, lie on the CPU and are
+ * probabilities in [0, 1]. Reads t only, so callers check before writing. */
+static ll_status expect_targets(const ll_tensor *t, ll_shape x)
+{
+    LL_TRY(expect_like("t", t, x));
+    for (size_t i = 0; i < t->size; i++)
+        if (!(t->data[i] >= 0 && t->data[i] <= 1)) { /* also catches NaN */
+            char buf[64];
+            return ll_fail(LL_EARG, "%s: t%s = %g is outside [0, 1], expected a probability",
+                           NAME, index_str(t->shape, i, buf, sizeof buf), (double)t->data[i]);
+        }
+    return LL_OK;
+}
+
+ll_status ll_sigmoid_cross_entropy_forward(const ll_tensor *x, const ll_tensor *t,
+                                           ll_tensor *loss)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_targets(t, x->shape));
+    LL_TRY(expect_like("loss", loss, LL_SHAPE(1)));
+
+    /* -(t log p + (1 - t) log(1 - p)) with p = sigmoid(x) is, for either sign
+     * of x, max(x, 0) - x t + log(1 + exp(-|x|)): the exponent is <= 0, so
+     * exp cannot overflow, and 1 + exp(...) lies in (1, 2], so the log is
+     * finite. log1p keeps the digits of a tiny exp(-|x|). */
+    neumaier sum = {0, 0};
+    for (size_t i = 0; i < x->size; i++) {
+        ll_real xi = x->data[i];
+        double e = (double)ll_exp(-(xi < 0 ? -xi : xi));
+        neumaier_add(&sum, (xi > 0 ? (double)xi : 0.0) - (double)xi * (double)t->data[i] +
+                               log1p(e));
+    }
+    loss->data[0] = (ll_real)((sum.s + sum.c) / x->shape.dim[0]);
+    return LL_OK;
+}
+
+ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor *t,
+                                            const ll_tensor *dloss, ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(expect_targets(t, x->shape));
+    LL_TRY(expect_like("dloss", dloss, LL_SHAPE(1)));
+    LL_TRY(expect_like("dx", dx, x->shape));
+
+    /* dl/dx = sigmoid(x) - t; the mean over the batch adds 1/N. */
+    double scale = (double)dloss->data[0] / x->shape.dim[0];
+    for (size_t i = 0; i < x->size; i++) {
+        ll_real xi = x->data[i];
+        /* sigmoid without overflow: exp of a non-positive number only. */
+        ll_real e = ll_exp(xi < 0 ? xi : -xi);
+        double p = xi >= 0 ? 1.0 / (1.0 + (double)e) : (double)e / (1.0 + (double)e);
+        dx->data[i] = (ll_real)(scale * (p - (double)t->data[i]));
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+static ll_status sce_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    if (!ll_shape_equal(in[0], in[1])) {
+        char sx[64], st[64];
+        return ll_fail(LL_ESHAPE, "%s: t has shape %s, expected x's shape %s", NAME,
+                       ll_shape_str(in[1], st, sizeof st), ll_shape_str(in[0], sx, sizeof sx));
+    }
+    *out = LL_SHAPE(1);
+    return LL_OK;
+}
+
+static ll_status sce_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    (void)l;
+    return ll_sigmoid_cross_entropy_forward(x[0], x[1], y);
+}
+
+/* The targets have no gradient (dx[1] is always NULL) and there are no
+ * parameters, so with dx[0] NULL there is nothing to write. */
+static ll_status sce_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                 const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)y;
+    return dx[0] ? ll_sigmoid_cross_entropy_backward(x[0], x[1], dy, dx[0]) : LL_OK;
+}
+
+/* No fingerprint: softplus(x) - x t is smooth everywhere. */
+static const ll_layer_ops sce_ops = {
+    .kind = "sigmoid_cross_entropy",
+    .n_inputs = 2,
+    .input_names = {"x", "t"},
+    .input_has_grad = {true, false},
+    .is_loss = true,
+    .output_shape = sce_output_shape,
+    .forward = sce_forward_op,
+    .backward = sce_backward_op,
+};
+
+ll_status ll_sigmoid_cross_entropy_new(ll_layer **out)
+{
+    ll_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    l->ops = &sce_ops;
+    l->training = true;
+    *out = l;
+    return LL_OK;
+}
+
+/* --- the registry entry --- */
+
+static ll_status sce_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
+{
+    (void)seed;
+    static const char *const keys[] = {NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    ll_shape y;
+    LL_TRY(sce_output_shape(NULL, in, &y));
+    return ll_sigmoid_cross_entropy_new(out);
+}
+
+/* Input i is drawn from stream i of the seed: x (0) as Gaussian logits, t (1)
+ * as labels 0 or 1, each a fair coin from ll_rng_uniform. */
+static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                                uint64_t seed)
+{
+    static const char *const keys[] = {NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    if (i != 0 && i != 1)
+        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
+    uint64_t stream = (uint64_t)i;
+    if (i == 0) {
+        LL_TRY(expect_like("x", t, in[0]));
+        return ll_init_normal(t, FILL_LOGIT_STD, seed, stream);
+    }
+    LL_TRY(expect_like("t", t, in[1]));
+    for (size_t k = 0; k < t->size; k++)
+        t->data[k] = ll_rng_uniform(seed, stream, k) < 0.5 ? 0 : 1;
+    return LL_OK;
+}
+
+const ll_layer_info ll_sigmoid_cross_entropy_info = {
+    .kind = "sigmoid_cross_entropy",
+    .summary = "binary cross-entropy of sigmoid(x) against targets in [0, 1], stable on logits",
+    .options = "",
+    .default_input = LL_SHAPE(4, 3),
+    .create = sce_create,
+    .fill_input = sce_fill_input,
+};
