@@ -291,15 +291,57 @@ static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_d
     return 0;
 }
 
+/* --load FILE: evaluate a saved model instead of training one. */
+static int evaluate_saved(const ll_lesson *L, const char *path)
+{
+    ll_lesson_section("Evaluating the saved model %s", path);
+    ll_dataset train = {0}, test = {0};
+    ll_net *net = NULL;
+    double acc = 0;
+    ll_status s = build_convnet(&net, L->seed);
+    if (s == LL_OK)
+        s = ll_model_load(net, path);
+    if (s != LL_OK) {
+        ll_net_free(net);
+        return ll_lesson_fail(L, "loading the model", s);
+    }
+    s = ll_lesson_load_data(L, &train, &test);
+    if (s == LL_OK)
+        s = ll_net_accuracy(net, &test.x, test.labels, EVAL_BATCH, &acc);
+    if (s == LL_OK)
+        printf("Test accuracy of %s: %.4f\n", path, acc);
+    ll_dataset_free(&train), ll_dataset_free(&test);
+    ll_net_free(net);
+    return s == LL_OK ? 0 : ll_lesson_fail(L, "evaluating", s);
+}
+
 int main(int argc, char **argv)
 {
+    /* This lesson's own flag, taken out before the shared ones are parsed. */
+    const char *load = NULL;
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--load")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "lesson-10: --load needs a model file (a .safetensors this lesson saved)\n");
+                return 2;
+            }
+            load = argv[++i];
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argc = kept;
     ll_lesson L;
     int rc = ll_lesson_init(&L, "10", "convolutional networks",
                             "im2col, pooling, and the book's simple convnet trained on Fashion-MNIST,\n"
-                            "its filters drawn, the model saved and loaded back.",
+                            "its filters drawn, the model saved and loaded back.\n"
+                            "  --load FILE  evaluate a saved model.safetensors instead of training",
                             argc, argv);
     if (rc >= 0)
         return rc;
+    if (load)
+        return evaluate_saved(&L, load);
     ll_status s = im2col_by_example();
     if (s == LL_OK)
         s = pooling_by_example();
