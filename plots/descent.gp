@@ -1,25 +1,41 @@
-# descent.gp — a gradient-descent path on the contours of f(x0, x1) = x0^2 + x1^2.
+# descent.gp — a gradient-descent path on the contours of f(x0, x1) = x0^2 + x1^2,
+# with the negative gradient drawn as arrows.
 #
-#   gnuplot -e "datafile='descent.csv'; title='...'; outfile='descent.png'" plots/descent.gp
-# datafile: CSV with a header x0,x1, one point per step.
+#   gnuplot -e "datafile='descent.csv'; arrowfile='gradient_field.csv'; title='...'; outfile='descent.png'" plots/descent.gp
+# datafile: CSV with the header step,x0,x1,f — one point per step, from step 0.
+# arrowfile (optional): CSV with the header x0,x1,dx0,dx1 — an arrow from
+# (x0, x1) along (dx0, dx1), drawn in grey.
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
-if (strstrt(outfile, ".png") > 0) {
-    set terminal pngcairo size 640,600 font "sans,11"
+png = strstrt(outfile, ".png") > 0
+if (png) {
+    set terminal pngcairo size 700,680 font "sans,11"
     set output outfile
 } else {
     set terminal dumb size 70,34
 }
 set datafile separator ","
 set title title noenhanced
-set parametric
-set trange [0:2*pi]
 set xrange [-4.5:4.5]
 set yrange [-4.5:4.5]
 set size ratio -1
 set xlabel "x0"
 set ylabel "x1"
-set grid
-unset key
-plot for [r=1:5] r * cos(t), r * sin(t) lc rgb "#c8c8c8", \
-     datafile using 1:2 every ::1 with linespoints pointtype 7 pointsize 0.8 lc rgb "#c0392b"
+set key bottom right opaque box
+# The contours of f are circles: f = r^2 on the circle of radius r.
+set parametric
+set trange [0:2*pi]
+# Text has no room for the contour labels and the arrows: the circles and the path only.
+set style textbox opaque noborder margins 1,1
+do for [r=1:4*png] {
+    set label r sprintf("f = %d", r * r) at first r * cos(pi / 6), first r * sin(pi / 6) center \
+        boxed font ",9" textcolor rgb "#808080" front
+}
+if (!exists("arrowfile") || !png) { arrowfile = "" }
+# The arrows' plot clause, or nothing (expanded with @ below).
+arrows = arrowfile eq "" ? "" : sprintf("'%s' using 1:2:3:4 every ::1 with vectors head filled size 0.08,20 lc rgb '#7f9fbf' title '-gradient',", arrowfile)
+plot for [r=1:5] r * cos(t), r * sin(t) lc rgb "#c8c8c8" notitle, \
+     @arrows \
+     datafile using 2:3 every ::1 with linespoints pointtype 7 pointsize 0.7 lc rgb "#c0392b" \
+         title "path, one point per step", \
+     datafile using 2:3 every ::1::1 with points pointtype 6 pointsize 2 lc rgb "#c0392b" title "start"

@@ -1,7 +1,9 @@
 # gemm_speed.gp — matrix product speed against size: naive loops vs OpenBLAS.
 #
 #   gnuplot -e "datafile='gemm.csv'; title='...'; outfile='gemm.png'" plots/gemm_speed.gp
-# datafile: CSV n,naive_ijk,naive_ikj,openblas (GFLOP/s).
+# datafile: CSV with a header, n,naive_ijk,naive_ikj,openblas (GFLOP/s);
+#           nan where a method was not timed (the naive loops at large n).
+# title: the plot title (drawn noenhanced: _ and ^ are literal).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
 if (strstrt(outfile, ".png") > 0) {
@@ -11,12 +13,19 @@ if (strstrt(outfile, ".png") > 0) {
     set terminal dumb size 80,24
 }
 set datafile separator ","
+set datafile missing "nan"
+# Half an octave of room either side of the measured sizes.
+stats datafile using 1 nooutput
+set xrange [STATS_min / 1.5 : STATS_max * 1.5]
 set title title noenhanced
 set xlabel "n (the product of two n x n matrices)"
 set ylabel "GFLOP/s"
-set logscale xy
+set logscale xy 2
+set format y "%g"
+set logscale y 10
 set grid
-set key top left
-plot datafile using 1:4 with linespoints pointtype 7 title "OpenBLAS sgemm/dgemm", \
-     datafile using 1:3 with linespoints pointtype 5 title "naive loop, i-k-j order", \
-     datafile using 1:2 with linespoints pointtype 9 title "naive loop, i-j-k order"
+set key below horizontal maxcols 3 noenhanced
+# The measured sizes label the x axis.
+plot datafile using 1:4:xtic(1) with linespoints linewidth 2 pointtype 7 title "OpenBLAS (ll_gemm)", \
+     datafile using 1:3 with linespoints linewidth 2 pointtype 5 title "naive i-k-j loop", \
+     datafile using 1:2 with linespoints linewidth 2 pointtype 9 title "naive i-j-k loop"

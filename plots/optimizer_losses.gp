@@ -1,8 +1,9 @@
-# optimizer_losses.gp — the smoothed training loss of several optimizers.
+# optimizer_losses.gp — the smoothed training loss of several optimizers on one plot.
 #
-#   gnuplot -e "datafile='losses.csv'; ncols=6; title='...'; outfile='losses.png'" plots/optimizer_losses.gp
-# datafile: CSV with a header; column 1 the iteration, columns 2..ncols one
-# optimizer each (the header names them).
+#   gnuplot -e "datafile='losses.csv'; ncols=7; ymax=3; title='...'; outfile='losses.png'" plots/optimizer_losses.gp
+# datafile: CSV with a header; column 1 the iteration, columns 2..ncols the
+#   (smoothed) loss of one optimizer each, named by the header.
+# ymax (optional): the top of the y axis; curves above it are cut off.
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
 if (strstrt(outfile, ".png") > 0) {
@@ -17,5 +18,11 @@ set xlabel "iteration"
 set ylabel "training loss (moving average)"
 set grid
 set key top right
-set yrange [0:*]
-plot for [i=2:ncols] datafile using 1:i with lines linewidth 2 title columnheader(i)
+if (exists("ymax")) {
+    set yrange [0:ymax]
+} else {
+    set yrange [0:*]
+}
+# Distinct colours (no yellow on white).
+array colours[8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#000000", "#e377c2", "#17becf"]
+plot for [i=2:ncols] datafile using 1:i with lines linewidth 2 lc rgb colours[(i-2)%8+1] title columnheader(i)

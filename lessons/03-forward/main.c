@@ -1,19 +1,23 @@
 /* Lesson 03 — the forward pass.
  *
- * 1. The book's 3-layer network by hand (chapter 3.4): every Z and A printed.
- * 2. Softmax against the identity output, and the overflow trap of a naive
+ * 1. The book's 3-layer network by hand (3.4.3): every A and Z printed.
+ * 2. Identity or softmax at the output, and the overflow trap of a naive
  *    softmax.
- * 3. A forward pass of a random 784-50-100-10 network over Fashion-MNIST:
- *    image by image against batches of 100, and the accuracy of a network
- *    that has not learned anything yet.
+ * 3. Fashion-MNIST: one test image of each class, drawn with its name.
+ * 4. A random 784-50-100-10 sigmoid network over the test images, one image
+ *    at a time against batches of 100, and the accuracy of a network that
+ *    has learned nothing yet.
+ * 5. The softmax of one prediction, as a bar chart.
  *
  * Read lessons/03-forward/README.md alongside the output.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "data.h"
 #include "layers/affine.h"
 #include "layers/sigmoid.h"
@@ -22,189 +26,466 @@
 #include "plot.h"
 #include "progress.h"
 
-#define BATCH 100
-#define SMOKE_TEST 1000
-#define SAMPLE_IMAGES 12
-#define SAMPLE_COLUMNS 6
-#define WEIGHT_STD 0.1 /* an arbitrary scale: the network is not trained here */
+/* The book's small network (3.4.3): 2 inputs, hidden layers of 3 and 2, 2 outputs. */
+#define BOOK_IN 2
+#define BOOK_H1 3
+#define BOOK_H2 2
+#define BOOK_OUT 2
+#define VALUES_WIDTH 80  /* room for a printed row of values */
+#define VALUES_COLUMN 38 /* the column where the comment after the values starts */
 
-static void print_row(const char *name, const ll_tensor *t)
+/* The book's MNIST network (3.6.2): 784 pixels, hidden layers of 50 and 100. */
+#define HIDDEN1 50
+#define HIDDEN2 100
+#define CLASSES 10
+/* The book loads trained weights (sample_weight.pkl); here they are random,
+ * N(0, 0.1^2), so that the lesson shows what a forward pass is *before* training. */
+#define WEIGHT_STD 0.1
+#define BATCH 100
+#define TIMING_REPEATS 3 /* each timing is the best of this many passes */
+#define SMOKE_TEST 1000
+#define GRID_COLUMNS 5   /* the sample grid: one image per class, 2 rows of 5 */
+
+/* The book's example scores for softmax, and its overflowing ones. */
+#define N_SCORES 3
+static const double SCORES[N_SCORES] = {0.3, 2.9, 4.0};
+static const double HUGE_SCORES[N_SCORES] = {1010, 1000, 990};
+
+#ifdef LL_DOUBLE
+#define PRECISION_NOTE "This build computes in f64, as numpy does: the same digits."
+#else
+#define PRECISION_NOTE "This build computes in f32: the last digits differ (0.1 has no exact float,\n" \
+                       "hence A1's 0.30000001); the f64 build, build/f64/lessons/lesson-03, gives\n" \
+                       "the book's digits."
+#endif
+
+/* The book's network in tensors: inputs, weights, and every intermediate. */
+typedef struct {
+    ll_tensor X, W1, B1, W2, B2, W3, B3;
+    ll_tensor A1, Z1, A2, Z2, A3, Y;
+} book_net;
+
+/* Prints a tensor's values with the book's eight decimals, then how they were made. */
+static void print_values(const char *name, const char *how, const ll_tensor *t)
 {
-    printf("  %-3s = [", name);
-    for (size_t i = 0; i < t->size; i++)
-        printf("%s%.8f", i ? ", " : "", (double)t->data[i]);
-    printf("]\n");
+    char values[VALUES_WIDTH + 1];
+    int used = snprintf(values, sizeof values, "[");
+    for (size_t i = 0; i < t->size && used < VALUES_WIDTH; i++)
+        used += snprintf(values + used, sizeof values - (size_t)used, "%s%.8f", i ? ", " : "",
+                         (double)t->data[i]);
+    if (used < VALUES_WIDTH)
+        snprintf(values + used, sizeof values - (size_t)used, "]");
+    printf("  %-3s = %-*s %s\n", name, VALUES_COLUMN, values, how);
 }
 
+/* Fills the book's weights into n and runs the forward pass: Affine, sigmoid,
+ * Affine, sigmoid, Affine, identity. */
+static ll_status book_forward(book_net *n)
+{
+    /* Plain double literals: in the f64 build these are exactly numpy's values. */
+    LL_TRY(ll_tensor_from(&n->X, LL_SHAPE(1, BOOK_IN), (ll_real[]){1.0, 0.5}));
+    LL_TRY(ll_tensor_from(&n->W1, LL_SHAPE(BOOK_IN, BOOK_H1), (ll_real[]){0.1, 0.3, 0.5, 0.2, 0.4, 0.6}));
+    LL_TRY(ll_tensor_from(&n->B1, LL_SHAPE(BOOK_H1), (ll_real[]){0.1, 0.2, 0.3}));
+    LL_TRY(ll_tensor_from(&n->W2, LL_SHAPE(BOOK_H1, BOOK_H2), (ll_real[]){0.1, 0.4, 0.2, 0.5, 0.3, 0.6}));
+    LL_TRY(ll_tensor_from(&n->B2, LL_SHAPE(BOOK_H2), (ll_real[]){0.1, 0.2}));
+    LL_TRY(ll_tensor_from(&n->W3, LL_SHAPE(BOOK_H2, BOOK_OUT), (ll_real[]){0.1, 0.3, 0.2, 0.4}));
+    LL_TRY(ll_tensor_from(&n->B3, LL_SHAPE(BOOK_OUT), (ll_real[]){0.1, 0.2}));
+    LL_TRY(ll_tensor_alloc(&n->A1, LL_SHAPE(1, BOOK_H1), LL_CPU));
+    LL_TRY(ll_tensor_alloc(&n->Z1, LL_SHAPE(1, BOOK_H1), LL_CPU));
+    LL_TRY(ll_tensor_alloc(&n->A2, LL_SHAPE(1, BOOK_H2), LL_CPU));
+    LL_TRY(ll_tensor_alloc(&n->Z2, LL_SHAPE(1, BOOK_H2), LL_CPU));
+    LL_TRY(ll_tensor_alloc(&n->A3, LL_SHAPE(1, BOOK_OUT), LL_CPU));
+    LL_TRY(ll_tensor_alloc(&n->Y, LL_SHAPE(1, BOOK_OUT), LL_CPU));
+
+    LL_TRY(ll_affine_forward(&n->X, &n->W1, &n->B1, &n->A1));
+    LL_TRY(ll_sigmoid_forward(&n->A1, &n->Z1));
+    LL_TRY(ll_affine_forward(&n->Z1, &n->W2, &n->B2, &n->A2));
+    LL_TRY(ll_sigmoid_forward(&n->A2, &n->Z2));
+    LL_TRY(ll_affine_forward(&n->Z2, &n->W3, &n->B3, &n->A3));
+    /* The identity output function: Y is A3 itself. */
+    return ll_tensor_copy(&n->Y, &n->A3);
+}
+
+/* Section 1: the book's 3-layer network, every step printed. */
 static ll_status three_layers_by_hand(void)
 {
     ll_lesson_section("1. A 3-layer network by hand");
-    ll_tensor X = {0}, W1 = {0}, B1 = {0}, W2 = {0}, B2 = {0}, W3 = {0}, B3 = {0};
-    ll_tensor A1 = {0}, Z1 = {0}, A2 = {0}, Z2 = {0}, Y = {0};
-    LL_TRY(ll_tensor_from(&X, LL_SHAPE(1, 2), (ll_real[]){1.0f, 0.5f}));
-    LL_TRY(ll_tensor_from(&W1, LL_SHAPE(2, 3), (ll_real[]){0.1f, 0.3f, 0.5f, 0.2f, 0.4f, 0.6f}));
-    LL_TRY(ll_tensor_from(&B1, LL_SHAPE(3), (ll_real[]){0.1f, 0.2f, 0.3f}));
-    LL_TRY(ll_tensor_from(&W2, LL_SHAPE(3, 2), (ll_real[]){0.1f, 0.4f, 0.2f, 0.5f, 0.3f, 0.6f}));
-    LL_TRY(ll_tensor_from(&B2, LL_SHAPE(2), (ll_real[]){0.1f, 0.2f}));
-    LL_TRY(ll_tensor_from(&W3, LL_SHAPE(2, 2), (ll_real[]){0.1f, 0.3f, 0.2f, 0.4f}));
-    LL_TRY(ll_tensor_from(&B3, LL_SHAPE(2), (ll_real[]){0.1f, 0.2f}));
-    LL_TRY(ll_tensor_alloc(&A1, LL_SHAPE(1, 3), LL_CPU));
-    LL_TRY(ll_tensor_alloc(&Z1, LL_SHAPE(1, 3), LL_CPU));
-    LL_TRY(ll_tensor_alloc(&A2, LL_SHAPE(1, 2), LL_CPU));
-    LL_TRY(ll_tensor_alloc(&Z2, LL_SHAPE(1, 2), LL_CPU));
-    LL_TRY(ll_tensor_alloc(&Y, LL_SHAPE(1, 2), LL_CPU));
-    printf("X = [1.0, 0.5] through two sigmoid layers and an identity output\n"
-           "(the book's weights W1, B1, W2, B2, W3, B3):\n\n");
-    LL_TRY(ll_affine_forward(&X, &W1, &B1, &A1));
-    LL_TRY(ll_sigmoid_forward(&A1, &Z1));
-    LL_TRY(ll_affine_forward(&Z1, &W2, &B2, &A2));
-    LL_TRY(ll_sigmoid_forward(&A2, &Z2));
-    LL_TRY(ll_affine_forward(&Z2, &W3, &B3, &Y));
-    print_row("A1", &A1), print_row("Z1", &Z1), print_row("A2", &A2), print_row("Z2", &Z2);
-    print_row("Y", &Y);
-    printf("\n  A = X W + B is the weighted sum (Affine); Z = sigmoid(A) is the activation.\n"
-           "  The book's answer is Y = [0.31682708, 0.69627909]; differences in the last\n"
-           "  digits are float rounding (%s).\n", LL_REAL_NAME);
-    ll_tensor *all[] = {&X, &W1, &B1, &W2, &B2, &W3, &B3, &A1, &Z1, &A2, &Z2, &Y};
+    printf("The book's network: X = [1.0, 0.5], a hidden layer of 3 sigmoids, one of 2,\n"
+           "and 2 outputs with the identity as output function. Each layer is a matrix\n"
+           "product plus a bias, A = X W + B (ll_affine_forward), then an activation\n"
+           "Z = h(A) (ll_sigmoid_forward). The shapes must chain: (1,2)(2,3) -> (1,3).\n\n");
+    book_net n = {0};
+    ll_status s = book_forward(&n);
+    if (s == LL_OK) {
+        print_values("A1", "X W1 + B1     (1,2)(2,3) -> (1,3)", &n.A1);
+        print_values("Z1", "sigmoid(A1)", &n.Z1);
+        print_values("A2", "Z1 W2 + B2    (1,3)(3,2) -> (1,2)", &n.A2);
+        print_values("Z2", "sigmoid(A2)", &n.Z2);
+        print_values("A3", "Z2 W3 + B3    (1,2)(2,2) -> (1,2)", &n.A3);
+        print_values("Y", "identity(A3)", &n.Y);
+        printf("\nThe book prints Y = [0.31682708, 0.69627909].\n%s\n", PRECISION_NOTE);
+    }
+    ll_tensor *all[] = {&n.X, &n.W1, &n.B1, &n.W2, &n.B2, &n.W3, &n.B3,
+                        &n.A1, &n.Z1, &n.A2, &n.Z2, &n.A3, &n.Y};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         ll_tensor_free(all[i]);
-    return LL_OK;
+    return s;
 }
 
-static void softmax_row(const double *a, double *y, int n, bool subtract_max)
+/* softmax(a) = exp(a) / sum exp(a), computed as written: it overflows for large a. */
+static void naive_softmax(const double *a, double *e, double *y, int n, double *sum)
 {
-    double m = subtract_max ? a[0] : 0, sum = 0;
-    for (int i = 1; subtract_max && i < n; i++)
-        m = fmax(m, a[i]);
+    *sum = 0;
     for (int i = 0; i < n; i++)
-        sum += y[i] = exp(a[i] - m);
+        *sum += e[i] = exp(a[i]);
+    for (int i = 0; i < n; i++)
+        y[i] = e[i] / *sum;
+}
+
+/* softmax(a) = exp(a - max) / sum exp(a - max): the same value, and every exp() <= 1. */
+static void stable_softmax(const double *a, double *y, int n)
+{
+    double max = a[0], sum = 0;
+    for (int i = 1; i < n; i++)
+        max = fmax(max, a[i]);
+    for (int i = 0; i < n; i++)
+        sum += y[i] = exp(a[i] - max);
     for (int i = 0; i < n; i++)
         y[i] /= sum;
 }
 
-static void outputs(void)
+/* The index of the largest of n values. */
+static int argmax(const double *v, int n)
 {
-    ll_lesson_section("2. Identity or softmax output");
-    const double a[3] = {0.3, 2.9, 4.0};
-    double y[3];
-    softmax_row(a, y, 3, true);
-    printf("  scores a        = [%.1f, %.1f, %.1f]  (identity output: y = a)\n", a[0], a[1], a[2]);
-    printf("  softmax(a)      = [%.8f, %.8f, %.8f]  sum %.1f\n", y[0], y[1], y[2], y[0] + y[1] + y[2]);
-    printf("\n  Regression keeps the identity: the output is the number itself. For\n"
-           "  classification softmax turns scores into probabilities: positive, summing\n"
-           "  to 1, in the same order - so the predicted class (the largest) is the same,\n"
-           "  and prediction alone can skip softmax.\n");
-    const double big[3] = {1010, 1000, 990};
-    softmax_row(big, y, 3, false);
-    printf("\n  The overflow trap: scores [1010, 1000, 990].\n");
-    printf("  naive  exp(a) / sum exp(a)          = [%g, %g, %g]\n", y[0], y[1], y[2]);
-    softmax_row(big, y, 3, true);
-    printf("  stable exp(a - max) / sum exp(a - max) = [%.8e, %.8e, %.8e]\n", y[0], y[1], y[2]);
-    printf("\n  exp(1010) overflows double (largest ~1.8e308, exp(710) already too big):\n"
-           "  inf / inf = NaN. Subtracting the largest score changes nothing mathematically\n"
-           "  (the factor exp(-max) cancels) and keeps every exp() <= 1. SoftmaxWithLoss\n"
-           "  (lib/layers/softmax_with_loss.c) goes one step further and computes\n"
-           "  log softmax as (a - max) - log(sum exp(a - max)), so log(0) never happens.\n");
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
 }
 
-/* Writes a mosaic of the first images (28x28 each) with 1-pixel white gaps. */
-static ll_status write_samples(const ll_dataset *d, const char *path)
+/* Prints a double in the given format, writing inf and nan plainly (glibc
+ * would print the sign bit of a NaN as "-nan", which means nothing here). */
+static void print_double(const char *fmt, double v)
+{
+    if (isnan(v))
+        printf("nan");
+    else if (isinf(v))
+        printf("inf");
+    else
+        printf(fmt, v);
+}
+
+/* Prints n doubles as a list: [a, b, c]. */
+static void print_doubles(const char *fmt, const double *v, int n)
+{
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        printf("%s", i ? ", " : "");
+        print_double(fmt, v[i]);
+    }
+    printf("]");
+}
+
+/* Section 2: the output layer's function, and softmax's numerical trap. */
+static void output_functions(void)
+{
+    ll_lesson_section("2. Identity or softmax at the output");
+    double y[N_SCORES], e[N_SCORES], sum = 0;
+    stable_softmax(SCORES, y, N_SCORES);
+    printf("Regression keeps the identity: the output is the score itself. Classification\n"
+           "turns scores into probabilities with softmax, y_k = exp(a_k) / sum_i exp(a_i):\n\n");
+    printf("  a          = ");
+    print_doubles("%.1f", SCORES, N_SCORES);
+    printf("   largest: index %d\n  softmax(a) = ", argmax(SCORES, N_SCORES));
+    print_doubles("%.8f", y, N_SCORES);
+    printf("   largest: index %d\n  sum        = %.8f\n", argmax(y, N_SCORES), y[0] + y[1] + y[2]);
+    printf("\nEvery y_k is positive and they sum to 1. exp() is increasing, so the order\n"
+           "is kept: the predicted class is the same either way, and a network that only\n"
+           "predicts can skip softmax. Training needs it: the loss is -log y[label].\n");
+
+    printf("\nThe overflow trap: scores a = [1010, 1000, 990], in double, as written:\n\n");
+    naive_softmax(HUGE_SCORES, e, y, N_SCORES, &sum);
+    printf("  naive   exp(a)          = ");
+    print_doubles("%g", e, N_SCORES);
+    printf("\n          sum exp(a)      = ");
+    print_double("%g", sum);
+    printf("\n          exp(a) / sum    = ");
+    print_doubles("%g", y, N_SCORES);
+    stable_softmax(HUGE_SCORES, y, N_SCORES);
+    printf("\n  stable  exp(a - max) / sum exp(a - max)\n                          = ");
+    print_doubles("%.8e", y, N_SCORES);
+    printf("\n\nThe largest double is %.3g, so exp() overflows to inf beyond a = %.2f\n"
+           "(log of it), and inf / inf is nan: every later number is nan. Multiplying top\n"
+           "and bottom by exp(-max) changes nothing mathematically but makes every exponent\n"
+           "<= 0. The library's SoftmaxWithLoss (lib/layers/softmax_with_loss.c) does this,\n"
+           "and computes log y = (a - max) - log sum exp(a - max) so log(0) never happens.\n",
+           DBL_MAX, log(DBL_MAX));
+}
+
+/* Picks the first test image of each class (first[c] = -1 where a class is absent). */
+static void first_of_each_class(const ll_dataset *d, int first[CLASSES])
+{
+    for (int c = 0; c < CLASSES; c++)
+        first[c] = -1;
+    for (int i = 0; i < d->n; i++)
+        if (d->labels[i] >= 0 && d->labels[i] < CLASSES && first[d->labels[i]] < 0)
+            first[d->labels[i]] = i;
+}
+
+/* Writes the chosen images as 28x28 matrices separated by two blank lines
+ * (gnuplot's `index` blocks), and their class names '|'-separated into titles. */
+static ll_status write_images(const ll_dataset *d, const int *which, int count, const char *path,
+                              char *titles, size_t titles_size)
 {
     int H = d->x.shape.dim[2], W = d->x.shape.dim[3];
-    int rows = (SAMPLE_IMAGES + SAMPLE_COLUMNS - 1) / SAMPLE_COLUMNS;
     FILE *f = fopen(path, "w");
     if (!f)
         return ll_fail(LL_EIO, "cannot write %s", path);
-    for (int py = 0; py < rows * (H + 1) - 1; py++) {
-        for (int px = 0; px < SAMPLE_COLUMNS * (W + 1) - 1; px++) {
-            int img = (py / (H + 1)) * SAMPLE_COLUMNS + px / (W + 1), y = py % (H + 1), x = px % (W + 1);
-            /* Dark clothes on white: 1 - pixel, like ink on paper. */
-            double v = y == H || x == W || img >= d->n ? 1 : 1 - (double)d->x.data[(size_t)img * H * W + y * W + x];
-            fprintf(f, "%.3f ", v);
+    size_t used = 0;
+    titles[0] = 0;
+    for (int k = 0; k < count; k++) {
+        const ll_real *img = d->x.data + (size_t)which[k] * H * W; /* (H, W) pixels in [0, 1] */
+        for (int y = 0; y < H; y++) {
+            for (int x = 0; x < W; x++)
+                fprintf(f, "%.3f%c", (double)img[y * W + x], x + 1 < W ? ' ' : '\n');
         }
-        fprintf(f, "\n");
+        fprintf(f, "\n\n");
+        if (used < titles_size)
+            used += (size_t)snprintf(titles + used, titles_size - used, "%s%s", k ? "|" : "",
+                                     ll_fashion_class_name(d->labels[which[k]]));
     }
     return fclose(f) == 0 ? LL_OK : ll_fail(LL_EIO, "writing %s failed", path);
 }
 
-static ll_status batches(const ll_lesson *L, const ll_dataset *test)
+/* Section 3: what the data looks like, one image of each class. */
+static ll_status show_samples(const ll_lesson *L, const ll_dataset *test)
 {
-    ll_lesson_section("3. A forward pass over %d test images", test->n);
-    char dat[1200], png[1200], vars[1400];
-    LL_TRY(write_samples(test, ll_lesson_path(L, "samples.dat", dat, sizeof dat)));
-    printf("The first %d test images and their labels (samples.png):\n  ", SAMPLE_IMAGES);
-    for (int i = 0; i < SAMPLE_IMAGES; i++)
-        printf("%s%s", i ? ", " : "", ll_fashion_class_name(test->labels[i]));
-    printf("\n");
-    snprintf(vars, sizeof vars, "datafile='%s'; title='The first %d Fashion-MNIST test images'; lo=0; hi=1",
-             dat, SAMPLE_IMAGES);
-    LL_TRY(ll_plot("mosaic.gp", ll_lesson_path(L, "samples.png", png, sizeof png), vars, false));
+    ll_lesson_section("3. The data: Fashion-MNIST");
+    int first[CLASSES], which[CLASSES], count = 0;
+    first_of_each_class(test, first);
+    for (int c = 0; c < CLASSES; c++)
+        if (first[c] >= 0)
+            which[count++] = first[c];
+    char dat[1200], png[1200], titles[512], vars[2048];
+    LL_TRY(write_images(test, which, count, ll_lesson_path(L, "samples.dat", dat, sizeof dat), titles,
+                        sizeof titles));
+    printf("Each test image is 28x28 grey pixels scaled to [0, 1]: a vector of 784 numbers\n"
+           "for the network. The first test image of each class (samples.png):\n\n");
+    for (int k = 0; k < count; k++)
+        printf("  class %d %-12s test image %d\n", test->labels[which[k]],
+               ll_fashion_class_name(test->labels[which[k]]), which[k]);
+    snprintf(vars, sizeof vars,
+             "datafile='%s'; n=%d; cols=%d; titles='%s'; title='The first test image of each class'", dat,
+             count, GRID_COLUMNS, titles);
+    return ll_plot("images.gp", ll_lesson_path(L, "samples.png", png, sizeof png), vars, false);
+}
 
-    ll_net *net = NULL;
-    LL_TRY(ll_net_new(&net, LL_SHAPE(1, 28, 28), L->seed));
-    ll_status s = ll_net_add_affine(net, 50, ll_init_std(WEIGHT_STD));
-    if (s == LL_OK)
-        s = ll_net_add_sigmoid(net);
-    if (s == LL_OK)
-        s = ll_net_add_affine(net, 100, ll_init_std(WEIGHT_STD));
-    if (s == LL_OK)
-        s = ll_net_add_sigmoid(net);
-    if (s == LL_OK)
-        s = ll_net_add_affine(net, 10, ll_init_std(WEIGHT_STD));
-    if (s != LL_OK) {
-        ll_net_free(net);
-        return s;
+/* Builds the book's 784-50-100-10 sigmoid network with random weights, for
+ * samples shaped like those of d (1, 28, 28). */
+static ll_status build_network(ll_net **net, const ll_dataset *d, uint64_t seed)
+{
+    ll_shape sample = {.ndim = d->x.shape.ndim - 1};
+    for (int i = 1; i < d->x.shape.ndim; i++)
+        sample.dim[i - 1] = d->x.shape.dim[i];
+    LL_TRY(ll_net_new(net, sample, seed));
+    LL_TRY(ll_net_add_affine(*net, HIDDEN1, ll_init_std(WEIGHT_STD)));
+    LL_TRY(ll_net_add_sigmoid(*net));
+    LL_TRY(ll_net_add_affine(*net, HIDDEN2, ll_init_std(WEIGHT_STD)));
+    LL_TRY(ll_net_add_sigmoid(*net));
+    LL_TRY(ll_net_add_affine(*net, CLASSES, ll_init_std(WEIGHT_STD)));
+    ll_net_set_training(*net, false);
+    return LL_OK;
+}
+
+/* Predicts the class of every image of d, `batch` images per forward pass,
+ * and returns the seconds it took. */
+static ll_status classify(ll_net *net, const ll_dataset *d, int batch, int *pred, double *seconds)
+{
+    double t0 = ll_now();
+    for (int start = 0; start < d->n; start += batch) {
+        int count = d->n - start < batch ? d->n - start : batch;
+        ll_tensor x = ll_tensor_rows(&d->x, start, count); /* a view: no copy */
+        const ll_tensor *scores = NULL;
+        LL_TRY(ll_net_predict(net, &x, &scores));
+        LL_TRY(ll_net_argmax(scores, pred + start));
     }
-    printf("\nThe book's 784-50-100-10 sigmoid network, with random weights N(0, %g^2):\n", WEIGHT_STD);
+    *seconds = ll_now() - t0;
+    return LL_OK;
+}
+
+/* The best of `repeats` timings of classify, after one untimed pass that lets
+ * the network allocate its activations for this batch shape. */
+static ll_status time_classify(ll_net *net, const ll_dataset *d, int batch, int repeats, int *pred,
+                               double *best)
+{
+    double seconds;
+    LL_TRY(classify(net, d, batch, pred, &seconds));
+    *best = INFINITY;
+    for (int r = 0; r < repeats; r++) {
+        LL_TRY(classify(net, d, batch, pred, &seconds));
+        *best = fmin(*best, seconds);
+    }
+    return LL_OK;
+}
+
+/* The mean and the standard deviation over the images of d of each class's score. */
+static ll_status score_statistics(ll_net *net, const ll_dataset *d, double mean[CLASSES],
+                                  double spread[CLASSES])
+{
+    double sum[CLASSES] = {0}, sum2[CLASSES] = {0};
+    for (int start = 0; start < d->n; start += BATCH) {
+        int count = d->n - start < BATCH ? d->n - start : BATCH;
+        ll_tensor x = ll_tensor_rows(&d->x, start, count);
+        const ll_tensor *scores = NULL;
+        LL_TRY(ll_net_predict(net, &x, &scores));
+        for (int i = 0; i < count; i++)
+            for (int c = 0; c < CLASSES; c++) {
+                double v = (double)scores->data[(size_t)i * CLASSES + c]; /* image i, class c */
+                sum[c] += v, sum2[c] += v * v;
+            }
+    }
+    for (int c = 0; c < CLASSES; c++) {
+        mean[c] = sum[c] / d->n;
+        spread[c] = sqrt(fmax(sum2[c] / d->n - mean[c] * mean[c], 0));
+    }
+    return LL_OK;
+}
+
+/* Section 4: the MNIST network's forward pass, image by image and in batches. */
+static ll_status forward_in_batches(const ll_lesson *L, ll_net *net, const ll_dataset *test, int *pred)
+{
+    ll_lesson_section("4. A forward pass over %d test images", test->n);
+    printf("The book's network for MNIST: 784 -> %d -> %d -> %d, sigmoid hidden layers.\n"
+           "The book loads trained weights; these are random, N(0, %g^2), seed %llu:\n\n",
+           HIDDEN1, HIDDEN2, CLASSES, WEIGHT_STD, (unsigned long long)L->seed);
     ll_net_print(net, stdout);
-    ll_net_set_training(net, false);
 
-    double t0 = ll_now(), acc_one = 0, acc_batch = 0;
-    s = ll_net_accuracy(net, &test->x, test->labels, 1, &acc_one);
-    double t_one = ll_now() - t0;
-    t0 = ll_now();
+    int repeats = L->smoke ? 1 : TIMING_REPEATS;
+    int *pred_one = malloc((size_t)test->n * sizeof *pred_one);
+    if (!pred_one)
+        return ll_fail(LL_ENOMEM, "out of memory for %d predictions", test->n);
+    double t_one = 0, t_batch = 0;
+    ll_status s = time_classify(net, test, 1, repeats, pred_one, &t_one);
     if (s == LL_OK)
-        s = ll_net_accuracy(net, &test->x, test->labels, BATCH, &acc_batch);
-    double t_batch = ll_now() - t0;
-    if (s == LL_OK) {
-        printf("\n  one image at a time:  %.3f s (%.0f images/s), accuracy %.4f\n", t_one, test->n / t_one,
-               acc_one);
-        printf("  batches of %d:       %.3f s (%.0f images/s), accuracy %.4f\n", BATCH, t_batch,
-               test->n / t_batch, acc_batch);
-        printf("\n  The same arithmetic and the same answers, %.0f times faster in batches: one\n"
-               "  image is a vector times a matrix (each weight used once per load from\n"
-               "  memory); a batch of %d is a matrix times a matrix, and OpenBLAS reuses each\n"
-               "  weight %d times while it sits in cache.\n", t_one / t_batch, BATCH, BATCH);
-        printf("\n  Accuracy %.1f%%: about 1 in 10, chance level for 10 classes. The forward pass\n"
-               "  is only the machinery; the weights mean nothing until training (lessons 04\n"
-               "  and 05) fits them to the data.\n", 100 * acc_batch);
+        s = time_classify(net, test, BATCH, repeats, pred, &t_batch);
+    int same = 0, correct = 0, count[CLASSES] = {0}, top = 0;
+    for (int i = 0; s == LL_OK && i < test->n; i++) {
+        same += pred[i] == pred_one[i];
+        correct += pred[i] == test->labels[i];
+        count[pred[i]]++;
     }
-    /* The softmax of one prediction, as a bar chart. */
-    const ll_tensor *scores = NULL;
+    for (int c = 1; c < CLASSES; c++)
+        if (count[c] > count[top])
+            top = c;
+    free(pred_one);
+    if (s != LL_OK)
+        return s;
+
+    /* Two flops (a multiply and an add) per weight per image. */
+    int pixels = (int)(test->x.size / (size_t)test->n);
+    double flops = 2.0 * ((double)pixels * HIDDEN1 + HIDDEN1 * HIDDEN2 + HIDDEN2 * CLASSES);
+    printf("\nOpenBLAS (%s core, %d thread%s), best of %d passes:\n\n", ll_blas_corename(), ll_blas_threads(),
+           ll_blas_threads() == 1 ? "" : "s",
+           repeats);
+    printf("  %-22s %9s %12s %9s\n", "", "seconds", "images/s", "GFLOP/s");
+    printf("  %-22s %9.4f %12.0f %9.2f\n", "one image at a time", t_one, test->n / t_one,
+           flops * test->n / t_one * 1e-9);
+    char label[32];
+    snprintf(label, sizeof label, "batches of %d", BATCH);
+    printf("  %-22s %9.4f %12.0f %9.2f\n", label, t_batch, test->n / t_batch, flops * test->n / t_batch * 1e-9);
+    printf("\nThe same arithmetic and the same answers (%d of %d predictions agree),\n"
+           "%.1f times faster in batches. One image is a vector times a matrix (GEMV):\n"
+           "each weight is fetched from memory for a single multiply-add. A batch is a\n"
+           "matrix times a matrix (GEMM): X (%d, %d) W1 (%d, %d) in one call, and\n"
+           "OpenBLAS keeps blocks of W1 in registers and cache while it uses each weight\n"
+           "for all %d images. One GEMM instead of %d GEMVs; lesson 01 measured it.\n",
+           same, test->n, t_one / t_batch, BATCH, pixels, pixels, HIDDEN1, BATCH, BATCH);
+
+    double mean[CLASSES], spread[CLASSES];
+    LL_TRY(score_statistics(net, test, mean, spread));
+    /* The image-to-image spread against the gap between the two best classes. */
+    double widest = 0, best = -INFINITY, second = -INFINITY;
+    for (int c = 0; c < CLASSES; c++) {
+        widest = fmax(widest, spread[c]);
+        if (mean[c] > best)
+            second = best, best = mean[c];
+        else
+            second = fmax(second, mean[c]);
+    }
+    printf("\nAccuracy: %d of %d right, %.1f%%. Chance for 10 balanced classes is 10%%.\n"
+           "What the network answers, and the score it gives each class:\n\n",
+           correct, test->n, 100.0 * correct / test->n);
+    printf("  %-12s %9s %12s %18s\n", "class", "answered", "mean score", "std over images");
+    for (int c = 0; c < CLASSES; c++)
+        printf("  %-12s %9d %12.3f %18.3f\n", ll_fashion_class_name(c), count[c], mean[c], spread[c]);
+    printf("\nIt says \"%s\" for %.0f%% of the images. Each score changes from image to\n"
+           "image by %.3f at most (std), while the best class's mean score is %.3f above\n"
+           "the next: the same class wins almost every time. Why: sigmoid outputs are all\n"
+           "between 0 and 1 whatever the image, so each score is mostly a fixed sum of\n"
+           "random weights, and what depends on the image is small beside it (lesson 07\n"
+           "looks at activations like these).\n\n"
+           "The forward pass is only the machinery: the weights mean nothing until\n"
+           "training fits them to the data, and that needs a loss and its gradient\n"
+           "(lesson 04) and a fast way to compute it, backprop (lesson 05).\n",
+           ll_fashion_class_name(top), 100.0 * count[top] / test->n, widest, best - second);
+    return LL_OK;
+}
+
+/* Section 5: one prediction's softmax, written to softmax.csv and drawn. */
+static ll_status one_prediction(const ll_lesson *L, ll_net *net, const ll_dataset *test)
+{
+    ll_lesson_section("5. One prediction, through softmax");
     ll_tensor first = ll_tensor_rows(&test->x, 0, 1);
-    if (s == LL_OK)
-        s = ll_net_predict(net, &first, &scores);
-    FILE *out = NULL;
-    char csv[1200];
-    if (s == LL_OK && !(out = fopen(ll_lesson_path(L, "softmax.csv", csv, sizeof csv), "w")))
-        s = ll_fail(LL_EIO, "cannot write %s", csv);
-    if (s == LL_OK) {
-        double a[10], p[10];
-        for (int c = 0; c < 10; c++)
-            a[c] = scores->data[c];
-        softmax_row(a, p, 10, true);
-        fprintf(out, "class,probability\n");
-        for (int c = 0; c < 10; c++)
-            fprintf(out, "%s,%.6f\n", ll_fashion_class_name(c), p[c]);
-        if (fclose(out) != 0)
-            s = ll_fail(LL_EIO, "writing %s failed", csv);
-        snprintf(vars, sizeof vars, "datafile='%s'; title='Untrained network: softmax for the first test image (a %s)'",
-                 csv, ll_fashion_class_name(test->labels[0]));
-        if (s == LL_OK)
-            s = ll_plot("bars.gp", ll_lesson_path(L, "softmax.png", png, sizeof png), vars, true);
-        printf("\n  softmax.png: the untrained network's probabilities for the first image are\n"
-               "  nearly flat - it has no reason yet to prefer any class.\n");
+    const ll_tensor *scores = NULL;
+    LL_TRY(ll_net_predict(net, &first, &scores));
+    double a[CLASSES], p[CLASSES];
+    for (int c = 0; c < CLASSES; c++)
+        a[c] = (double)scores->data[c];
+    stable_softmax(a, p, CLASSES);
+    int label = test->labels[0], guess = argmax(p, CLASSES);
+
+    char csv[1200], png[1200], vars[1400];
+    FILE *out = fopen(ll_lesson_path(L, "softmax.csv", csv, sizeof csv), "w");
+    if (!out)
+        return ll_fail(LL_EIO, "cannot write %s", csv);
+    printf("Test image 0 shows class %d, %s. Its 10 scores and their softmax:\n\n", label,
+           ll_fashion_class_name(label));
+    printf("  %-12s %9s %12s\n", "class", "score", "probability");
+    fprintf(out, "class,score,probability,true\n");
+    for (int c = 0; c < CLASSES; c++) {
+        printf("  %-12s %9.4f %12.4f%s\n", ll_fashion_class_name(c), a[c], p[c],
+               c == label ? "   <- the right answer" : c == guess ? "   <- the guess" : "");
+        fprintf(out, "%s,%.6f,%.6f,%d\n", ll_fashion_class_name(c), a[c], p[c], c == label);
     }
+    if (fclose(out) != 0)
+        return ll_fail(LL_EIO, "writing %s failed", csv);
+    double pmin = p[0], pmax = p[0];
+    for (int c = 1; c < CLASSES; c++)
+        pmin = fmin(pmin, p[c]), pmax = fmax(pmax, p[c]);
+    printf("\nThe probabilities lie between %.3f and %.3f, not far from 1/10 each: no class\n"
+           "stands out, and the guess is %s. After training (lesson 05) the right class\n"
+           "gets most of the probability, and the bar chart (softmax.png) one tall bar.\n",
+           pmin, pmax, guess == label ? "right by luck" : "wrong");
+    snprintf(vars, sizeof vars, "datafile='%s'; title='Untrained network, test image 0 (%s): its guess is %s'", csv,
+             ll_fashion_class_name(label), ll_fashion_class_name(guess));
+    return ll_plot("softmax_bars.gp", ll_lesson_path(L, "softmax.png", png, sizeof png), vars, true);
+}
+
+/* Sections 3 to 5, on the test set (or its first images with --smoke). */
+static ll_status mnist_sections(const ll_lesson *L, const ll_dataset *test)
+{
+    LL_TRY(show_samples(L, test));
+    ll_net *net = NULL;
+    int *pred = malloc((size_t)test->n * sizeof *pred);
+    if (!pred)
+        return ll_fail(LL_ENOMEM, "out of memory for %d predictions", test->n);
+    ll_status s = build_network(&net, test, L->seed);
+    if (s == LL_OK)
+        s = forward_in_batches(L, net, test, pred);
+    if (s == LL_OK)
+        s = one_prediction(L, net, test);
+    free(pred);
     ll_net_free(net);
     return s;
 }
@@ -221,7 +502,8 @@ int main(int argc, char **argv)
     ll_status s = three_layers_by_hand();
     if (s != LL_OK)
         return ll_lesson_fail(&L, "the 3-layer example", s);
-    outputs();
+    output_functions();
+
     ll_dataset train = {0}, test = {0}, small = {0};
     s = ll_lesson_load_data(&L, &train, &test);
     if (s != LL_OK)
@@ -232,13 +514,10 @@ int main(int argc, char **argv)
         te = &small;
     }
     if (s == LL_OK)
-        s = batches(&L, te);
-    if (s != LL_OK)
-        rc = ll_lesson_fail(&L, "the forward pass", s);
-    else {
-        rc = 0;
-        printf("\nWrote %s/: samples.png, softmax.csv, softmax.png.\n", L.out);
-    }
+        s = mnist_sections(&L, te);
     ll_dataset_free(&train), ll_dataset_free(&test), ll_dataset_free(&small);
-    return rc;
+    if (s != LL_OK)
+        return ll_lesson_fail(&L, "the forward pass", s);
+    printf("\nWrote %s/: samples.dat, samples.png, softmax.csv, softmax.png.\n", L.out);
+    return 0;
 }
