@@ -533,7 +533,7 @@ static void every_layer_passes(bool fast)
             free_inputs(x);
         }
     }
-    assert_int_equal(layers, 18);
+    assert_int_equal(layers, 23);
 }
 
 static void every_layer_passes_exhaustive(void **state)

@@ -5,14 +5,16 @@
 extern const ll_layer_info ll_mul_info, ll_add_info, ll_affine_info, ll_relu_info,
     ll_sigmoid_info, ll_softmax_with_loss_info, ll_batchnorm_info, ll_dropout_info,
     ll_conv_info, ll_pool_info, ll_deconv_info, ll_layernorm_info, ll_groupnorm_info,
-    ll_mse_info, ll_sigmoid_cross_entropy_info, ll_flatten_info, ll_reshape_info, ll_concat_info;
+    ll_mse_info, ll_sigmoid_cross_entropy_info, ll_flatten_info, ll_reshape_info, ll_concat_info,
+    ll_tanh_info, ll_leaky_relu_info, ll_elu_info, ll_softmax_info, ll_log_softmax_info;
 
 static const ll_layer_info *const all_layers[] = {
     &ll_mul_info,     &ll_add_info,     &ll_affine_info,    &ll_relu_info,
     &ll_sigmoid_info, &ll_softmax_with_loss_info, &ll_batchnorm_info, &ll_dropout_info,
     &ll_conv_info,    &ll_pool_info,    &ll_deconv_info,    &ll_layernorm_info,
     &ll_groupnorm_info, &ll_mse_info, &ll_sigmoid_cross_entropy_info, &ll_flatten_info,
-    &ll_reshape_info, &ll_concat_info, NULL,
+    &ll_reshape_info, &ll_concat_info, &ll_tanh_info, &ll_leaky_relu_info,
+    &ll_elu_info,     &ll_softmax_info, &ll_log_softmax_info, NULL,
 };
 
 const ll_layer_info *const *ll_layer_all(void)

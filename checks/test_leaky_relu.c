@@ -1,0 +1,248 @@
+/* test_leaky_relu.c — LeakyReLU: hand values on both sides of 0, the slope at
+ * 0, alpha's range, error paths, the fingerprint, the registry entry and the
+ * gradient check. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "layers/leaky_relu.h"
+#include "registry.h"
+
+extern const ll_layer_info ll_leaky_relu_info;
+
+/* What a failing call must leave behind untouched. */
+static const ll_real SENTINEL = 12345;
+
+static void known_values_both_sides(void **state)
+{
+    (void)state;
+    /* By hand: y = x for x > 0, alpha * x otherwise; dx = dy or alpha * dy.
+     * alpha = 0.01: -2 -> -0.02, -0.5 -> -0.005; alpha = 0.2: -0.4, -0.1. */
+    ll_tensor x = ll_test_tensor(LL_SHAPE(2, 2), (double[]){-2.0, -0.5, 0.0, 1.5});
+    ll_tensor dy = ll_test_tensor(LL_SHAPE(2, 2), (double[]){1, 2, 3, 4});
+    ll_tensor y = {0}, dx = {0};
+    assert_ok(ll_tensor_alloc(&y, x.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
+
+    assert_ok(ll_leaky_relu_forward(&x, 0.01, &y));
+    assert_tensor_near(&y, ((double[]){-0.02, -0.005, 0.0, 1.5}), LL_TEST_TOL);
+    assert_ok(ll_leaky_relu_backward(&x, &dy, 0.01, &dx));
+    /* At exactly x = 0 the slope is alpha (the negative side), as ReLU takes 0 there. */
+    assert_tensor_near(&dx, ((double[]){0.01, 0.02, 0.03, 4}), LL_TEST_TOL);
+
+    assert_ok(ll_leaky_relu_forward(&x, 0.2, &y));
+    assert_tensor_near(&y, ((double[]){-0.4, -0.1, 0.0, 1.5}), LL_TEST_TOL);
+    assert_ok(ll_leaky_relu_backward(&x, &dy, 0.2, &dx));
+    assert_tensor_near(&dx, ((double[]){0.2, 0.4, 0.6, 4}), LL_TEST_TOL);
+    ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dy), ll_tensor_free(&dx);
+}
+
+static void alpha_zero_is_relu_and_one_is_identity(void **state)
+{
+    (void)state;
+    ll_tensor x = ll_test_random(LL_SHAPE(3, 4), 5, 0);
+    ll_tensor y = {0};
+    assert_ok(ll_tensor_alloc(&y, x.shape, LL_CPU));
+    double relu[12], ident[12];
+    for (size_t i = 0; i < x.size; i++) {
+        relu[i] = x.data[i] > 0 ? x.data[i] : 0;
+        ident[i] = x.data[i];
+    }
+    assert_ok(ll_leaky_relu_forward(&x, 0, &y));
+    assert_tensor_near(&y, relu, 0);
+    assert_ok(ll_leaky_relu_forward(&x, 1, &y));
+    assert_tensor_near(&y, ident, 0);
+    /* In place. */
+    assert_ok(ll_leaky_relu_forward(&x, 0, &x));
+    assert_tensor_near(&x, relu, 0);
+    ll_tensor_free(&x), ll_tensor_free(&y);
+}
+
+static void bad_arguments_write_nothing(void **state)
+{
+    (void)state;
+    ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3), (double[]){1, -2, 3, -4, 5, -6});
+    ll_tensor dy = ll_test_tensor(LL_SHAPE(2, 3), (double[]){1, 1, 1, 1, 1, 1});
+    ll_tensor y = {0}, bad = {0};
+    assert_ok(ll_tensor_alloc(&y, x.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&bad, LL_SHAPE(6), LL_CPU));
+    assert_ok(ll_tensor_fill(&y, SENTINEL));
+    assert_fails(ll_leaky_relu_forward(&x, -0.1, &y), LL_EARG,
+                 "leaky_relu: alpha = -0.1, expected a negative-side slope in [0, 1]");
+    assert_fails(ll_leaky_relu_forward(&x, 1.5, &y), LL_EARG, "alpha = 1.5, expected");
+    assert_fails(ll_leaky_relu_forward(&x, NAN, &y), LL_EARG, "alpha = nan");
+    assert_fails(ll_leaky_relu_backward(&x, &dy, 2, &y), LL_EARG, "leaky_relu: alpha = 2");
+    assert_fails(ll_leaky_relu_forward(&x, 0.01, &bad), LL_ESHAPE,
+                 "leaky_relu: y has shape (6,), expected (2, 3)");
+    assert_fails(ll_leaky_relu_backward(&x, &bad, 0.01, &y), LL_ESHAPE,
+                 "leaky_relu: dy has shape (6,), expected (2, 3)");
+    assert_fails(ll_leaky_relu_backward(&x, &dy, 0.01, &bad), LL_ESHAPE,
+                 "leaky_relu: dx has shape (6,), expected (2, 3)");
+    for (size_t i = 0; i < y.size; i++)
+        assert_true(y.data[i] == SENTINEL);
+    ll_tensor empty = {0};
+    assert_fails(ll_leaky_relu_forward(&empty, 0.01, &y), LL_EARG, "leaky_relu: x is an empty tensor");
+    ll_layer *l = NULL;
+    assert_fails(ll_leaky_relu_new(&l, -1), LL_EARG, "leaky_relu: alpha = -1");
+    assert_null(l);
+    ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dy), ll_tensor_free(&bad);
+}
+
+static void layer_object_and_fingerprint(void **state)
+{
+    (void)state;
+    ll_layer *l = NULL;
+    assert_ok(ll_leaky_relu_new(&l, 0.1));
+    assert_int_equal(l->n_params, 0);
+    ll_tensor x = ll_test_tensor(LL_SHAPE(4), (double[]){-1, 2, -3, 4});
+    ll_tensor y = {0}, dx = {0};
+    const ll_tensor *in[] = {&x};
+    assert_ok(ll_layer_forward(l, in, &y));
+    assert_tensor_near(&y, ((double[]){-0.1, 2, -0.3, 4}), LL_TEST_TOL);
+    uint64_t before = l->ops->fingerprint(l, in, &y);
+    x.data[0] = 0.5; /* crosses the kink */
+    assert_true(l->ops->fingerprint(l, in, &y) != before);
+    x.data[0] = 0; /* 0 is on the negative side, like -1 */
+    assert_true(l->ops->fingerprint(l, in, &y) == before);
+    x.data[0] = -1;
+
+    ll_tensor dy = ll_test_tensor(LL_SHAPE(4), (double[]){1, 1, 1, 1});
+    ll_tensor *dxs[] = {&dx};
+    assert_ok(ll_layer_backward(l, in, &y, &dy, dxs));
+    assert_tensor_near(&dx, ((double[]){0.1, 1, 0.1, 1}), LL_TEST_TOL);
+    ll_layer_free(l);
+    ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dy), ll_tensor_free(&dx);
+}
+
+static void registry_entry(void **state)
+{
+    (void)state;
+    const ll_layer_info *info = &ll_leaky_relu_info;
+    assert_string_equal(info->kind, "leaky_relu");
+    assert_string_equal(info->options, "alpha=0.01");
+    assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 6)));
+    ll_shape in[LL_MAX_INPUTS] = {LL_SHAPE(4, 6), LL_SHAPE(4, 6)};
+    ll_tensor x = ll_test_tensor(LL_SHAPE(2), (double[]){-2, 3});
+    const ll_tensor *xs[] = {&x};
+    ll_tensor y = {0};
+
+    /* The default alpha is 0.01. */
+    ll_layer *l = NULL;
+    assert_ok(info->create(NULL, in, 1, &l));
+    assert_ok(ll_layer_forward(l, xs, &y));
+    assert_tensor_near(&y, ((double[]){-0.02, 3}), LL_TEST_TOL);
+    ll_layer_free(l);
+
+    ll_config cfg = {0};
+    assert_ok(ll_config_add(&cfg, "alpha=0.25"));
+    assert_ok(info->create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_forward(l, xs, &y));
+    assert_tensor_near(&y, ((double[]){-0.5, 3}), LL_TEST_TOL);
+    ll_layer_free(l);
+
+    l = NULL;
+    cfg = (ll_config){0};
+    assert_ok(ll_config_add(&cfg, "alpha=-0.5"));
+    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG,
+                 "leaky_relu: alpha=-0.5 is out of range, expected 0 to 1");
+    cfg = (ll_config){0};
+    assert_ok(ll_config_add(&cfg, "alpha=big"));
+    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "leaky_relu: alpha=big is not a finite number");
+    cfg = (ll_config){0};
+    assert_ok(ll_config_add(&cfg, "slope=0.1"));
+    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG,
+                 "leaky_relu: unknown option 'slope' (known: alpha)");
+    assert_null(l);
+    ll_tensor_free(&x), ll_tensor_free(&y);
+}
+
+/* --- the gradient check --- */
+
+/* Builds the layer and its input as the gradcheck command does. ll_gradcheck_setup
+ * finds the layer by kind in lib/registry.c; until leaky_relu is listed there,
+ * the same steps are taken here (info->create, Gaussian x). */
+static ll_layer *gc_setup(const char *option, ll_shape x0, uint64_t seed, ll_tensor *x)
+{
+    const ll_layer_info *info = &ll_leaky_relu_info;
+    ll_config cfg = {0};
+    if (option)
+        assert_ok(ll_config_add(&cfg, option));
+    memset(x, 0, LL_MAX_INPUTS * sizeof *x);
+    ll_layer *l = NULL;
+    if (ll_layer_find(info->kind) == info) {
+        assert_ok(ll_gradcheck_setup(info, &cfg, x0, seed, &l, x));
+        return l;
+    }
+    ll_shape in[LL_MAX_INPUTS] = {x0, x0};
+    assert_ok(info->create(&cfg, in, seed, &l));
+    x[0] = ll_test_random(x0, seed, 200);
+    return l;
+}
+
+/* Checks every element of x with the default options; fails with the report printed. */
+static void gc_expect_pass(const char *option, ll_shape x0, uint64_t seed)
+{
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = gc_setup(option, x0, seed, x);
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    ll_gc_options opt = {.seed = seed};
+    ll_gc_tensors t = {0};
+    ll_gc_report rep;
+    assert_ok(ll_gradcheck_layer(l, xp, &opt, &t, &rep));
+    if (!rep.pass) {
+        ll_gc_report_print(stderr, &rep);
+        fail_msg("gradcheck leaky_relu %s seed %llu failed", option ? option : "",
+                 (unsigned long long)seed);
+    }
+    assert_true(rep.entry[0].checked + rep.entry[0].kinks == x[0].size);
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    ll_tensor_free(&x[0]), ll_tensor_free(&x[1]);
+}
+
+static void gradient_check(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        gc_expect_pass(NULL, ll_leaky_relu_info.default_input, seed);
+        gc_expect_pass("alpha=0.3", ll_leaky_relu_info.default_input, seed);
+        gc_expect_pass("alpha=0", LL_SHAPE(2, 3, 4), seed);
+        gc_expect_pass("alpha=1", LL_SHAPE(2, 3, 4), seed);
+    }
+}
+
+/* An element placed exactly on the kink is skipped and counted, not judged. */
+static void kink_is_skipped(void **state)
+{
+    (void)state;
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = gc_setup("alpha=0.1", LL_SHAPE(2, 3), 4, x);
+    x[0].data[2] = 0;
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    ll_gc_options opt = {.seed = 4};
+    ll_gc_tensors t = {0};
+    ll_gc_report rep;
+    assert_ok(ll_gradcheck_layer(l, xp, &opt, &t, &rep));
+    assert_true(rep.pass);
+    assert_true(rep.entry[0].kinks >= 1);
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    ll_tensor_free(&x[0]), ll_tensor_free(&x[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(known_values_both_sides),
+        cmocka_unit_test(alpha_zero_is_relu_and_one_is_identity),
+        cmocka_unit_test(bad_arguments_write_nothing),
+        cmocka_unit_test(layer_object_and_fingerprint),
+        cmocka_unit_test(registry_entry),
+        cmocka_unit_test(gradient_check),
+        cmocka_unit_test(kink_is_skipped),
+    };
+    return cmocka_run_group_tests_name("leaky_relu", tests, NULL, NULL);
+}

@@ -1,0 +1,145 @@
+#include "elu.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../registry.h"
+
+/* expm1 in the precision of ll_real (expm1() on a float would compute in double). */
+#ifndef ll_expm1
+#ifdef LL_DOUBLE
+#define ll_expm1 expm1
+#else
+#define ll_expm1 expm1f
+#endif
+#endif
+
+static const char *const NAME = "elu";
+
+/* The default of the options string "alpha=1". */
+static const double DEFAULT_ALPHA = 1.0;
+
+/* A negative alpha would make the negative side rise above 0 and the layer
+ * non-monotone (and break "y > 0 exactly when x > 0", which backward uses). */
+static ll_status expect_alpha(double alpha)
+{
+    if (!(alpha >= 0) || !isfinite(alpha))
+        return ll_fail(LL_EARG, "%s: alpha = %g, expected a finite saturation value >= 0", NAME,
+                       alpha);
+    return LL_OK;
+}
+
+ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(expect_alpha(alpha));
+    const ll_real a = (ll_real)alpha;
+    const ll_real *xp = x->data;
+    ll_real *yp = y->data;
+    /* Only x <= 0 reaches expm1, so nothing overflows; for very negative x it
+     * rounds to -1 and y to -alpha. */
+    for (size_t i = 0; i < x->size; i++)
+        yp[i] = xp[i] > 0 ? xp[i] : a * ll_expm1(xp[i]);
+    return LL_OK;
+}
+
+ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(expect_alpha(alpha));
+    const ll_real a = (ll_real)alpha;
+    const ll_real *yp = y->data, *dyp = dy->data;
+    ll_real *dxp = dx->data;
+    for (size_t i = 0; i < y->size; i++)
+        dxp[i] = yp[i] > 0 ? dyp[i] : dyp[i] * (yp[i] + a);
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is an elu_layer * */
+    double alpha;
+} elu_layer;
+
+static ll_status elu_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status elu_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    return ll_elu_forward(x[0], ((elu_layer *)l)->alpha, y);
+}
+
+/* Backward is fed the y of the forward, not x. */
+static ll_status elu_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                 const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)x;
+    return dx[0] ? ll_elu_backward(y, dy, ((elu_layer *)l)->alpha, dx[0]) : LL_OK;
+}
+
+/* The kink is the sign of each x (a jump of the slope, or for alpha = 1 of
+ * the curvature): hash which elements were positive. */
+static uint64_t elu_fingerprint(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
+{
+    (void)l, (void)y;
+    uint64_t h = LL_HASH_INIT;
+    for (size_t i = 0; i < x[0]->size; i++) {
+        unsigned char positive = x[0]->data[i] > 0;
+        h = ll_hash_bytes(h, &positive, 1);
+    }
+    return h;
+}
+
+static const ll_layer_ops elu_ops = {
+    .kind = "elu",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = elu_output_shape,
+    .forward = elu_forward_op,
+    .backward = elu_backward_op,
+    .fingerprint = elu_fingerprint,
+};
+
+ll_status ll_elu_new(ll_layer **out, double alpha)
+{
+    LL_TRY(expect_alpha(alpha));
+    elu_layer *e = calloc(1, sizeof *e);
+    if (!e)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    e->base.ops = &elu_ops;
+    e->base.training = true;
+    e->alpha = alpha;
+    *out = &e->base;
+    return LL_OK;
+}
+
+static ll_status elu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
+{
+    (void)in, (void)seed;
+    static const char *const keys[] = {"alpha", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    double alpha;
+    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, DBL_MAX, false, &alpha));
+    return ll_elu_new(out, alpha);
+}
+
+const ll_layer_info ll_elu_info = {
+    .kind = "elu",
+    .summary = "y = x if x > 0 else alpha * (exp(x) - 1), element-wise",
+    .options = "alpha=1",
+    .default_input = LL_SHAPE(4, 6),
+    .create = elu_create,
+};

@@ -1,0 +1,132 @@
+#include "leaky_relu.h"
+
+#include <stdlib.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "leaky_relu";
+
+/* The default of the options string "alpha=0.01". */
+static const double DEFAULT_ALPHA = 0.01;
+
+/* alpha is the negative side's slope: 0 (ReLU) to 1 (the identity). */
+static ll_status expect_alpha(double alpha)
+{
+    if (!(alpha >= 0 && alpha <= 1))
+        return ll_fail(LL_EARG, "%s: alpha = %g, expected a negative-side slope in [0, 1]", NAME,
+                       alpha);
+    return LL_OK;
+}
+
+ll_status ll_leaky_relu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(expect_alpha(alpha));
+    const ll_real a = (ll_real)alpha;
+    const ll_real *xp = x->data;
+    ll_real *yp = y->data;
+    for (size_t i = 0; i < x->size; i++)
+        yp[i] = xp[i] > 0 ? xp[i] : a * xp[i];
+    return LL_OK;
+}
+
+ll_status ll_leaky_relu_backward(const ll_tensor *x, const ll_tensor *dy, double alpha,
+                                 ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, x->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(expect_alpha(alpha));
+    const ll_real a = (ll_real)alpha;
+    const ll_real *xp = x->data, *dyp = dy->data;
+    ll_real *dxp = dx->data;
+    for (size_t i = 0; i < x->size; i++)
+        dxp[i] = xp[i] > 0 ? dyp[i] : a * dyp[i];
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a leaky_relu_layer * */
+    double alpha;
+} leaky_relu_layer;
+
+static ll_status leaky_relu_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status leaky_relu_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    return ll_leaky_relu_forward(x[0], ((leaky_relu_layer *)l)->alpha, y);
+}
+
+static ll_status leaky_relu_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                        const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    return dx[0] ? ll_leaky_relu_backward(x[0], dy, ((leaky_relu_layer *)l)->alpha, dx[0]) : LL_OK;
+}
+
+/* The kink is the sign of each x: hash which elements were positive. */
+static uint64_t leaky_relu_fingerprint(const ll_layer *l, const ll_tensor *const *x,
+                                       const ll_tensor *y)
+{
+    (void)l, (void)y;
+    uint64_t h = LL_HASH_INIT;
+    for (size_t i = 0; i < x[0]->size; i++) {
+        unsigned char positive = x[0]->data[i] > 0;
+        h = ll_hash_bytes(h, &positive, 1);
+    }
+    return h;
+}
+
+static const ll_layer_ops leaky_relu_ops = {
+    .kind = "leaky_relu",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = leaky_relu_output_shape,
+    .forward = leaky_relu_forward_op,
+    .backward = leaky_relu_backward_op,
+    .fingerprint = leaky_relu_fingerprint,
+};
+
+ll_status ll_leaky_relu_new(ll_layer **out, double alpha)
+{
+    LL_TRY(expect_alpha(alpha));
+    leaky_relu_layer *lr = calloc(1, sizeof *lr);
+    if (!lr)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    lr->base.ops = &leaky_relu_ops;
+    lr->base.training = true;
+    lr->alpha = alpha;
+    *out = &lr->base;
+    return LL_OK;
+}
+
+static ll_status leaky_relu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                   ll_layer **out)
+{
+    (void)in, (void)seed;
+    static const char *const keys[] = {"alpha", NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    double alpha;
+    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, 1, false, &alpha));
+    return ll_leaky_relu_new(out, alpha);
+}
+
+const ll_layer_info ll_leaky_relu_info = {
+    .kind = "leaky_relu",
+    .summary = "y = x if x > 0 else alpha * x, element-wise",
+    .options = "alpha=0.01",
+    .default_input = LL_SHAPE(4, 6),
+    .create = leaky_relu_create,
+};

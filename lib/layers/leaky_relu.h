@@ -1,0 +1,35 @@
+/* leaky_relu.h — the leaky rectified linear unit (Maas et al., 2013).
+ *
+ *   forward:  y = x          if x > 0            x, y: any shape (same)
+ *               = alpha * x  otherwise
+ *   backward: dx = dy * (x > 0 ? 1 : alpha)      dx: x's shape (= rule, overwritten)
+ *
+ * 0 <= alpha <= 1 (default 0.01): the slope of the negative side. In that
+ * range y = max(x, alpha * x); alpha = 0 is ReLU and alpha = 1 the identity.
+ * Slopes above 1 would amplify negative inputs more than positive ones and
+ * are refused (LL_EARG), as is a negative or non-finite alpha.
+ *
+ * The derivative at exactly x = 0 is taken as alpha (the negative side, as
+ * ReLU takes 0 there). x = 0 is a kink unless alpha = 1: the fingerprint hook
+ * hashes the sign of every x so the gradient checker skips elements whose
+ * x+h and x-h fall on two sides of it.
+ *
+ * No parameters, no cache: backward takes the forward input x again.
+ * Maths: docs/layers/leaky_relu.md.
+ */
+#ifndef LL_LEAKY_RELU_H
+#define LL_LEAKY_RELU_H
+
+#include "../layer.h"
+
+/* y = x where x > 0, else alpha * x; y must have x's shape (y may be x); 0 <= alpha <= 1. */
+ll_status ll_leaky_relu_forward(const ll_tensor *x, double alpha, ll_tensor *y);
+
+/* dx = dy where x > 0, else alpha * dy; dy and dx have x's shape, dx may be dy. */
+ll_status ll_leaky_relu_backward(const ll_tensor *x, const ll_tensor *dy, double alpha,
+                                 ll_tensor *dx);
+
+/* A LeakyReLU layer object with negative slope alpha (0 <= alpha <= 1). */
+ll_status ll_leaky_relu_new(ll_layer **out, double alpha);
+
+#endif

@@ -1,0 +1,32 @@
+/* log_softmax.h — the log of softmax along the last axis, by log-sum-exp.
+ *
+ *   x (..., C): any rank 1 to 4; each row of C values along the last axis is
+ *   one distribution (a (N, C) batch of scores is the usual case).
+ *
+ *   forward:  y = x - m - log(sum_j exp(x_j - m))      m = max of the row
+ *             (never log(softmax): a probability that underflows to 0 still
+ *             has a finite log here, e.g. [1000, 0] gives [0, -1000])
+ *   backward: dx = dy - softmax(x) * sum_j dy_j         per row (= rule, overwritten)
+ *             with softmax(x) = exp(y) recomputed from the forward output y
+ *
+ * y and dx have x's shape. Backward takes the forward *output* y, not x.
+ * Sums are accumulated in double. Smooth: no kink, no fingerprint.
+ * A last axis of length 1 is degenerate (y = 0 whatever x, dx = 0).
+ * No parameters, no cache. Maths: docs/layers/log_softmax.md.
+ */
+#ifndef LL_LOG_SOFTMAX_H
+#define LL_LOG_SOFTMAX_H
+
+#include "../layer.h"
+
+/* y = log softmax of each row of x along its last axis; y must have x's shape (y may be x). */
+ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = dy - exp(y) * sum(dy) per row, from the forward output y; dy and dx have
+ * y's shape, dx may be dy. */
+ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* A LogSoftmax layer object (no options) over the last axis. */
+ll_status ll_log_softmax_new(ll_layer **out);
+
+#endif

@@ -1,0 +1,135 @@
+#include "softmax.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "../registry.h"
+
+static const char *const NAME = "softmax";
+
+static const char *const DEGENERATE_MSG =
+    "softmax over a last axis of length 1 is the constant 1: dx is 0 whatever dy is, so a "
+    "gradient check proves nothing; use a last dimension of at least 2";
+
+/* The length C of the rows the softmax runs along: the last dimension. */
+static size_t row_length(ll_shape s)
+{
+    return (size_t)s.dim[s.ndim - 1];
+}
+
+ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    const size_t c = row_length(x->shape), rows = x->size / c;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *xr = x->data + r * c; /* (C) the row's scores */
+        ll_real *yr = y->data + r * c;       /* (C) its probabilities */
+        ll_real max = xr[0];
+        for (size_t j = 1; j < c; j++)
+            max = xr[j] > max ? xr[j] : max;
+        /* Every exponent is <= 0 and the largest term is exp(0) = 1, so the
+         * sum is in [1, C]: no overflow, no division by 0. */
+        double sum = 0;
+        for (size_t j = 0; j < c; j++) {
+            ll_real e = ll_exp(xr[j] - max);
+            yr[j] = e; /* after xr[j] is read, so y may be x */
+            sum += e;
+        }
+        for (size_t j = 0; j < c; j++)
+            yr[j] = (ll_real)(yr[j] / sum);
+    }
+    return LL_OK;
+}
+
+ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
+    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    const size_t c = row_length(y->shape), rows = y->size / c;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *yr = y->data + r * c;   /* (C) probabilities of the row */
+        const ll_real *dyr = dy->data + r * c; /* (C) upstream gradient */
+        ll_real *dxr = dx->data + r * c;       /* (C) gradient of the scores */
+        /* The whole row's dot product first, so dx may be dy. */
+        double dot = 0;
+        for (size_t j = 0; j < c; j++)
+            dot += (double)dyr[j] * yr[j];
+        for (size_t j = 0; j < c; j++)
+            dxr[j] = (ll_real)(yr[j] * ((double)dyr[j] - dot));
+    }
+    return LL_OK;
+}
+
+/* --- the layer object --- */
+
+static ll_status softmax_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    (void)l;
+    *out = in[0];
+    return LL_OK;
+}
+
+static ll_status softmax_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    (void)l;
+    return ll_softmax_forward(x[0], y);
+}
+
+/* Backward is fed the y of the forward, not x. */
+static ll_status softmax_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                     const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)l, (void)x;
+    return dx[0] ? ll_softmax_backward(y, dy, dx[0]) : LL_OK;
+}
+
+static const char *softmax_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    (void)l;
+    return in[0].ndim >= 1 && row_length(in[0]) == 1 ? DEGENERATE_MSG : NULL;
+}
+
+/* No fingerprint: softmax is smooth everywhere (the max only shifts the exponents). */
+static const ll_layer_ops softmax_ops = {
+    .kind = "softmax",
+    .n_inputs = 1,
+    .input_names = {"x"},
+    .input_has_grad = {true},
+    .output_shape = softmax_output_shape,
+    .forward = softmax_forward_op,
+    .backward = softmax_backward_op,
+    .degenerate = softmax_degenerate,
+};
+
+ll_status ll_softmax_new(ll_layer **out)
+{
+    ll_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
+    l->ops = &softmax_ops;
+    l->training = true;
+    *out = l;
+    return LL_OK;
+}
+
+static ll_status softmax_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
+                                ll_layer **out)
+{
+    (void)in, (void)seed;
+    static const char *const keys[] = {NULL};
+    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
+    return ll_softmax_new(out);
+}
+
+const ll_layer_info ll_softmax_info = {
+    .kind = "softmax",
+    .summary = "y = exp(x) / sum exp(x) along the last axis",
+    .options = "",
+    .default_input = LL_SHAPE(4, 5),
+    .create = softmax_create,
+};

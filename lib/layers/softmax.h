@@ -1,0 +1,33 @@
+/* softmax.h — softmax along the last axis, as a layer of its own.
+ *
+ *   x (..., C): any rank 1 to 4; each row of C values along the last axis is
+ *   one distribution (a (N, C) batch of scores is the usual case).
+ *
+ *   forward:  y = exp(x - m) / sum_j exp(x_j - m)     m = max of the row
+ *             (subtracting m changes nothing but keeps every exponent <= 0:
+ *             no overflow, and the sum is in [1, C])
+ *   backward: dx = y * (dy - sum_j dy_j * y_j)        per row (= rule, overwritten)
+ *
+ * y and dx have x's shape. Backward takes the forward *output* y, not x.
+ * Sums are accumulated in double. Softmax is smooth: no kink, no fingerprint.
+ * A last axis of length 1 is degenerate (y = 1 whatever x, dx = 0).
+ * For a classifier's last layer prefer softmax_with_loss (or log_softmax and
+ * a negative log-likelihood), which never divides by a probability.
+ * No parameters, no cache. Maths: docs/layers/softmax.md.
+ */
+#ifndef LL_SOFTMAX_H
+#define LL_SOFTMAX_H
+
+#include "../layer.h"
+
+/* y = softmax of each row of x along its last axis; y must have x's shape (y may be x). */
+ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = y * (dy - sum(dy * y)) per row, from the forward output y; dy and dx have
+ * y's shape, dx may be dy. */
+ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* A Softmax layer object (no options) over the last axis. */
+ll_status ll_softmax_new(ll_layer **out);
+
+#endif

@@ -1,0 +1,27 @@
+/* tanh.h — the hyperbolic tangent.
+ *
+ *   forward:  y = tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))
+ *                                                x, y: any shape (same)
+ *   backward: dx = dy * (1 - y^2)                dx: x's shape (= rule, overwritten)
+ *
+ * The derivative is written with the *output* y, so backward takes y, not x
+ * (like Sigmoid). tanh = 2 * sigmoid(2x) - 1: the same S, centred on 0 and
+ * ranging over (-1, 1), with slope 1 at 0 where sigmoid's is 1/4.
+ * Smooth everywhere: no kink, no fingerprint. No parameters, no cache.
+ * Maths: docs/layers/tanh.md.
+ */
+#ifndef LL_TANH_H
+#define LL_TANH_H
+
+#include "../layer.h"
+
+/* y = tanh(x) element-wise; y must have x's shape (y may be x). */
+ll_status ll_tanh_forward(const ll_tensor *x, ll_tensor *y);
+
+/* dx = dy * (1 - y^2) from the forward output y; dy and dx have y's shape, dx may be dy. */
+ll_status ll_tanh_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* A Tanh layer object (no options). */
+ll_status ll_tanh_new(ll_layer **out);
+
+#endif
