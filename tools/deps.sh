@@ -15,7 +15,10 @@ set -eu
 #   gnuplot-nox      the plots of the lessons and of gradcheck --sweep
 #   python3-numpy    the test that numpy.load reads what gradcheck --save writes
 #   dataset-fashion-mnist  the lessons' data (/usr/share/datasets/fashion-mnist)
-PACKAGES="cmake libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox python3-numpy dataset-fashion-mnist"
+#   clang, libclang-rt-dev the libFuzzer targets of checks/fuzz/ (make check runs them briefly)
+#   valgrind         the memcheck run of lessons under make check
+# Arguments name extra packages for one target (make bench asks for python3-torch).
+PACKAGES="cmake libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox python3-numpy dataset-fashion-mnist clang libclang-rt-dev valgrind $*"
 
 missing=""
 for p in $PACKAGES; do
