@@ -1,6 +1,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,21 @@
 #define PIXEL_LEVELS 256
 #define PIXEL_MAX 255.0
 
-/* zlib's default 8 KiB input buffer costs a system call per 8 KiB; 256 KiB
- * makes those negligible. */
-#define GZ_BUFFER_BYTES (1u << 18)
-/* gzread returns an int, so one call must ask for less than 2^31 bytes. */
-#define GZ_READ_CHUNK ((size_t)1 << 30)
+/* Files are read whole into memory and parsed there. inflate takes lengths
+ * as unsigned int, and no IDX file we accept comes near that: 2^31 data bytes
+ * at most, and gzip adds well under 1% to incompressible data. */
+#define IDX_MAX_FILE_BYTES ((size_t)UINT_MAX)
+/* Buffers whose final size is not known yet start here and double. */
+#define IDX_FIRST_READ_BYTES ((size_t)1 << 20)
+/* One inflate call writes at most this much (its avail_out is an unsigned int). */
+#define INFLATE_CHUNK ((size_t)1 << 30)
+/* A gzip file starts with the bytes 0x1f 0x8b (RFC 1952). */
+#define GZIP_MAGIC_BYTES 2
+#define GZIP_MAGIC0 0x1f
+#define GZIP_MAGIC1 0x8b
+/* inflateInit2's window bits: 15 (the largest window, what gzip writes) plus
+ * 16 to expect a gzip header and trailer rather than zlib's. */
+#define INFLATE_GZIP_WINDOW (15 + 16)
 
 #define MNIST_CLASSES 10
 #define MNIST_FILE_COUNT 4
@@ -64,10 +75,19 @@
 
 /* --- IDX files ------------------------------------------------------------ */
 
+/* An IDX file being read from memory. A file that starts with the gzip magic
+ * is inflated, member after member as gzip -d does; any other file is read
+ * as it is (so a text file fails on its magic number, not as "bad gzip"). */
 typedef struct {
-    const char *path;
+    const char *name;     /* the path, or what the caller calls the bytes */
     const char *kind;     /* "image" or "label", for messages */
-    gzFile f;
+    const unsigned char *bytes;
+    size_t size;
+    size_t pos;           /* raw files: the next byte to read */
+    bool gzip;
+    bool inflating;       /* z holds zlib state, to free with inflateEnd */
+    bool member_ended;    /* gzip: the current member ended, its checksum checked */
+    z_stream z;
     uint32_t dim[IDX_MAX_RANK];
     size_t data_bytes;    /* the product of the dimensions */
 } idx_file;
@@ -77,69 +97,97 @@ static uint32_t big_endian32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
 }
 
-/* Turns zlib's error state into a failure; zlib prefixes its text with the
- * path, which our message already names, so that prefix is dropped. */
-static ll_status stream_error(gzFile f, const char *path)
+static bool starts_gzip(const unsigned char *b, size_t n)
 {
-    int errnum = Z_OK;
-    const char *text = gzerror(f, &errnum);
-    size_t len = strlen(path);
-    if (strncmp(text, path, len) == 0 && strncmp(text + len, ": ", 2) == 0)
-        text += len + 2;
-    if (errnum == Z_ERRNO)
-        return ll_fail(LL_EIO, "data: cannot read '%s': %s", path, text);
-    return ll_fail(LL_EFORMAT, "data: '%s' is a corrupt gzip file: %s", path, text);
+    return n >= GZIP_MAGIC_BYTES && b[0] == GZIP_MAGIC0 && b[1] == GZIP_MAGIC1;
 }
 
-/* Reads up to want bytes into buf, setting *got; a short count means the file
- * ended. A truncated gzip stream (Z_BUF_ERROR) counts as an ending, so the
- * caller reports it as truncation; other zlib errors fail here. */
-static ll_status read_bytes(gzFile f, const char *path, unsigned char *buf, size_t want, size_t *got)
+/* Turns an inflate failure into a status naming the file. */
+static ll_status inflate_error(const idx_file *idx, int rc)
 {
+    if (rc == Z_MEM_ERROR)
+        return ll_fail(LL_ENOMEM, "data: out of memory inflating '%s'", idx->name);
+    return ll_fail(LL_EFORMAT, "data: '%s' is a corrupt gzip file: %s", idx->name,
+                   idx->z.msg ? idx->z.msg : zError(rc));
+}
+
+/* Reads up to want bytes into buf, setting *got; a short count means the
+ * file ended (for gzip, possibly in the middle of a member: the caller
+ * reports truncation). Corrupt gzip data, or bytes after the last member that
+ * do not start another one, fail here. */
+static ll_status read_bytes(idx_file *idx, unsigned char *buf, size_t want, size_t *got)
+{
+    if (!idx->gzip) {
+        size_t n = idx->size - idx->pos < want ? idx->size - idx->pos : want;
+        if (n)
+            memcpy(buf, idx->bytes + idx->pos, n);
+        idx->pos += n;
+        *got = n;
+        return LL_OK;
+    }
+    z_stream *z = &idx->z;
     size_t done = 0;
     while (done < want) {
-        size_t chunk = want - done < GZ_READ_CHUNK ? want - done : GZ_READ_CHUNK;
-        int n = gzread(f, buf + done, (unsigned)chunk);
-        if (n < 0)
-            return stream_error(f, path);
-        done += (size_t)n;
-        if ((size_t)n < chunk)
-            break;
+        if (idx->member_ended) {
+            if (z->avail_in == 0)
+                break;
+            if (!starts_gzip(z->next_in, z->avail_in))
+                return ll_fail(LL_EFORMAT, "data: '%s' has %u bytes after its gzip data that are not "
+                               "another gzip member", idx->name, (unsigned)z->avail_in);
+            int rc = inflateReset(z);
+            if (rc != Z_OK)
+                return inflate_error(idx, rc);
+            idx->member_ended = false;
+        }
+        size_t chunk = want - done < INFLATE_CHUNK ? want - done : INFLATE_CHUNK;
+        z->next_out = buf + done;
+        z->avail_out = (uInt)chunk;
+        int rc = inflate(z, Z_NO_FLUSH);
+        done += chunk - z->avail_out;
+        if (rc == Z_STREAM_END)
+            idx->member_ended = true;
+        else if (rc == Z_BUF_ERROR || (rc == Z_OK && z->avail_in == 0 && z->avail_out > 0))
+            break; /* the input ran out inside a member */
+        else if (rc != Z_OK)
+            return inflate_error(idx, rc);
     }
-    int errnum = Z_OK;
-    gzerror(f, &errnum);
-    if (errnum != Z_OK && errnum != Z_BUF_ERROR)
-        return stream_error(f, path);
     *got = done;
     return LL_OK;
 }
 
 static void idx_close(idx_file *idx)
 {
-    if (idx->f)
-        gzclose(idx->f);
-    idx->f = NULL;
+    if (idx->inflating)
+        inflateEnd(&idx->z);
+    idx->inflating = false;
 }
 
-/* Opens an IDX file and reads and checks its header: magic, dimensions and
- * the total size they imply. On failure the file is closed. */
-static ll_status idx_open(idx_file *idx, const char *path, uint32_t magic)
+/* Starts reading an IDX file from bytes and reads and checks its header:
+ * magic, dimensions and the total size they imply. On failure the file is
+ * closed. */
+static ll_status idx_open(idx_file *idx, const unsigned char *bytes, size_t size, const char *name,
+                          uint32_t magic)
 {
     bool images = magic == IDX_MAGIC_IMAGES;
-    idx->path = path;
-    idx->kind = images ? "image" : "label";
-    errno = 0;
-    idx->f = gzopen(path, "rb");
-    if (!idx->f)
-        return ll_fail(LL_EIO, "data: cannot open '%s': %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(idx->f, GZ_BUFFER_BYTES);
+    *idx = (idx_file){.name = name, .kind = images ? "image" : "label", .bytes = bytes, .size = size};
+    if (size > IDX_MAX_FILE_BYTES)
+        return ll_fail(LL_EFORMAT, "data: '%s' is %zu bytes, more than an IDX %s file of at most 2^31 "
+                       "values can take (%zu bytes)", name, size, idx->kind, IDX_MAX_FILE_BYTES);
+    if (starts_gzip(bytes, size)) {
+        idx->gzip = true;
+        int rc = inflateInit2(&idx->z, INFLATE_GZIP_WINDOW);
+        if (rc != Z_OK)
+            return inflate_error(idx, rc);
+        idx->inflating = true;
+        idx->z.next_in = (Bytef *)bytes; /* zlib's API lacks const; inflate only reads it */
+        idx->z.avail_in = (uInt)size;
+    }
 
     int rank = (int)(magic & IDX_RANK_MASK);
     size_t header_bytes = (size_t)IDX_WORD_BYTES * (size_t)(1 + rank);
     unsigned char head[IDX_WORD_BYTES * (1 + IDX_MAX_RANK)];
     size_t got = 0;
-    ll_status s = read_bytes(idx->f, path, head, IDX_WORD_BYTES, &got);
+    ll_status s = read_bytes(idx, head, IDX_WORD_BYTES, &got);
     if (s == LL_OK && got == IDX_WORD_BYTES) {
         uint32_t found = big_endian32(head);
         if (found != magic) {
@@ -148,15 +196,15 @@ static ll_status idx_open(idx_file *idx, const char *path, uint32_t magic)
                 hint = images ? ": it is a label file; are the image and label files swapped?"
                               : ": it is an image file; are the image and label files swapped?";
             s = ll_fail(LL_EFORMAT, "data: '%s' has magic 0x%08X, expected 0x%08X (an IDX %s file)%s",
-                        path, (unsigned)found, (unsigned)magic, idx->kind, hint);
+                        name, (unsigned)found, (unsigned)magic, idx->kind, hint);
         } else {
             size_t more = 0;
-            s = read_bytes(idx->f, path, head + IDX_WORD_BYTES, header_bytes - IDX_WORD_BYTES, &more);
+            s = read_bytes(idx, head + IDX_WORD_BYTES, header_bytes - IDX_WORD_BYTES, &more);
             got += more;
         }
     }
     if (s == LL_OK && got < header_bytes)
-        s = ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu header bytes (truncated?)", path,
+        s = ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu header bytes (truncated?)", name,
                     got, header_bytes);
     if (s != LL_OK) {
         idx_close(idx);
@@ -167,12 +215,12 @@ static ll_status idx_open(idx_file *idx, const char *path, uint32_t magic)
         idx->dim[i] = big_endian32(head + IDX_WORD_BYTES * (1 + i));
     uint32_t count = idx->dim[0];
     if (count < 1 || count > IDX_MAX_COUNT)
-        s = ll_fail(LL_EFORMAT, "data: '%s' declares %u %ss, expected 1 to %u", path,
+        s = ll_fail(LL_EFORMAT, "data: '%s' declares %u %ss, expected 1 to %u", name,
                     (unsigned)count, idx->kind, IDX_MAX_COUNT);
     else if (images && (idx->dim[1] < 1 || idx->dim[1] > IDX_MAX_SIDE || idx->dim[2] < 1 ||
                         idx->dim[2] > IDX_MAX_SIDE))
         s = ll_fail(LL_EFORMAT, "data: '%s' declares images of %u x %u pixels, expected 1 to %u rows "
-                    "and columns", path, (unsigned)idx->dim[1], (unsigned)idx->dim[2], IDX_MAX_SIDE);
+                    "and columns", name, (unsigned)idx->dim[1], (unsigned)idx->dim[2], IDX_MAX_SIDE);
     if (s != LL_OK) {
         idx_close(idx);
         return s;
@@ -184,41 +232,127 @@ static ll_status idx_open(idx_file *idx, const char *path, uint32_t magic)
     if (total > TENSOR_MAX_ELEMENTS) {
         idx_close(idx);
         return ll_fail(LL_EFORMAT, "data: '%s' declares %u images of %u x %u pixels, more than the "
-                       "2^31 values a tensor may hold", path, (unsigned)count,
+                       "2^31 values a tensor may hold", name, (unsigned)count,
                        (unsigned)idx->dim[1], (unsigned)idx->dim[2]);
     }
     idx->data_bytes = (size_t)total;
     return LL_OK;
 }
 
-/* Reads the data part of an opened IDX file in one go into a new buffer,
- * checking that the file holds exactly the bytes its header declares. */
+/* Reads the data part of an opened IDX file into a new buffer, checking that
+ * the file holds exactly the bytes its header declares. The buffer grows with
+ * the bytes that actually come, so a header that declares more than its file
+ * holds (two billion images in a 20-byte file) costs at most twice the data
+ * that is there, never what the header claims. */
 static ll_status idx_read_data(idx_file *idx, unsigned char **out)
 {
-    unsigned char *buf = malloc(idx->data_bytes);
-    if (!buf)
-        return ll_fail(LL_ENOMEM, "data: cannot allocate %zu bytes for '%s'", idx->data_bytes,
-                       idx->path);
-    size_t got = 0;
-    ll_status s = read_bytes(idx->f, idx->path, buf, idx->data_bytes, &got);
+    unsigned char *buf = NULL;
+    size_t cap = 0, got = 0;
+    ll_status s = LL_OK;
+    while (s == LL_OK && got < idx->data_bytes) {
+        if (got == cap) {
+            size_t grown_cap = cap ? 2 * cap : IDX_FIRST_READ_BYTES;
+            if (grown_cap > idx->data_bytes)
+                grown_cap = idx->data_bytes;
+            unsigned char *grown = realloc(buf, grown_cap);
+            if (!grown) {
+                s = ll_fail(LL_ENOMEM, "data: cannot allocate %zu bytes for '%s'", grown_cap,
+                            idx->name);
+                break;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        size_t n = 0;
+        s = read_bytes(idx, buf + got, cap - got, &n);
+        bool ended = n < cap - got;
+        got += n;
+        if (ended)
+            break;
+    }
     if (s == LL_OK && got < idx->data_bytes)
-        s = ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu %s bytes (truncated?)", idx->path,
+        s = ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu %s bytes (truncated?)", idx->name,
                     got, idx->data_bytes, idx->kind);
     if (s == LL_OK) {
         /* One byte more must be the end of the file: a longer file is not
          * the one its header describes (a wrong header, or two files joined). */
         unsigned char extra;
         size_t more = 0;
-        s = read_bytes(idx->f, idx->path, &extra, 1, &more);
+        s = read_bytes(idx, &extra, 1, &more);
         if (s == LL_OK && more)
             s = ll_fail(LL_EFORMAT, "data: '%s' has trailing bytes after the %zu %s bytes its header "
-                        "declares", idx->path, idx->data_bytes, idx->kind);
+                        "declares", idx->name, idx->data_bytes, idx->kind);
     }
+    /* Every byte is there, but a gzip stream cut inside its trailer has lost
+     * the checksum that vouches for them. */
+    if (s == LL_OK && idx->gzip && !idx->member_ended)
+        s = ll_fail(LL_EFORMAT, "data: '%s' ends inside its gzip stream, before the checksum "
+                    "(truncated?)", idx->name);
     if (s != LL_OK) {
         free(buf);
         return s;
     }
     *out = buf;
+    return LL_OK;
+}
+
+/* Reads a whole file into a new buffer (*size bytes, at least one allocated,
+ * so an empty file still has a buffer); errors name the path. */
+static ll_status read_file(const char *path, unsigned char **out, size_t *size)
+{
+    errno = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ll_fail(LL_EIO, "data: cannot open '%s': %s", path,
+                       errno ? strerror(errno) : "out of memory");
+    /* A regular file's size is known: one buffer of that size, and one more
+     * byte to see the end in the same read. Anything else (a pipe) grows as
+     * it comes, up to one byte past the limit, which is enough to refuse it. */
+    struct stat st;
+    size_t cap = IDX_FIRST_READ_BYTES;
+    ll_status s = LL_OK;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        if ((uint64_t)st.st_size > IDX_MAX_FILE_BYTES)
+            s = ll_fail(LL_EFORMAT, "data: '%s' is %llu bytes, more than an IDX file of at most 2^31 "
+                        "values can take (%zu bytes)", path, (unsigned long long)st.st_size,
+                        IDX_MAX_FILE_BYTES);
+        cap = (size_t)st.st_size + 1;
+    }
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    while (s == LL_OK) {
+        if (!buf || n == cap) {
+            size_t grown_cap = buf ? 2 * cap : cap;
+            if (grown_cap > IDX_MAX_FILE_BYTES + 1)
+                grown_cap = IDX_MAX_FILE_BYTES + 1;
+            if (n == grown_cap) {
+                s = ll_fail(LL_EFORMAT, "data: '%s' is more than %zu bytes, more than an IDX file of "
+                            "at most 2^31 values can take", path, IDX_MAX_FILE_BYTES);
+                break;
+            }
+            unsigned char *grown = realloc(buf, grown_cap);
+            if (!grown) {
+                s = ll_fail(LL_ENOMEM, "data: cannot allocate %zu bytes to read '%s'", grown_cap, path);
+                break;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        errno = 0;
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (s == LL_OK && ferror(f))
+        s = ll_fail(LL_EIO, "data: cannot read '%s': %s", path, errno ? strerror(errno) : "read error");
+    fclose(f);
+    if (s != LL_OK) {
+        free(buf);
+        return s;
+    }
+    *out = buf;
+    *size = n;
     return LL_OK;
 }
 
@@ -246,35 +380,38 @@ static ll_status dataset_alloc(ll_dataset *out, ll_shape s, int n, int classes, 
     return LL_OK;
 }
 
-ll_status ll_dataset_load_idx(ll_dataset *d, const char *images_path, const char *labels_path,
-                              int classes, const char *name)
+ll_status ll_dataset_parse_idx(ll_dataset *d, const unsigned char *images, size_t images_size,
+                               const char *images_name, const unsigned char *labels,
+                               size_t labels_size, const char *labels_name, int classes,
+                               const char *name)
 {
-    if (!d || !images_path || !labels_path)
-        return ll_fail(LL_EARG, "data: load_idx needs a data set and two paths, got NULL");
+    if (!d || !images_name || !labels_name || (!images && images_size) || (!labels && labels_size))
+        return ll_fail(LL_EARG, "data: parse_idx needs a data set, two names, and bytes for every "
+                       "non-empty file, got NULL");
     if (classes < 1 || classes > LL_MAX_CLASSES)
         return ll_fail(LL_EARG, "data: classes must be 1 to %d, got %d", LL_MAX_CLASSES, classes);
 
     idx_file img = {0}, lbl = {0};
-    unsigned char *pixels = NULL, *labels = NULL;
+    unsigned char *pixels = NULL, *label_bytes = NULL;
     ll_dataset out = {0};
-    ll_status s = idx_open(&img, images_path, IDX_MAGIC_IMAGES);
+    ll_status s = idx_open(&img, images, images_size, images_name, IDX_MAGIC_IMAGES);
     if (s == LL_OK)
-        s = idx_open(&lbl, labels_path, IDX_MAGIC_LABELS);
+        s = idx_open(&lbl, labels, labels_size, labels_name, IDX_MAGIC_LABELS);
     if (s == LL_OK && img.dim[0] != lbl.dim[0])
-        s = ll_fail(LL_EFORMAT, "data: '%s' holds %u images but '%s' holds %u labels", images_path,
-                    (unsigned)img.dim[0], labels_path, (unsigned)lbl.dim[0]);
+        s = ll_fail(LL_EFORMAT, "data: '%s' holds %u images but '%s' holds %u labels", images_name,
+                    (unsigned)img.dim[0], labels_name, (unsigned)lbl.dim[0]);
     if (s == LL_OK)
         s = idx_read_data(&img, &pixels);
     if (s == LL_OK)
-        s = idx_read_data(&lbl, &labels);
+        s = idx_read_data(&lbl, &label_bytes);
     int n = (int)img.dim[0];
     for (int i = 0; s == LL_OK && i < n; i++)
-        if (labels[i] >= classes)
+        if (label_bytes[i] >= classes)
             s = ll_fail(LL_EFORMAT, "data: '%s' has label %d at index %d, expected below %d (the "
-                        "number of classes)", labels_path, labels[i], i, classes);
+                        "number of classes)", labels_name, label_bytes[i], i, classes);
     if (s == LL_OK)
         s = dataset_alloc(&out, LL_SHAPE(n, 1, (int)img.dim[1], (int)img.dim[2]), n, classes,
-                          name ? name : images_path);
+                          name ? name : images_name);
     if (s == LL_OK) {
         /* A table gives every byte its correctly rounded value v / 255, so 255
          * is exactly 1 in both precisions. */
@@ -284,12 +421,32 @@ ll_status ll_dataset_load_idx(ll_dataset *d, const char *images_path, const char
         for (size_t i = 0; i < img.data_bytes; i++)
             out.x.data[i] = scale[pixels[i]];
         for (int i = 0; i < n; i++)
-            out.labels[i] = labels[i];
+            out.labels[i] = label_bytes[i];
         *d = out;
     }
     idx_close(&img);
     idx_close(&lbl);
     free(pixels);
+    free(label_bytes);
+    return s;
+}
+
+ll_status ll_dataset_load_idx(ll_dataset *d, const char *images_path, const char *labels_path,
+                              int classes, const char *name)
+{
+    if (!d || !images_path || !labels_path)
+        return ll_fail(LL_EARG, "data: load_idx needs a data set and two paths, got NULL");
+    if (classes < 1 || classes > LL_MAX_CLASSES)
+        return ll_fail(LL_EARG, "data: classes must be 1 to %d, got %d", LL_MAX_CLASSES, classes);
+    unsigned char *images = NULL, *labels = NULL;
+    size_t images_size = 0, labels_size = 0;
+    ll_status s = read_file(images_path, &images, &images_size);
+    if (s == LL_OK)
+        s = read_file(labels_path, &labels, &labels_size);
+    if (s == LL_OK)
+        s = ll_dataset_parse_idx(d, images, images_size, images_path, labels, labels_size,
+                                 labels_path, classes, name);
+    free(images);
     free(labels);
     return s;
 }
@@ -354,8 +511,15 @@ ll_status ll_dataset_load_mnist_layout(ll_dataset *train, ll_dataset *test, cons
     ll_dataset tr = {0}, te = {0};
     LL_TRY(ll_dataset_load_idx(&tr, path[0], path[1], MNIST_CLASSES, train_name));
     ll_status s = ll_dataset_load_idx(&te, path[2], path[3], MNIST_CLASSES, test_name);
+    /* A network is built for one image size: a test set of another size
+     * would fail later, far from its cause, so say it here. */
+    if (s == LL_OK && (tr.x.shape.dim[2] != te.x.shape.dim[2] || tr.x.shape.dim[3] != te.x.shape.dim[3]))
+        s = ll_fail(LL_EFORMAT, "data: '%s' holds %dx%d images but '%s' holds %dx%d; the training and "
+                    "test images must have one size", path[0], tr.x.shape.dim[2], tr.x.shape.dim[3],
+                    path[2], te.x.shape.dim[2], te.x.shape.dim[3]);
     if (s != LL_OK) {
         ll_dataset_free(&tr);
+        ll_dataset_free(&te);
         return s;
     }
     *train = tr;

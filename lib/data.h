@@ -8,11 +8,14 @@
  * The IDX format (yann.lecun.com/exdb/mnist): a big-endian header of a magic
  * number 0x00000803 (unsigned bytes, 3 dimensions: images) or 0x00000801 (1
  * dimension: labels), then each dimension as a 32-bit big-endian count, then
- * the bytes. Files may be gzip-compressed or raw (zlib reads both). The
- * reader checks the magic, the dimensions, that the file holds exactly the
- * bytes the header promises, that the label count matches the image count,
- * and that every label is below the number of classes; every error names the
- * file and what is wrong with it.
+ * the bytes. Files may be gzip-compressed (inflated with zlib, one member
+ * after another as gzip -d does) or raw. The reader checks the magic, the
+ * dimensions, that the file holds exactly the bytes the header promises (and,
+ * for gzip, that the stream ends with its checksum), that the label count
+ * matches the image count, and that every label is below the number of
+ * classes; every error names the file and what is wrong with it. Memory grows
+ * with the bytes that really come, never with what a header claims, so a
+ * damaged header is a clear error, not an out-of-memory crash.
  *
  * Outputs: every function that fills an ll_dataset overwrites it without
  * freeing what it held (so an uninitialised struct is fine), except when the
@@ -30,6 +33,7 @@
 #define LL_DATA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tensor.h"
@@ -51,6 +55,14 @@ typedef struct {
  * count mismatch, label out of range) is LL_EIO or LL_EFORMAT naming the file. */
 ll_status ll_dataset_load_idx(ll_dataset *d, const char *images_path, const char *labels_path,
                               int classes, const char *name);
+
+/* The same from the two files' bytes in memory (what ll_dataset_load_idx and
+ * the fuzzer share), each raw or gzip-compressed; images_name and labels_name
+ * stand for the files in messages, and name, when NULL, is images_name. */
+ll_status ll_dataset_parse_idx(ll_dataset *d, const unsigned char *images, size_t images_size,
+                               const char *images_name, const unsigned char *labels,
+                               size_t labels_size, const char *labels_name, int classes,
+                               const char *name);
 
 /* The directory to read from: dir when not NULL, else $LL_DATA, else the default. */
 const char *ll_data_dir(const char *dir);

@@ -65,7 +65,10 @@ static void append(text *t, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int need = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+        /* Before the first allocation data is NULL, and even NULL + 0 is
+         * undefined in C: vsnprintf is then only asked for the length. */
+        char *end = t->data ? t->data + t->len : NULL;
+        int need = vsnprintf(end, t->cap - t->len, fmt, ap);
         va_end(ap);
         if (need < 0) {
             t->failed = true;
@@ -208,7 +211,9 @@ static bool skip_string(cursor *c)
     if (c->p >= c->end || *c->p != '"')
         return false;
     for (c->p++; c->p < c->end; c->p++) {
-        if (*c->p == '\\') {
+        /* Skip the escaped character (it may be a quote), unless the header
+         * ends first: the cursor must never pass the end. */
+        if (*c->p == '\\' && c->p + 1 < c->end) {
             c->p++;
             continue;
         }
