@@ -117,7 +117,9 @@ static ll_status overfitting(const ll_lesson *L, const ll_dataset *train, const 
            "  simpler fit shows before its benefit. Neither can make %d images worth 60 000.\n",
            train->n, train_acc[0], test_acc[0], train_acc[0] - test_acc[0], train_acc[1] - test_acc[1],
            train_acc[2] - test_acc[2], epochs, train->n);
-    char png[1200], vars[1400];
+    /* Sized from its parts, so no --out path can cut the variables short. */
+    char png[1200];
+    char vars[sizeof L->out + sizeof names + sizeof labels + sizeof "datadir=''; runs=''; labels=''"];
     snprintf(vars, sizeof vars, "datadir='%s'; runs='%s'; labels='%s'", L->out, names, labels);
     return ll_plot("regularization.gp", ll_lesson_path(L, "regularization.png", png, sizeof png), vars, true);
 }
@@ -163,7 +165,7 @@ static ll_status early_stopping(const ll_lesson *L, const ll_dataset *train, con
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "09", "overfitting and regularization",
                             "300 training images and a 6-layer network: no regularization, weight\n"
                             "decay, dropout; train against test accuracy; early stopping.",
