@@ -1,0 +1,724 @@
+/* bench — how fast layerlab is, against the machine's limit and PyTorch.
+ *
+ *   bench [--quick] [--only layers|train] [--layer KIND] [--no-torch]
+ *         [--python PATH] [--data DIR] [--out DIR]
+ *
+ * Prints three tables (the limit, every layer, training throughput) and the
+ * targets of issue 6 marked met or missed; writes CSV files, report.txt and
+ * bench.png into --out (default out/bench). How to read it: README.md,
+ * "Benchmarks". Exit status: 0 when it ran (a missed target is reported, not
+ * a failure), 1 when a measurement failed, 2 on a usage error.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "bench.h"
+#include "blas.h"
+#include "gpu.h"
+#include "plot.h"
+
+enum { EXIT_RAN = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+/* Both set by checks/bench/CMakeLists.txt. */
+#ifndef LL_BENCH_BUILD_TYPE
+#define LL_BENCH_BUILD_TYPE "unknown"
+#endif
+#ifndef LL_BENCH_VERSION
+#define LL_BENCH_VERSION "unknown"
+#endif
+
+/* How each figure is measured. Kernels (a GEMM, a memcpy, a layer pass) take
+ * milliseconds: short samples, many of them. A training sample is seconds of
+ * whole iterations. --quick: one call after one warm-up call, to prove the
+ * program runs (CTest), not to measure. */
+static const bench_plan PLAN_KERNEL = {.warmup_calls = 2, .warmup_seconds = 0.05, .repeats = 9,
+                                       .sample_seconds = 0.05};
+static const bench_plan PLAN_TRAIN = {.warmup_calls = 5, .warmup_seconds = 1.0, .repeats = 5,
+                                      .sample_seconds = 3.0};
+static const bench_plan PLAN_QUICK = {.warmup_calls = 1, .warmup_seconds = 0, .repeats = 1,
+                                      .sample_seconds = 0};
+
+/* The targets of issue 6. */
+#define TARGET_SPEEDUP 2.0         /* an epoch at least twice as fast as PyTorch's */
+#define TARGET_CONV_FRACTION 0.70  /* Conv forward+backward at 70% of its GEMMs' speed */
+#define TARGET_ELEMENTWISE_FRACTION 0.50 /* element-wise layers at half of memcpy's bandwidth */
+
+/* A memcpy far larger than the caches: the DRAM bandwidth, for reference. */
+#define DRAM_REFERENCE_BYTES (64u << 20)
+/* The layers' batch in a --quick run (training keeps batch 100). */
+#define QUICK_BATCH 4
+#define MAX_CASES 64
+#define DEFAULT_OUT "out/bench"
+#define DEFAULT_PYTHON "/usr/bin/python3"
+/* A 1-minute load average above this many runnable tasks per CPU, before
+ * the bench starts, means other work competes for the CPUs. */
+#define BUSY_LOAD_PER_CPU 0.5
+#define GIGA 1e9
+#define MILLI 1e3
+#define PERCENT 100.0
+#define PATH_LEN 4096
+
+typedef struct {
+    bool quick, torch, layers, train;
+    const char *kind;   /* --layer: only this kind */
+    const char *out, *data, *python;
+} bench_args;
+
+/* --- output: the terminal and report.txt --- */
+
+static FILE *report;
+
+/* Prints to standard output and to report.txt. */
+static void say(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (report) {
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+    }
+    fflush(stdout);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench [options]\n\n"
+            "Measures, each figure the median of repeated samples after a warm-up:\n"
+            "  1. the limit: OpenBLAS GEMM speed for each GEMM layer's shapes, memcpy bandwidth\n"
+            "  2. every registered layer's forward and backward time, as a fraction of the limit\n"
+            "  3. training throughput of lesson 05's and lesson 10's nets, against PyTorch's\n"
+            "and marks issue 6's targets met or missed (%s build).\n\n"
+            "options:\n"
+            "  --quick          one call per figure: a smoke test of a few seconds, not a measurement\n"
+            "  --only PART      layers (tables 1 and 2) or train (table 3)\n"
+            "  --layer KIND     only this layer kind in tables 1 and 2 (e.g. conv)\n"
+            "  --no-torch       skip the PyTorch comparison\n"
+            "  --python PATH    the interpreter for checks/bench/torch_ref.py (default %s)\n"
+            "  --data DIR       an MNIST-layout data set (default: $LL_DATA, else Fashion-MNIST)\n"
+            "  --out DIR        CSV files, report.txt and bench.png (default %s)\n"
+            "  --help           this text\n"
+            "exit status: 0 ran (missed targets are reported, not failures), 1 a measurement\n"
+            "failed, 2 usage error\n",
+            LL_REAL_NAME, DEFAULT_PYTHON, DEFAULT_OUT);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (bench --help for usage)\n");
+    return EXIT_USAGE;
+}
+
+/* Parses argv into a; returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    *a = (bench_args){.torch = true, .layers = true, .train = true, .out = DEFAULT_OUT,
+                      .python = DEFAULT_PYTHON};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return EXIT_RAN;
+        } else if (!strcmp(arg, "--quick")) {
+            a->quick = true;
+        } else if (!strcmp(arg, "--no-torch")) {
+            a->torch = false;
+        } else if (!strcmp(arg, "--only") || !strcmp(arg, "--layer") || !strcmp(arg, "--python") ||
+                   !strcmp(arg, "--data") || !strcmp(arg, "--out")) {
+            if (!val)
+                return usage_error("%s needs a value", arg);
+            i++;
+            if (!strcmp(arg, "--only")) {
+                if (strcmp(val, "layers") != 0 && strcmp(val, "train") != 0)
+                    return usage_error("--only takes layers or train, got '%s'", val);
+                a->layers = !strcmp(val, "layers");
+                a->train = !a->layers;
+            } else if (!strcmp(arg, "--layer")) {
+                a->kind = val;
+            } else if (!strcmp(arg, "--python")) {
+                a->python = val;
+            } else if (!strcmp(arg, "--data")) {
+                a->data = val;
+            } else {
+                a->out = val;
+            }
+        } else {
+            return usage_error("unknown option '%s'", arg);
+        }
+    }
+    return -1;
+}
+
+static const char *out_path(const bench_args *a, const char *file, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", a->out, file);
+    return buf;
+}
+
+/* "6.9 MB", "64.0 KB": a byte count for the tables. */
+static const char *bytes_str(double bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB"};
+    int u = 0;
+    while (bytes >= 1000 && u < 3)
+        bytes /= 1000, u++;
+    snprintf(buf, size, "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
+/* The 1-minute load average (Linux /proc/loadavg), or a negative number. */
+static double load_average(void)
+{
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = -1;
+        fclose(f);
+    }
+    return load;
+}
+
+/* Says how busy the machine is: OpenBLAS's and PyTorch's threads wait for
+ * each other at every parallel step, so a busy CPU slows them far more than
+ * its share (a timeslice per step), and the ratios are then meaningless. */
+static void say_load(const char *when)
+{
+    double load = load_average();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (load < 0)
+        return;
+    say("load average %.2f on %ld CPUs %s", load, cpus, when);
+    if (load > BUSY_LOAD_PER_CPU * (double)cpus)
+        say(" — BUSY: other work competes for the CPUs and these timings are noisy;\n"
+            "for figures to keep, run on a quiet machine (a build just before counts too)\n");
+    else
+        say("\n");
+}
+
+/* --- 1 and 2: every layer and its limit --- */
+
+/* Every memcpy measurement of one size: each layer of that size gets its
+ * own, taken right after the layer, so that a machine whose load changes
+ * during the run compares each layer with memcpy under the same load. */
+typedef struct {
+    size_t bytes;
+    int n;
+    double seconds[MAX_CASES];
+} memcpy_result;
+
+/* The memcpy sizes measured so far (the inputs' sizes, then DRAM's). */
+typedef struct {
+    memcpy_result size[MAX_CASES + 1];
+    int n;
+} memcpy_table;
+
+/* Measures memcpy's bandwidth at `bytes` now, and keeps the time in t. */
+static ll_status memcpy_bps(const bench_plan *plan, memcpy_table *t, size_t bytes, double *bps)
+{
+    int j = 0;
+    while (j < t->n && t->size[j].bytes != bytes)
+        j++;
+    if (j == t->n) {
+        if (t->n == MAX_CASES + 1)
+            return ll_fail(LL_EARG, "bench: more than %d memcpy sizes", MAX_CASES + 1);
+        t->size[t->n++] = (memcpy_result){.bytes = bytes};
+    }
+    memcpy_result *m = &t->size[j];
+    if (m->n == MAX_CASES)
+        return ll_fail(LL_EARG, "bench: more than %d memcpy measurements of one size", MAX_CASES);
+    LL_TRY(bench_time_memcpy(plan, bytes, &m->seconds[m->n]));
+    *bps = 2.0 * (double)bytes / m->seconds[m->n++];
+    return LL_OK;
+}
+
+static int compare_seconds(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Times every case's layer and its limit; a case that fails says why and
+ * counts in *failures. Progress on a terminal only: logs stay tables. */
+static void measure_layers(const bench_args *a, const bench_plan *plan, bench_layer_result *res,
+                           int n, memcpy_table *mt, int *failures)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    for (int i = 0; i < n; i++) {
+        bench_layer_result *r = &res[i];
+        if (tty) {
+            printf("\r  measuring %-26s [%2d/%d]", r->c.label, i + 1, n);
+            fflush(stdout);
+        }
+        ll_status s = bench_time_layer(plan, r);
+        if (s == LL_OK && !r->gemm)
+            s = memcpy_bps(plan, mt, ll_shape_size(r->c.shape) * sizeof(ll_real), &r->memcpy_bps);
+        r->ok = s == LL_OK;
+        if (!r->ok) {
+            snprintf(r->error, sizeof r->error, "%s", ll_last_error());
+            (*failures)++;
+        }
+    }
+    if (tty)
+        printf("\r%60s\r", "");
+    if (!a->quick) {
+        double unused;
+        if (memcpy_bps(plan, mt, DRAM_REFERENCE_BYTES, &unused) != LL_OK) {
+            fprintf(stderr, "bench: memcpy of %u bytes: %s\n", DRAM_REFERENCE_BYTES, ll_last_error());
+            (*failures)++;
+        }
+    }
+}
+
+/* Table 1: the GEMMs of each layer replayed alone, and memcpy. */
+static ll_status table_limits(const bench_args *a, const bench_layer_result *res, int n,
+                              const memcpy_table *mt)
+{
+    char path[PATH_LEN], sz[32];
+    say("\n== 1. The limit: OpenBLAS at each GEMM layer's shapes, memcpy for the others ==\n\n");
+    say("  OpenBLAS core %s, %d threads (openblas_get_num_threads); %ld CPUs online.\n"
+        "  The GEMMs each layer made in one pass (recorded from its ll_gemm calls; calls:\n"
+        "  how many of that shape), replayed alone on buffers laid out like the layer's.\n\n",
+        ll_blas_corename(), ll_blas_threads(), sysconf(_SC_NPROCESSORS_ONLN));
+    FILE *csv = fopen(out_path(a, "limits_gemm.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    fprintf(csv, "layer,case,pass,op,M,N,K,calls,gflop,cpu_sgemm_ms,cpu_sgemm_gflops,cpu_dgemm_ms,"
+                 "cpu_dgemm_gflops\n");
+    say("  %-24s %-8s %-16s %2s %6s %10s %10s\n", "layer", "pass", "M x N x K", "op", "calls",
+        "sgemm", "dgemm");
+    say("  %-24s %-8s %-16s %2s %6s %10s %10s\n", "", "", "", "", "", "GFLOP/s", "GFLOP/s");
+    for (int i = 0; i < n; i++) {
+        const bench_layer_result *r = &res[i];
+        if (!r->ok || !r->gemm)
+            continue;
+        for (int k = 0; k < r->n_groups; k++) {
+            const bench_gemm_group *g = &r->groups[k];
+            const char *pass = g->pass == BENCH_FWD ? "forward" : "backward";
+            char dims[48];
+            snprintf(dims, sizeof dims, "%dx%dx%d", g->M, g->N, g->K);
+            say("  %-24s %-8s %-16s %c%c %6d %10.1f %10.1f\n", k == 0 ? r->c.label : "", pass, dims,
+                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->calls, g->flops / g->sgemm_s / GIGA,
+                g->flops / g->dgemm_s / GIGA);
+            fprintf(csv, "%s,%s,%s,%c%c,%d,%d,%d,%d,%.6f,%.6f,%.3f,%.6f,%.3f\n", r->c.kind, r->c.label,
+                    pass, g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', g->M, g->N, g->K, g->calls,
+                    g->flops / GIGA, g->sgemm_s * MILLI, g->flops / g->sgemm_s / GIGA,
+                    g->dgemm_s * MILLI, g->flops / g->dgemm_s / GIGA);
+        }
+    }
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+
+    csv = fopen(out_path(a, "limits_memcpy.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    fprintf(csv, "bytes,runs,cpu_ms,cpu_gbps\n");
+    say("\n  memcpy, one thread (GB/s = bytes read + written / time), at each input size;\n"
+        "  measured again after each layer of that size (runs; the median shown, min-max):\n\n");
+    say("  %12s %10s %10s %4s %15s  %s\n", "size", "ms", "GB/s", "runs", "GB/s min-max",
+        "inputs of this size");
+    for (int j = 0; j < mt->n; j++) {
+        memcpy_result m = mt->size[j];
+        qsort(m.seconds, (size_t)m.n, sizeof *m.seconds, compare_seconds);
+        int mid = m.n / 2;
+        double median = m.n % 2 ? m.seconds[mid] : 0.5 * (m.seconds[mid - 1] + m.seconds[mid]);
+        double bps = 2.0 * (double)m.bytes / median;
+        char range[32];
+        snprintf(range, sizeof range, "%.1f-%.1f", 2.0 * (double)m.bytes / m.seconds[m.n - 1] / GIGA,
+                 2.0 * (double)m.bytes / m.seconds[0] / GIGA);
+        char users[160] = "";
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            if (!res[i].ok || res[i].gemm ||
+                ll_shape_size(res[i].c.shape) * sizeof(ll_real) != m.bytes)
+                continue;
+            if (count++ < 3)
+                snprintf(users + strlen(users), sizeof users - strlen(users), "%s%s",
+                         count > 1 ? ", " : "", res[i].c.kind);
+        }
+        if (count > 3)
+            snprintf(users + strlen(users), sizeof users - strlen(users), " and %d more", count - 3);
+        say("  %12s %10.3f %10.1f %4d %15s  %s\n", bytes_str((double)m.bytes, sz, sizeof sz),
+            median * MILLI, bps / GIGA, m.n, range, count ? users : "(reference: beyond the caches)");
+        fprintf(csv, "%zu,%d,%.6f,%.3f\n", m.bytes, m.n, median * MILLI, bps / GIGA);
+    }
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    return LL_OK;
+}
+
+/* The limit's time for a result's pass: its GEMMs alone, or its compulsory
+ * bytes at memcpy's bandwidth. */
+static double limit_seconds(const bench_layer_result *r, int pass)
+{
+    if (r->gemm)
+        return r->gemm_s[pass];
+    return r->memcpy_bps > 0 ? r->work[pass] / r->memcpy_bps : NAN;
+}
+
+/* The fraction of the limit the layer reaches over forward + backward. */
+static double fraction_of_limit(const bench_layer_result *r)
+{
+    double limit = limit_seconds(r, BENCH_FWD) + limit_seconds(r, BENCH_BWD);
+    return limit / (r->layer_s[BENCH_FWD] + r->layer_s[BENCH_BWD]);
+}
+
+/* Table 2: every layer's passes against its limit. */
+static ll_status table_layers(const bench_args *a, const bench_layer_result *res, int n)
+{
+    char path[PATH_LEN];
+    say("\n== 2. Every layer, forward and backward, batch %d (ll_layer_forward / _backward) ==\n\n",
+        n > 0 ? res[0].c.shape.dim[0] : BENCH_BATCH);
+    say("  fwd, bwd: GFLOP/s of the layer's GEMMs when it makes any, else GB/s of the bytes a\n"
+        "  pass must move at least (forward: inputs, parameters, y; backward: inputs, dy,\n"
+        "  parameters, and the gradients it writes). limit: that work at OpenBLAS's speed for\n"
+        "  the same GEMMs (table 1), or at memcpy's bandwidth for the input's size.\n"
+        "  %% limit = limit time / layer time, forward + backward.\n\n");
+    FILE *csv = fopen(out_path(a, "layers.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    /* A GPU run adds gpu_fwd_ms ... gpu_fraction after these columns. */
+    fprintf(csv, "layer,case,class,shape,unit,fwd_work,bwd_work,cpu_fwd_ms,cpu_bwd_ms,cpu_fwd_rate,"
+                 "cpu_bwd_rate,cpu_rate,cpu_limit,cpu_fraction\n");
+    say("  %-24s %-11s %-18s %8s %8s %8s %8s %8s %-7s %7s\n", "layer", "class", "input", "fwd ms",
+        "bwd ms", "fwd", "bwd", "limit", "unit", "% limit");
+    for (int i = 0; i < n; i++) {
+        const bench_layer_result *r = &res[i];
+        char shape[64];
+        ll_shape_str(r->c.shape, shape, sizeof shape);
+        if (!r->ok) {
+            say("  %-24s error: %s\n", r->c.label, r->error);
+            continue;
+        }
+        const char *cls = r->gemm ? "gemm" : bench_class_name(r->c.cls);
+        double fwd = r->work[BENCH_FWD] / r->layer_s[BENCH_FWD] / GIGA;
+        double bwd = r->work[BENCH_BWD] / r->layer_s[BENCH_BWD] / GIGA;
+        double work = r->work[BENCH_FWD] + r->work[BENCH_BWD];
+        double total = work / (r->layer_s[BENCH_FWD] + r->layer_s[BENCH_BWD]) / GIGA;
+        double limit = r->gemm ? work / (r->gemm_s[BENCH_FWD] + r->gemm_s[BENCH_BWD]) / GIGA
+                               : r->memcpy_bps / GIGA;
+        double frac = fraction_of_limit(r);
+        const char *unit = r->gemm ? "GFLOP/s" : "GB/s";
+        say("  %-24s %-11s %-18s %8.3f %8.3f %8.2f %8.2f %8.2f %-7s %6.0f%%\n", r->c.label, cls, shape,
+            r->layer_s[BENCH_FWD] * MILLI, r->layer_s[BENCH_BWD] * MILLI, fwd, bwd, limit, unit,
+            frac * PERCENT);
+        fprintf(csv, "%s,%s,%s,\"%s\",%s,%.6g,%.6g,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f\n", r->c.kind,
+                r->c.label, cls, shape, unit, r->work[BENCH_FWD] / GIGA, r->work[BENCH_BWD] / GIGA,
+                r->layer_s[BENCH_FWD] * MILLI, r->layer_s[BENCH_BWD] * MILLI, fwd, bwd, total, limit,
+                frac);
+    }
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    return LL_OK;
+}
+
+/* --- 3. training --- */
+
+static double epoch_seconds(const bench_train_result *r)
+{
+    return r->s_per_iter * ((BENCH_EPOCH_IMAGES + BENCH_BATCH - 1) / BENCH_BATCH);
+}
+
+static void train_row(FILE *csv, const char *net, const char *impl, const char *version,
+                      const char *data, const bench_train_result *r)
+{
+    const char *dtype = sizeof(ll_real) == sizeof(double) ? "float64" : "float32";
+    say("  %-10s %-9s %7d %10ld %10.3f %10.0f %9.2f\n", net, impl, r->threads, r->iterations,
+        r->s_per_iter * MILLI, BENCH_BATCH / r->s_per_iter, epoch_seconds(r));
+    /* A GPU run adds rows with device "gpu". */
+    fprintf(csv, "%s,%s,%s,cpu,%d,%s,%s,%ld,%.4f,%.1f,%.3f\n", net, impl, version, r->threads,
+            dtype, data, r->iterations, r->s_per_iter * MILLI, BENCH_BATCH / r->s_per_iter,
+            epoch_seconds(r));
+}
+
+static ll_status section_train(const bench_args *a, const bench_plan *plan, bench_train_result *ours,
+                               bench_torch *torch, int *failures)
+{
+    char path[PATH_LEN];
+    say("\n== 3. Training throughput, batch %d: lesson 05's two-layer net (784-50-10, SGD lr 0.1)\n"
+        "   and lesson 10's convnet (Conv 30x5x5, ReLU, MaxPool 2, Affine 100, ReLU, Affine 10,\n"
+        "   Adam lr 0.001) ==\n\n", BENCH_BATCH);
+    ll_dataset data = {0};
+    bool random = false;
+    LL_TRY(bench_load_data(a->data, a->quick, &data, &random));
+    const char *data_name = random ? "random" : "fashion-mnist";
+    if (random)
+        say("  No data set at %s (`make deps` installs dataset-fashion-mnist): random images of\n"
+            "  the same shape, %d of them.\n", ll_data_dir(a->data), data.n);
+    else
+        say("  Data: %s (%s), %d training images.\n", ll_data_dir(a->data), data.name, data.n);
+    say("  Each iteration: copy a shuffled batch, forward with the loss, backward, optimizer\n"
+        "  step. Whole iterations are timed (the median of %d samples of at least %g s, after\n"
+        "  a warm-up; `iterations` counts them) and an epoch of %d images is extrapolated.\n\n",
+        plan->repeats, plan->sample_seconds, BENCH_EPOCH_IMAGES);
+    int threads = ll_blas_threads();
+    /* A net that fails says why on stderr and counts as a failure below. */
+    (void)bench_train_layerlab(plan, &data, ours);
+    for (int k = 0; k < BENCH_NETS; k++) {
+        ours[k].threads = threads;
+        if (!ours[k].ok)
+            (*failures)++;
+    }
+    if (a->torch) {
+        say("  Running checks/bench/torch_ref.py (PyTorch, %d threads)...\n", threads);
+        bench_torch_request q = {a->python, a->out, random ? NULL : ll_data_dir(a->data), data.n,
+                                 threads, *plan};
+        ll_status ts = bench_train_torch(&q, torch);
+        if (ts != LL_OK) {
+            say("  PyTorch run failed: %s\n", ll_last_error());
+            (*failures)++;
+        } else if (!torch->available) {
+            say("  PyTorch not available: %s\n", torch->why);
+        }
+    } else {
+        snprintf(torch->why, sizeof torch->why, "skipped (--no-torch)");
+        say("  PyTorch comparison skipped (--no-torch).\n");
+    }
+    ll_dataset_free(&data);
+
+    FILE *csv = fopen(out_path(a, "training.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    fprintf(csv, "net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,"
+                 "epoch_s\n");
+    say("\n  %-10s %-9s %7s %10s %10s %10s %9s\n", "net", "impl", "threads", "iterations", "ms/iter",
+        "images/s", "s/epoch");
+    for (int k = 0; k < BENCH_NETS; k++) {
+        if (ours[k].ok)
+            train_row(csv, BENCH_NET_NAMES[k], "layerlab", LL_BENCH_VERSION, data_name, &ours[k]);
+        if (torch->available)
+            train_row(csv, BENCH_NET_NAMES[k], "pytorch", torch->version, torch->data, &torch->res[k]);
+    }
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+
+    say("\n  Where layerlab's iteration time goes (mean shares):\n");
+    for (int k = 0; k < BENCH_NETS; k++) {
+        if (!ours[k].ok)
+            continue;
+        say("    %-10s", BENCH_NET_NAMES[k]);
+        for (int p = 0; p < BENCH_PHASES; p++)
+            say(" %s %.0f%%%s", BENCH_PHASE_NAMES[p], ours[k].phase_share[p] * PERCENT,
+                p + 1 < BENCH_PHASES ? "," : "\n");
+    }
+
+    csv = fopen(out_path(a, "ratios.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    fprintf(csv, "net,layerlab_epoch_s,pytorch_epoch_s,ratio\n");
+    if (torch->available) {
+        say("\n  PyTorch %s time / layerlab time (above 1: layerlab is faster):\n", torch->version);
+        for (int k = 0; k < BENCH_NETS; k++) {
+            if (!ours[k].ok)
+                continue;
+            double ratio = torch->res[k].s_per_iter / ours[k].s_per_iter;
+            say("    %-10s %.2fx\n", BENCH_NET_NAMES[k], ratio);
+            fprintf(csv, "%s,%.3f,%.3f,%.4f\n", BENCH_NET_NAMES[k], epoch_seconds(&ours[k]),
+                    epoch_seconds(&torch->res[k]), ratio);
+        }
+    }
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    return LL_OK;
+}
+
+/* --- targets, chart --- */
+
+typedef enum { MET, MISSED, NOT_MEASURED } verdict;
+
+static void target(FILE *csv, const char *what, double measured, double threshold, verdict v,
+                   const char *detail)
+{
+    static const char *const words[] = {"met", "MISSED", "n/a"};
+    say("  [%-6s] %s: %s\n", words[v], what, detail);
+    fprintf(csv, "\"%s\",%.4f,%.4f,%s\n", what, measured, threshold, words[v]);
+}
+
+static ll_status section_targets(const bench_args *a, const bench_layer_result *res, int n,
+                                 const bench_train_result *ours, const bench_torch *torch)
+{
+    char path[PATH_LEN], detail[512];
+    FILE *csv = fopen(out_path(a, "targets.csv", path, sizeof path), "w");
+    if (!csv)
+        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    fprintf(csv, "target,measured,threshold,verdict\n");
+    say("\n== Targets (issue 6)%s ==\n\n",
+        a->quick ? " — QUICK RUN: one call per figure, not a measurement" : "");
+
+    static const char *const net_targets[BENCH_NETS] = {
+        "two-layer net training epoch >= 2x faster than PyTorch CPU",
+        "simple convnet training epoch >= 2x faster than PyTorch CPU"};
+    for (int k = BENCH_NETS - 1; k >= 0; k--) {
+        if (!a->train || !ours[k].ok || !torch->available) {
+            snprintf(detail, sizeof detail, "not measured (%.400s)",
+                     !a->train ? "--only layers" : !ours[k].ok ? "layerlab's run failed"
+                                                               : torch->why);
+            target(csv, net_targets[k], NAN, TARGET_SPEEDUP, NOT_MEASURED, detail);
+            continue;
+        }
+        double ratio = torch->res[k].s_per_iter / ours[k].s_per_iter;
+        snprintf(detail, sizeof detail, "%.2fx (layerlab %.2f s, PyTorch %.2f s per epoch)", ratio,
+                 epoch_seconds(&ours[k]), epoch_seconds(&torch->res[k]));
+        target(csv, net_targets[k], ratio, TARGET_SPEEDUP, ratio >= TARGET_SPEEDUP ? MET : MISSED,
+               detail);
+    }
+
+    const char *conv_target = "Conv forward+backward >= 70% of the GEMM limit for its shapes";
+    const bench_layer_result *conv = NULL;
+    for (int i = 0; i < n && !conv; i++)
+        if (res[i].ok && !strcmp(res[i].c.kind, "conv"))
+            conv = &res[i];
+    if (conv) {
+        double f = fraction_of_limit(conv);
+        snprintf(detail, sizeof detail, "%.0f%% (%s: %.2f ms for GEMMs that take %.2f ms alone)",
+                 f * PERCENT, conv->c.label,
+                 (conv->layer_s[BENCH_FWD] + conv->layer_s[BENCH_BWD]) * MILLI,
+                 (conv->gemm_s[BENCH_FWD] + conv->gemm_s[BENCH_BWD]) * MILLI);
+        target(csv, conv_target, f, TARGET_CONV_FRACTION, f >= TARGET_CONV_FRACTION ? MET : MISSED,
+               detail);
+    } else {
+        target(csv, conv_target, NAN, TARGET_CONV_FRACTION, NOT_MEASURED, "not measured");
+    }
+
+    const char *ew_target = "element-wise layers >= 50% of memcpy bandwidth";
+    const bench_layer_result *worst = NULL;
+    int count = 0, above = 0;
+    for (int i = 0; i < n; i++) {
+        if (!res[i].ok || res[i].c.cls != BENCH_ELEMENTWISE)
+            continue;
+        double f = fraction_of_limit(&res[i]);
+        count++;
+        above += f >= TARGET_ELEMENTWISE_FRACTION;
+        if (!worst || f < fraction_of_limit(worst))
+            worst = &res[i];
+    }
+    if (worst) {
+        double f = fraction_of_limit(worst);
+        snprintf(detail, sizeof detail, "worst %.0f%% (%s); %d of %d layers at or above 50%%",
+                 f * PERCENT, worst->c.label, above, count);
+        target(csv, ew_target, f, TARGET_ELEMENTWISE_FRACTION,
+               f >= TARGET_ELEMENTWISE_FRACTION ? MET : MISSED, detail);
+    } else {
+        target(csv, ew_target, NAN, TARGET_ELEMENTWISE_FRACTION, NOT_MEASURED, "not measured");
+    }
+    say("\n  A missed target is reported, not a failure: the exit status is 0 when the bench ran.\n");
+    if (fclose(csv) != 0)
+        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    return LL_OK;
+}
+
+/* bench.png through plots/bench.gp: the fraction of the limit per layer, and
+ * the two speed ratios against PyTorch. */
+static void draw_chart(const bench_args *a, bool layers, bool ratios)
+{
+    char layers_csv[PATH_LEN], ratios_csv[PATH_LEN], png[PATH_LEN], vars[3 * PATH_LEN];
+    snprintf(vars, sizeof vars,
+             "layersfile='%s'; ratiosfile='%s'; haslayers=%d; hasratios=%d; "
+             "title='layerlab bench (%s, OpenBLAS %s, %d threads)%s'",
+             out_path(a, "layers.csv", layers_csv, sizeof layers_csv),
+             out_path(a, "ratios.csv", ratios_csv, sizeof ratios_csv), layers, ratios, LL_REAL_NAME,
+             ll_blas_corename(), ll_blas_threads(), a->quick ? " QUICK RUN" : "");
+    if (ll_plot("bench.gp", out_path(a, "bench.png", png, sizeof png), vars, false) != LL_OK)
+        say("  (%s)\n", ll_last_error());
+    else if (ll_plot_available())
+        say("  chart: %s\n", png);
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    const bench_plan *kernel = a.quick ? &PLAN_QUICK : &PLAN_KERNEL;
+    const bench_plan *train = a.quick ? &PLAN_QUICK : &PLAN_TRAIN;
+    bench_case cases[MAX_CASES];
+    static bench_layer_result res[MAX_CASES];
+    int n_all = bench_cases(cases, MAX_CASES), n = 0;
+    for (int i = 0; i < n_all; i++) {
+        if (a.kind && strcmp(cases[i].kind, a.kind) != 0)
+            continue;
+        res[n] = (bench_layer_result){.c = cases[i]};
+        /* A smoke test needs every code path, not realistic sizes. */
+        if (a.quick)
+            res[n].c.shape.dim[0] = QUICK_BATCH;
+        n++;
+    }
+    if (a.layers && n == 0) {
+        fprintf(stderr, "bench: no layer kind '%s' (build/*/checks/gradcheck --list lists them)\n",
+                a.kind);
+        return EXIT_USAGE;
+    }
+
+    char path[PATH_LEN];
+    if (ll_make_dirs(a.out) != LL_OK) {
+        fprintf(stderr, "bench: %s\n", ll_last_error());
+        return EXIT_USAGE;
+    }
+    report = fopen(out_path(&a, "report.txt", path, sizeof path), "w");
+
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
+    say("layerlab bench — %s, %s build (ll_real %s), %s\n", when, LL_BENCH_BUILD_TYPE,
+        LL_REAL_NAME, a.quick ? "QUICK RUN (one call per figure: not a measurement)"
+                              : "each figure the median of samples after a warm-up");
+    say("OpenBLAS %s, %d threads; %ld CPUs online\n", ll_blas_corename(), ll_blas_threads(),
+        sysconf(_SC_NPROCESSORS_ONLN));
+    if (ll_gpu_available())
+        say("GPU: %s — GPU layers are not written yet: GPU table skipped\n", ll_gpu_describe());
+    else
+        say("no GPU: GPU table skipped (%s)\n", ll_gpu_describe());
+    say_load("as the bench starts");
+
+    int failures = 0;
+    ll_status s = LL_OK;
+    if (a.layers) {
+        static memcpy_table mt;
+        measure_layers(&a, kernel, res, n, &mt, &failures);
+        s = table_limits(&a, res, n, &mt);
+        if (s == LL_OK)
+            s = table_layers(&a, res, n);
+    }
+    bench_train_result ours[BENCH_NETS] = {0};
+    bench_torch torch = {0};
+    if (s == LL_OK && a.train)
+        s = section_train(&a, train, ours, &torch, &failures);
+    if (s == LL_OK) {
+        say("\n");
+        say_load("as the bench ends");
+        s = section_targets(&a, res, a.layers ? n : 0, ours, &torch);
+    }
+    if (s == LL_OK) {
+        draw_chart(&a, a.layers, a.train && torch.available);
+        say("  tables: %s/{limits_gemm,limits_memcpy,layers,training,ratios,targets}.csv, report.txt\n",
+            a.out);
+    }
+    if (s != LL_OK) {
+        fprintf(stderr, "bench: %s\n", ll_last_error());
+        failures++;
+    }
+    if (report)
+        fclose(report);
+    if (failures)
+        fprintf(stderr, "bench: %d measurement%s failed\n", failures, failures == 1 ? "" : "s");
+    return failures ? EXIT_ERROR : EXIT_RAN;
+}
