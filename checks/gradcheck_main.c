@@ -3,7 +3,7 @@
  *   gradcheck --list
  *   gradcheck LAYER [key=value ...] [--batch N] [--shape 2x3x8x8] [--seed S]
  *             [--eps H] [--floor F] [--threshold T] [--fast] [--directions K]
- *             [--eval] [--save DIR] [--sweep]
+ *             [--eval] [--save DIR] [--sweep] [--gpu | --twin-cpu]
  *
  * Exit status: 0 every tensor passes, 1 a tensor fails, 2 usage or input error.
  * How to read the report: docs/gradcheck.md.
@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "files.h"
+#include "gpu.h"
 #include "gradcheck.h"
 #include "npy.h"
 #include "plot.h"
@@ -31,6 +33,8 @@ typedef struct {
     ll_gc_options gc;
     bool eval;
     bool sweep;
+    bool gpu;           /* --gpu: the three-way check against the CUDA twin */
+    bool twin_cpu;      /* --twin-cpu: the same with the twin on the CPU (no GPU needed) */
     const char *save_dir;
 } cli_args;
 
@@ -53,6 +57,12 @@ static void usage(FILE *f)
             "  --directions K   directions per tensor with --fast (default %d)\n"
             "  --eval           check evaluation mode (BatchNorm running stats, no dropout)\n"
             "  --save DIR       write inputs, parameters, y, dy and gradients as .npy\n"
+            "  --gpu            three-way check of the CUDA twin: the CPU check, the GPU's\n"
+            "                   analytic gradients against central differences of the GPU's\n"
+            "                   forward, and GPU against CPU (y and every gradient); exit 2\n"
+            "                   with the reason when there is no GPU\n"
+            "  --twin-cpu       the same three-way check with the twin on the CPU: checks the\n"
+            "                   machinery on a machine without a GPU (every twin error is 0)\n"
             "  --sweep          relative error against h from 1e-1 down, plotted (sweep.csv,\n"
             "                   sweep.png in --save DIR or out/gradcheck/LAYER-PREC/)\n"
             "  --help           this text\n"
@@ -136,6 +146,10 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->eval = true;
         } else if (!strcmp(arg, "--sweep")) {
             a->sweep = true;
+        } else if (!strcmp(arg, "--gpu")) {
+            a->gpu = true;
+        } else if (!strcmp(arg, "--twin-cpu")) {
+            a->twin_cpu = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
             if (!strcmp(arg, "--batch") || !strcmp(arg, "--shape") || !strcmp(arg, "--seed") ||
                 !strcmp(arg, "--eps") || !strcmp(arg, "--floor") || !strcmp(arg, "--threshold") ||
@@ -189,25 +203,11 @@ static int parse_args(int argc, char **argv, cli_args *a)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if ((a->gpu || a->twin_cpu) && a->sweep)
+        return usage_error("%s does not combine with --sweep", a->gpu ? "--gpu" : "--twin-cpu");
+    if (a->gpu && a->twin_cpu)
+        return usage_error("%s: choose one of --gpu and --twin-cpu", "--gpu");
     return -1;
-}
-
-/* mkdir -p: creates dir and its missing parents. */
-static ll_status make_dirs(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return ll_fail(LL_EIO, "gradcheck: cannot create directory '%s': %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return ll_fail(LL_EIO, "gradcheck: cannot create directory '%s': %s", path, strerror(errno));
-    return LL_OK;
 }
 
 /* Writes one tensor as DIR/name.npy. */
@@ -223,7 +223,7 @@ static ll_status save_one(const char *dir, const char *prefix, const char *name,
 static ll_status save_all(const char *dir, ll_layer *l, ll_tensor *x, ll_gc_tensors *t,
                           const ll_gc_report *rep)
 {
-    LL_TRY(make_dirs(dir));
+    LL_TRY(ll_make_dirs(dir));
     for (int i = 0; i < l->ops->n_inputs; i++) {
         LL_TRY(save_one(dir, "", l->ops->input_names[i], &x[i]));
         if (t->dx[i].data)
@@ -271,8 +271,8 @@ static int run_sweep(cli_args *a, ll_layer *l, ll_tensor *const *x)
         snprintf(dir, sizeof dir, "%s", a->save_dir);
     else
         snprintf(dir, sizeof dir, "out/gradcheck/%s-%s", a->layer, LL_REAL_NAME);
-    if (make_dirs(dir) != LL_OK) {
-        fprintf(stderr, "%s\n", ll_last_error());
+    if (ll_make_dirs(dir) != LL_OK) {
+        fprintf(stderr, "gradcheck: %s\n", ll_last_error());
         return EXIT_USAGE;
     }
     snprintf(csv, sizeof csv, "%s/sweep.csv", dir);
@@ -331,6 +331,76 @@ static int run_sweep(cli_args *a, ll_layer *l, ll_tensor *const *x)
     return EXIT_PASS;
 }
 
+/* gradcheck LAYER --gpu (or --twin-cpu): builds the same layer a second time
+ * from the same seed, moves it to the device and runs the three-way check. */
+static int run_twin(cli_args *a, const ll_layer_info *info, ll_shape x0, ll_layer *l, ll_tensor *x)
+{
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    ll_device dev = a->gpu ? LL_GPU : LL_CPU;
+    ll_layer *ld = NULL;
+    ll_tensor unused[LL_MAX_INPUTS];
+    memset(unused, 0, sizeof unused);
+    ll_status s = ll_gradcheck_setup(info, &a->cfg, x0, a->seed, &ld, unused);
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&unused[i]);
+    if (s == LL_OK) {
+        ll_layer_set_training(ld, !a->eval);
+        s = ll_layer_to_device(ld, dev);
+    }
+    ll_gc_tensors t = {0};
+    ll_gc_report rc, rd, rp;
+    if (s == LL_OK)
+        s = ll_gradcheck_layer_twin(l, ld, dev, xp, &a->gc, &t, &rc, &rd, &rp);
+    int rc_exit = EXIT_USAGE;
+    if (s != LL_OK) {
+        fprintf(stderr, "gradcheck: %s\n", ll_last_error());
+    } else {
+        if (a->eval) {
+            snprintf(rc.subject, sizeof rc.subject, "%s (eval mode)", a->layer);
+            snprintf(rd.subject, sizeof rd.subject, "%s (%s, eval mode)", a->layer, ll_device_name(dev));
+            snprintf(rp.subject, sizeof rp.subject, "%s (%s vs CPU, eval mode)", a->layer,
+                     ll_device_name(dev));
+        }
+        if (a->gpu)
+            printf("GPU: %s\n\n", ll_gpu_describe());
+        else
+            printf("--twin-cpu: the \"device\" twin is a second CPU layer; this checks the\n"
+                   "three-way machinery, and every twin-vs-CPU error must be 0\n\n");
+        ll_gc_report_print(stdout, &rc);
+        printf("\n");
+        ll_gc_report_print(stdout, &rd);
+        printf("\n");
+        ll_gc_report_print(stdout, &rp);
+        bool pass = rc.pass && rd.pass && rp.pass;
+        printf("\n%s: %s, three-way (CPU check %s, %s check %s, %s vs CPU %s)\n",
+               pass ? "PASS" : "FAIL", a->layer, rc.pass ? "pass" : "FAIL", ll_device_name(dev),
+               rd.pass ? "pass" : "FAIL", ll_device_name(dev), rp.pass ? "pass" : "FAIL");
+        rc_exit = pass ? EXIT_PASS : EXIT_FAIL;
+        if (a->save_dir) {
+            char path[4096];
+            ll_status ss = save_all(a->save_dir, l, x, &t, &rc);
+            if (ss == LL_OK) {
+                snprintf(path, sizeof path, "%s/report-%s.csv", a->save_dir, a->gpu ? "gpu" : "twin");
+                ss = ll_gc_report_write_csv(path, &rd);
+            }
+            if (ss == LL_OK) {
+                snprintf(path, sizeof path, "%s/report-parity.csv", a->save_dir);
+                ss = ll_gc_report_write_csv(path, &rp);
+            }
+            if (ss != LL_OK) {
+                fprintf(stderr, "gradcheck: %s\n", ll_last_error());
+                rc_exit = EXIT_USAGE;
+            } else {
+                printf("saved the CPU side as .npy and the three reports as CSV in %s/\n",
+                       a->save_dir);
+            }
+        }
+    }
+    ll_gc_tensors_free(&t);
+    ll_layer_free(ld);
+    return rc_exit;
+}
+
 int main(int argc, char **argv)
 {
     cli_args a = {.seed = 1};
@@ -338,6 +408,11 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     a.gc.seed = a.seed;
+    /* No GPU: say so before anything else, whatever the layer. */
+    if (a.gpu && !ll_gpu_available()) {
+        fprintf(stderr, "gradcheck: --gpu: no GPU found: %s\n", ll_gpu_describe());
+        return EXIT_USAGE;
+    }
 
     const ll_layer_info *info = ll_layer_find(a.layer);
     if (!info) {
@@ -364,6 +439,8 @@ int main(int argc, char **argv)
 
     if (a.sweep) {
         rc = run_sweep(&a, l, xp);
+    } else if (a.gpu || a.twin_cpu) {
+        rc = run_twin(&a, info, x0, l, x);
     } else {
         ll_gc_tensors t = {0};
         ll_gc_report rep;

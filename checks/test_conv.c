@@ -88,9 +88,9 @@ static void hand_example_one_channel(void **state)
     ll_tensor x = ll_test_tensor(LL_SHAPE(1, 1, 3, 3), (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
     ll_tensor Wt = ll_test_tensor(LL_SHAPE(1, 1, 2, 2), (double[]){1, 2, 3, 4});
     ll_tensor b = ll_test_tensor(LL_SHAPE(1), (double[]){0.5});
-    ll_tensor y = {0}, col = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
+    ll_tensor y = {0}, col = {0}, ycol = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
     assert_ok(ll_tensor_alloc(&y, LL_SHAPE(1, 1, 2, 2), LL_CPU));
-    assert_ok(ll_conv_forward(&x, &Wt, &b, 1, 0, &col, &y));
+    assert_ok(ll_conv_forward(&x, &Wt, &b, 1, 0, &col, &ycol, &y));
     /* y[0,0] = 1*1 + 2*2 + 3*4 + 4*5 + 0.5, and so on one step right / down. */
     assert_tensor_near(&y, ((double[]){37.5, 47.5, 67.5, 77.5}), LL_TEST_TOL);
 
@@ -98,14 +98,15 @@ static void hand_example_one_channel(void **state)
     assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dW, Wt.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&db, b.shape, LL_CPU));
-    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, 1, 0, &dcol, &dx, &dW, &db));
+    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, 1, 0, &ycol, &dcol, &dx, &dW, &db));
     /* dW[p,q] = sum_ij dy[i,j] x[i+p, j+q]: the same sums as y, without b. */
     assert_tensor_near(&dW, ((double[]){37, 47, 67, 77}), LL_TEST_TOL);
     assert_tensor_near(&db, ((double[]){10}), LL_TEST_TOL);
     /* dx = dy "fully" convolved with W: each dy spreads W onto its window. */
     assert_tensor_near(&dx, ((double[]){1, 4, 4, 6, 20, 16, 9, 24, 16}), LL_TEST_TOL);
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&y);
-    ll_tensor_free(&col), ll_tensor_free(&dcol), ll_tensor_free(&dy), ll_tensor_free(&dx);
+    ll_tensor_free(&col), ll_tensor_free(&ycol), ll_tensor_free(&dcol), ll_tensor_free(&dy);
+    ll_tensor_free(&dx);
     ll_tensor_free(&dW), ll_tensor_free(&db);
 }
 
@@ -128,15 +129,19 @@ static void forward_matches_direct_formula(void **state)
     ll_tensor Wt = ll_test_random(LL_SHAPE(F, C, KH, KW), 10, 1);
     ll_tensor b = ll_test_random(LL_SHAPE(F), 10, 2);
     int OH = ll_conv_out_size(H, KH, STRIDE, PAD), OW = ll_conv_out_size(W, KW, STRIDE, PAD);
-    ll_tensor y = {0}, col = {0};
+    ll_tensor y = {0}, col = {0}, ycol = {0};
     assert_ok(ll_tensor_alloc(&y, LL_SHAPE(N, F, OH, OW), LL_CPU));
-    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &y));
-    assert_true(ll_shape_equal(col.shape, LL_SHAPE(N, C * KH * KW, OH * OW)));
+    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &ycol, &y));
+    /* The batch's columns side by side; the product of a chunk of whole images. */
+    assert_true(ll_shape_equal(col.shape, LL_SHAPE(C * KH * KW, N * OH * OW)));
+    assert_int_equal(ycol.shape.ndim, 2);
+    assert_int_equal(ycol.shape.dim[0], F);
+    assert_int_equal(ycol.shape.dim[1] % (OH * OW), 0);
     double *want = naive_forward(&x, &Wt, &b, STRIDE, PAD);
     assert_tensor_near(&y, want, REF_TOL);
     free(want);
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&y);
-    ll_tensor_free(&col);
+    ll_tensor_free(&col), ll_tensor_free(&ycol);
 }
 
 static void backward_matches_direct_formulas(void **state)
@@ -147,12 +152,12 @@ static void backward_matches_direct_formulas(void **state)
     ll_tensor b = ll_test_random(LL_SHAPE(F), 11, 2);
     int OH = ll_conv_out_size(H, KH, STRIDE, PAD), OW = ll_conv_out_size(W, KW, STRIDE, PAD);
     ll_tensor dy = ll_test_random(LL_SHAPE(N, F, OH, OW), 11, 3);
-    ll_tensor y = {0}, col = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
+    ll_tensor y = {0}, col = {0}, ycol = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
     assert_ok(ll_tensor_alloc(&y, dy.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dW, Wt.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&db, b.shape, LL_CPU));
-    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &y));
+    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &ycol, &y));
 
     double *want_dx = malloc(x.size * sizeof *want_dx);
     double *want_dW = malloc(Wt.size * sizeof *want_dW);
@@ -166,7 +171,7 @@ static void backward_matches_direct_formulas(void **state)
     assert_ok(ll_tensor_fill(&dW, 1e3));
     assert_ok(ll_tensor_fill(&db, 1e3));
     for (int run = 0; run < 2; run++) {
-        assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &dcol, &dx, &dW, &db));
+        assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &ycol, &dcol, &dx, &dW, &db));
         assert_tensor_near(&dx, want_dx, REF_TOL);
         assert_tensor_near(&dW, want_dW, REF_TOL);
         assert_tensor_near(&db, want_db, REF_TOL);
@@ -175,21 +180,63 @@ static void backward_matches_direct_formulas(void **state)
     ll_tensor no_dcol = {0};
     assert_ok(ll_tensor_fill(&dW, 1e3));
     assert_ok(ll_tensor_fill(&db, 1e3));
-    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &no_dcol, NULL, &dW, &db));
+    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &ycol, &no_dcol, NULL, &dW, &db));
     assert_null(no_dcol.data);
     assert_tensor_near(&dW, want_dW, REF_TOL);
     assert_tensor_near(&db, want_db, REF_TOL);
     free(want_dx), free(want_dW);
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&dy);
-    ll_tensor_free(&y), ll_tensor_free(&col), ll_tensor_free(&dcol), ll_tensor_free(&dx);
-    ll_tensor_free(&dW), ll_tensor_free(&db);
+    ll_tensor_free(&y), ll_tensor_free(&col), ll_tensor_free(&ycol), ll_tensor_free(&dcol);
+    ll_tensor_free(&dx), ll_tensor_free(&dW), ll_tensor_free(&db);
+}
+
+/* A batch large enough to need several GEMM chunks (conv.c keeps each chunk's
+ * product near 1 MiB: 64 filters x 32x32 outputs is 256 KiB per image in
+ * float, 512 KiB in double, so 9 images make chunks of 4, 4, 1 or 2, 2, 2, 2,
+ * 1), the last one short: forward and backward still match the definition,
+ * and dW, db collect every chunk. */
+static void several_chunks_match_direct_formulas(void **state)
+{
+    (void)state;
+    enum { BN = 9, BC = 2, BH = 34, BW = 34, BF = 64, BK = 3 };
+    ll_tensor x = ll_test_random(LL_SHAPE(BN, BC, BH, BW), 15, 0);
+    ll_tensor Wt = ll_test_random(LL_SHAPE(BF, BC, BK, BK), 15, 1);
+    ll_tensor b = ll_test_random(LL_SHAPE(BF), 15, 2);
+    int OH = ll_conv_out_size(BH, BK, 1, 0), OW = ll_conv_out_size(BW, BK, 1, 0);
+    ll_tensor dy = ll_test_random(LL_SHAPE(BN, BF, OH, OW), 15, 3);
+    ll_tensor y = {0}, col = {0}, ycol = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
+    assert_ok(ll_tensor_alloc(&y, dy.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&dW, Wt.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&db, b.shape, LL_CPU));
+    assert_ok(ll_conv_forward(&x, &Wt, &b, 1, 0, &col, &ycol, &y));
+    assert_true(ycol.shape.dim[1] < BN * OH * OW); /* really more than one chunk */
+    double *want_y = naive_forward(&x, &Wt, &b, 1, 0);
+    assert_tensor_near(&y, want_y, REF_TOL);
+
+    double *want_dx = malloc(x.size * sizeof *want_dx);
+    double *want_dW = malloc(Wt.size * sizeof *want_dW);
+    double want_db[BF];
+    assert_non_null(want_dx);
+    assert_non_null(want_dW);
+    naive_backward(&x, &Wt, &dy, 1, 0, want_dx, want_dW, want_db);
+    assert_ok(ll_tensor_fill(&dW, 1e3));
+    assert_ok(ll_tensor_fill(&db, 1e3));
+    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, 1, 0, &ycol, &dcol, &dx, &dW, &db));
+    assert_tensor_near(&dx, want_dx, REF_TOL);
+    assert_tensor_near(&dW, want_dW, REF_TOL);
+    assert_tensor_near(&db, want_db, REF_TOL);
+    free(want_y), free(want_dx), free(want_dW);
+    ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&dy);
+    ll_tensor_free(&y), ll_tensor_free(&col), ll_tensor_free(&ycol), ll_tensor_free(&dcol);
+    ll_tensor_free(&dx), ll_tensor_free(&dW), ll_tensor_free(&db);
 }
 
 /* <dy, conv(x, W) + b> in double: its gradient is what backward computes. */
 static double probe(const ll_tensor *x, const ll_tensor *Wt, const ll_tensor *b,
-                    const ll_tensor *dy, ll_tensor *col, ll_tensor *y)
+                    const ll_tensor *dy, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
 {
-    assert_ok(ll_conv_forward(x, Wt, b, STRIDE, PAD, col, y));
+    assert_ok(ll_conv_forward(x, Wt, b, STRIDE, PAD, col, ycol, y));
     double sum = 0;
     for (size_t i = 0; i < y->size; i++)
         sum += (double)dy->data[i] * y->data[i];
@@ -199,15 +246,15 @@ static double probe(const ll_tensor *x, const ll_tensor *Wt, const ll_tensor *b,
 /* Central difference of probe() in element i of t (x, W or b). */
 static double central_difference(ll_tensor *t, size_t i, const ll_tensor *x, const ll_tensor *Wt,
                                  const ll_tensor *b, const ll_tensor *dy, ll_tensor *col,
-                                 ll_tensor *y)
+                                 ll_tensor *ycol, ll_tensor *y)
 {
     /* The probe is linear in every element, so h only trades rounding for nothing. */
     const double h = 1e-2;
     ll_real saved = t->data[i];
     t->data[i] = (ll_real)(saved + h);
-    double plus = probe(x, Wt, b, dy, col, y);
+    double plus = probe(x, Wt, b, dy, col, ycol, y);
     t->data[i] = (ll_real)(saved - h);
-    double minus = probe(x, Wt, b, dy, col, y);
+    double minus = probe(x, Wt, b, dy, col, ycol, y);
     double step = (double)(ll_real)(saved + h) - (double)(ll_real)(saved - h);
     t->data[i] = saved;
     return (plus - minus) / step;
@@ -223,25 +270,27 @@ static void backward_matches_finite_differences(void **state)
     ll_tensor b = ll_test_random(LL_SHAPE(F), 12, 2);
     int OH = ll_conv_out_size(H, KH, STRIDE, PAD), OW = ll_conv_out_size(W, KW, STRIDE, PAD);
     ll_tensor dy = ll_test_random(LL_SHAPE(N, F, OH, OW), 12, 3);
-    ll_tensor y = {0}, col = {0}, col2 = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
+    ll_tensor y = {0}, col = {0}, col2 = {0}, ycol = {0}, ycol2 = {0}, dcol = {0};
+    ll_tensor dx = {0}, dW = {0}, db = {0};
     assert_ok(ll_tensor_alloc(&y, dy.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dW, Wt.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&db, b.shape, LL_CPU));
-    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &y));
-    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &dcol, &dx, &dW, &db));
+    assert_ok(ll_conv_forward(&x, &Wt, &b, STRIDE, PAD, &col, &ycol, &y));
+    assert_ok(ll_conv_backward(&x, &Wt, &col, &dy, STRIDE, PAD, &ycol, &dcol, &dx, &dW, &db));
 
     ll_tensor *wrt[] = {&x, &Wt, &b};
     const ll_tensor *grads[] = {&dx, &dW, &db};
     for (int t = 0; t < 3; t++)
         for (size_t i = 0; i < wrt[t]->size; i += 1 + wrt[t]->size / 16) {
-            double fd = central_difference(wrt[t], i, &x, &Wt, &b, &dy, &col2, &y);
+            double fd = central_difference(wrt[t], i, &x, &Wt, &b, &dy, &col2, &ycol2, &y);
             double got = grads[t]->data[i];
             assert_true(fabs(fd - got) <= tol * fmax(1, fabs(fd)));
         }
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&dy);
-    ll_tensor_free(&y), ll_tensor_free(&col), ll_tensor_free(&col2), ll_tensor_free(&dcol);
-    ll_tensor_free(&dx), ll_tensor_free(&dW), ll_tensor_free(&db);
+    ll_tensor_free(&y), ll_tensor_free(&col), ll_tensor_free(&col2), ll_tensor_free(&ycol);
+    ll_tensor_free(&ycol2), ll_tensor_free(&dcol), ll_tensor_free(&dx), ll_tensor_free(&dW);
+    ll_tensor_free(&db);
 }
 
 static void layer_object(void **state)
@@ -357,7 +406,7 @@ static void bad_arguments_are_reported(void **state)
     ll_tensor x = ll_test_random(LL_SHAPE(1, 3, 5, 5), 14, 0);
     ll_tensor Wt = ll_test_random(LL_SHAPE(4, 3, 3, 3), 14, 1);
     ll_tensor b = ll_test_random(LL_SHAPE(4), 14, 2);
-    ll_tensor y = {0}, col = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
+    ll_tensor y = {0}, col = {0}, ycol = {0}, dcol = {0}, dx = {0}, dW = {0}, db = {0};
     assert_ok(ll_tensor_alloc(&y, LL_SHAPE(1, 4, 5, 5), LL_CPU));
     assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&dW, Wt.shape, LL_CPU));
@@ -368,51 +417,58 @@ static void bad_arguments_are_reported(void **state)
     ll_tensor b5 = ll_test_random(LL_SHAPE(5), 14, 6);
     ll_tensor empty = {0};
 
-    assert_fails(ll_conv_forward(&x3, &Wt, &b, 1, 1, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x3, &Wt, &b, 1, 1, &col, &ycol, &y), LL_ESHAPE,
                  "conv: x has shape (3, 5, 5), expected 4-D (N, C, H, W)");
-    assert_fails(ll_conv_forward(&x, &w2, &b, 1, 1, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x, &w2, &b, 1, 1, &col, &ycol, &y), LL_ESHAPE,
                  "conv: W has shape (4, 2, 3, 3), expected 4-D (F, C, KH, KW) with C = 3 like x");
-    assert_fails(ll_conv_forward(&x, &x3, &b, 1, 1, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x, &x3, &b, 1, 1, &col, &ycol, &y), LL_ESHAPE,
                  "conv: W has shape (3, 5, 5)");
     /* 7x7 does not fit 5x5 padded by 0; padded by 1 it does. */
-    assert_fails(ll_conv_forward(&x, &w7, &b, 1, 0, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x, &w7, &b, 1, 0, &col, &ycol, &y), LL_ESHAPE,
                  "conv: the 7x7 kernel of W (4, 3, 7, 7) does not fit x (1, 3, 5, 5) padded by 0");
-    assert_fails(ll_conv_forward(&x, &Wt, &b, 0, 1, &col, &y), LL_EARG,
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 0, 1, &col, &ycol, &y), LL_EARG,
                  "conv: stride = 0, expected >= 1");
-    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, -1, &col, &y), LL_EARG, "conv: pad = -1");
-    assert_fails(ll_conv_forward(&x, &Wt, &b5, 1, 1, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, -1, &col, &ycol, &y), LL_EARG, "conv: pad = -1");
+    assert_fails(ll_conv_forward(&x, &Wt, &b5, 1, 1, &col, &ycol, &y), LL_ESHAPE,
                  "conv: b has shape (5,), expected (4,)");
-    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 0, &col, &y), LL_ESHAPE,
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 0, &col, &ycol, &y), LL_ESHAPE,
                  "conv: y has shape (1, 4, 5, 5), expected (1, 4, 3, 3)");
-    assert_fails(ll_conv_forward(&empty, &Wt, &b, 1, 1, &col, &y), LL_EARG,
+    assert_fails(ll_conv_forward(&empty, &Wt, &b, 1, 1, &col, &ycol, &y), LL_EARG,
                  "conv: x is an empty tensor");
-    assert_fails(ll_conv_forward(&x, NULL, &b, 1, 1, &col, &y), LL_EARG, "conv: W is NULL");
-    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, NULL, &y), LL_EARG, "conv: col is NULL");
+    assert_fails(ll_conv_forward(&x, NULL, &b, 1, 1, &col, &ycol, &y), LL_EARG, "conv: W is NULL");
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, NULL, &ycol, &y), LL_EARG, "conv: col is NULL");
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, NULL, &y), LL_EARG, "conv: ycol is NULL");
     ll_tensor gpu = x;
     gpu.device = LL_GPU; /* never dereferenced: the check comes first */
-    assert_fails(ll_conv_forward(&gpu, &Wt, &b, 1, 1, &col, &y), LL_EDEVICE,
+    assert_fails(ll_conv_forward(&gpu, &Wt, &b, 1, 1, &col, &ycol, &y), LL_EDEVICE,
                  "conv: x is on the GPU");
     ll_tensor gpu_y = y;
     gpu_y.device = LL_GPU;
-    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, &gpu_y), LL_EDEVICE,
+    assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, &ycol, &gpu_y), LL_EDEVICE,
                  "conv: y is on the GPU");
-    /* Nothing was written by the failures: col was never given memory. */
+    /* Nothing was written by the failures: col and ycol were never given memory. */
     assert_null(col.data);
+    assert_null(ycol.data);
 
-    assert_ok(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, &y));
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 0, &dcol, &dx, &dW, &db), LL_ESHAPE,
-                 "conv: col has shape (1, 27, 25), expected (1, 27, 9)");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &b, 1, 1, &dcol, &dx, &dW, &db), LL_ESHAPE,
+    assert_ok(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, &ycol, &y));
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 0, &ycol, &dcol, &dx, &dW, &db), LL_ESHAPE,
+                 "conv: col has shape (27, 25), expected (27, 9)");
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &b, 1, 1, &ycol, &dcol, &dx, &dW, &db), LL_ESHAPE,
                  "conv: dy has shape (4,), expected (1, 4, 5, 5)");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &dcol, &dx, &w2, &db), LL_ESHAPE,
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &ycol, &dcol, &dx, &w2, &db), LL_ESHAPE,
                  "conv: dW has shape (4, 2, 3, 3), expected (4, 3, 3, 3)");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &dcol, &dx, &dW, &b5), LL_ESHAPE,
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &ycol, &dcol, &dx, &dW, &b5), LL_ESHAPE,
                  "conv: db has shape (5,), expected (4,)");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &dcol, &y, &dW, &db), LL_ESHAPE,
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &ycol, &dcol, &y, &dW, &db), LL_ESHAPE,
                  "conv: dx has shape (1, 4, 5, 5), expected (1, 3, 5, 5)");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, NULL, &dx, &dW, &db), LL_EARG,
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &ycol, NULL, &dx, &dW, &db), LL_EARG,
                  "conv: dcol is NULL");
-    assert_fails(ll_conv_backward(&x, &Wt, &col, &gpu_y, 1, 1, &dcol, &dx, &dW, &db), LL_EDEVICE,
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, NULL, &dcol, &dx, &dW, &db), LL_EARG,
+                 "conv: dycol is NULL");
+    /* dycol is written before col is read: the same memory would corrupt dW. */
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &y, 1, 1, &col, &dcol, &dx, &dW, &db), LL_EARG,
+                 "conv: dycol and col are the same tensor");
+    assert_fails(ll_conv_backward(&x, &Wt, &col, &gpu_y, 1, 1, &ycol, &dcol, &dx, &dW, &db), LL_EDEVICE,
                  "conv: dy is on the GPU");
     assert_null(dcol.data);
 
@@ -424,8 +480,8 @@ static void bad_arguments_are_reported(void **state)
     assert_null(l);
 
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&b), ll_tensor_free(&y);
-    ll_tensor_free(&col), ll_tensor_free(&dcol), ll_tensor_free(&dx), ll_tensor_free(&dW);
-    ll_tensor_free(&db), ll_tensor_free(&x3), ll_tensor_free(&w2), ll_tensor_free(&w7);
+    ll_tensor_free(&col), ll_tensor_free(&ycol), ll_tensor_free(&dcol), ll_tensor_free(&dx);
+    ll_tensor_free(&dW), ll_tensor_free(&db), ll_tensor_free(&x3), ll_tensor_free(&w2), ll_tensor_free(&w7);
     ll_tensor_free(&b5);
 }
 
@@ -436,6 +492,7 @@ int main(void)
         cmocka_unit_test(out_size),
         cmocka_unit_test(forward_matches_direct_formula),
         cmocka_unit_test(backward_matches_direct_formulas),
+        cmocka_unit_test(several_chunks_match_direct_formulas),
         cmocka_unit_test(backward_matches_finite_differences),
         cmocka_unit_test(layer_object),
         cmocka_unit_test(registry_entry),

@@ -252,14 +252,14 @@ static void check_adjoint(int n_, int c_, int h_, int w_, int f_, int kh, int kw
     ll_tensor x = ll_test_random(LL_SHAPE(n_, c_, h_, w_), seed, 0);
     ll_tensor Wt = ll_test_random(LL_SHAPE(c_, f_, kh, kw), seed, 1);
     ll_tensor z = ll_test_random(LL_SHAPE(n_, f_, oh, ow), seed, 2);
-    ll_tensor b_f = {0}, b_c = {0}, y = {0}, u = {0}, col = {0}, ccol = {0};
+    ll_tensor b_f = {0}, b_c = {0}, y = {0}, u = {0}, col = {0}, ccol = {0}, cycol = {0};
     ll_tensor dx = {0}, dW = {0}, db = {0};
     assert_ok(ll_tensor_alloc(&b_f, LL_SHAPE(f_), LL_CPU)); /* zero bias, both sides */
     assert_ok(ll_tensor_alloc(&b_c, LL_SHAPE(c_), LL_CPU));
     assert_ok(ll_tensor_alloc(&y, z.shape, LL_CPU));
     assert_ok(ll_tensor_alloc(&u, x.shape, LL_CPU));
     assert_ok(ll_deconv_forward(&x, &Wt, &b_f, stride, pad, &col, &y));
-    assert_ok(ll_conv_forward(&z, &Wt, &b_c, stride, pad, &ccol, &u));
+    assert_ok(ll_conv_forward(&z, &Wt, &b_c, stride, pad, &ccol, &cycol, &u));
     double lhs = dot(&y, &z), rhs = dot(&x, &u);
     double scale = sqrt((double)x.size * (double)z.size); /* rounding grows with the sums */
     assert_true(fabs(lhs - rhs) <= LL_TEST_TOL * fmax(1, fabs(lhs)) * scale);
@@ -272,7 +272,7 @@ static void check_adjoint(int n_, int c_, int h_, int w_, int f_, int kh, int kw
         assert_true(fabs((double)dx.data[i] - u.data[i]) <= REF_TOL * fmax(1, fabs(u.data[i])));
     ll_tensor_free(&x), ll_tensor_free(&Wt), ll_tensor_free(&z), ll_tensor_free(&b_f);
     ll_tensor_free(&b_c), ll_tensor_free(&y), ll_tensor_free(&u), ll_tensor_free(&col);
-    ll_tensor_free(&ccol), ll_tensor_free(&dx), ll_tensor_free(&dW), ll_tensor_free(&db);
+    ll_tensor_free(&ccol), ll_tensor_free(&cycol), ll_tensor_free(&dx), ll_tensor_free(&dW), ll_tensor_free(&db);
 }
 
 static void adjoint_of_conv(void **state)

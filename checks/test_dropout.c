@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "layers/dropout.h"
+#include "rng.h"
 #include "registry.h"
 
 extern const ll_layer_info ll_dropout_info;
@@ -95,6 +96,26 @@ static void mask_is_a_function_of_seed_and_step(void **state)
     ll_tensor_free(&x), ll_tensor_free(&m0), ll_tensor_free(&y0), ll_tensor_free(&again);
     ll_tensor_free(&ya), ll_tensor_free(&m1), ll_tensor_free(&y1), ll_tensor_free(&other);
     ll_tensor_free(&yo);
+}
+
+/* The mask is its definition, u_i = ll_rng_uniform32(seed, step, i) >= p,
+ * element by element — what the GPU twin computes per thread — even though
+ * the forward draws one Philox block per four elements; 103 elements end
+ * with a partial block. */
+static void mask_is_the_definition(void **state)
+{
+    (void)state;
+    enum { COUNT = 103 };
+    const double p = 0.37;
+    const uint64_t seed = 99, step = 5;
+    ll_tensor x = {0}, mask = {0}, y = {0};
+    assert_ok(ll_tensor_alloc(&x, LL_SHAPE(COUNT), LL_CPU));
+    assert_ok(ll_tensor_fill(&x, 1));
+    forward(&x, p, seed, step, &mask, &y);
+    const ll_real keep = (ll_real)(1 / (1 - p));
+    for (int i = 0; i < COUNT; i++)
+        assert_true(mask.data[i] == (ll_rng_uniform32(seed, step, (uint64_t)i) >= p ? keep : 0));
+    ll_tensor_free(&x), ll_tensor_free(&mask), ll_tensor_free(&y);
 }
 
 static void p_zero_is_identity(void **state)
@@ -240,6 +261,7 @@ int main(void)
         cmocka_unit_test(kept_fraction_is_close_to_one_minus_p),
         cmocka_unit_test(kept_values_are_exactly_scaled),
         cmocka_unit_test(mask_is_a_function_of_seed_and_step),
+        cmocka_unit_test(mask_is_the_definition),
         cmocka_unit_test(p_zero_is_identity),
         cmocka_unit_test(backward_uses_the_mask),
         cmocka_unit_test(layer_object_training_and_eval),

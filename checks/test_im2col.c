@@ -103,6 +103,40 @@ static void matches_the_formula(void **state)
     ll_tensor_free(&x);
 }
 
+/* The _ld variants write and read one image's columns inside a wider matrix
+ * (a batch side by side): the same numbers as the one-image functions, and
+ * the other columns untouched. */
+static void leading_dimension_variants(void **state)
+{
+    (void)state;
+    enum { C = 2, H = 6, W = 5, KH = 3, KW = 2, S = 2, P = 1, IMAGES = 3, SLOT = 1 };
+    int L = ll_conv_out_size(H, KH, S, P) * ll_conv_out_size(W, KW, S, P);
+    int rows = C * KH * KW;
+    size_t ld = (size_t)IMAGES * L;
+    ll_tensor x = ll_test_random(LL_SHAPE(C, H, W), 4, 0);
+    ll_tensor one = {0}, wide = {0}, back = {0}, back_ld = {0};
+    assert_ok(ll_tensor_alloc(&one, LL_SHAPE(rows, L), LL_CPU));
+    assert_ok(ll_tensor_alloc(&wide, LL_SHAPE(rows, (int)ld), LL_CPU));
+    assert_ok(ll_tensor_fill(&wide, 7));
+    ll_im2col(x.data, C, H, W, KH, KW, S, P, one.data);
+    ll_im2col_ld(x.data, C, H, W, KH, KW, S, P, wide.data + SLOT * L, ld);
+    for (int r = 0; r < rows; r++)
+        for (size_t o = 0; o < ld; o++) {
+            double got = wide.data[r * ld + o];
+            bool mine = o >= (size_t)SLOT * L && o < (size_t)(SLOT + 1) * L;
+            assert_true(got == (mine ? one.data[r * L + (o - SLOT * L)] : 7));
+        }
+    /* col2im_ld of that slot is col2im of the same numbers. */
+    assert_ok(ll_tensor_alloc(&back, x.shape, LL_CPU));
+    assert_ok(ll_tensor_alloc(&back_ld, x.shape, LL_CPU));
+    ll_col2im(one.data, C, H, W, KH, KW, S, P, back.data);
+    ll_col2im_ld(wide.data + SLOT * L, ld, C, H, W, KH, KW, S, P, back_ld.data);
+    for (size_t i = 0; i < x.size; i++)
+        assert_true(back.data[i] == back_ld.data[i]);
+    ll_tensor_free(&x), ll_tensor_free(&one), ll_tensor_free(&wide), ll_tensor_free(&back);
+    ll_tensor_free(&back_ld);
+}
+
 static void col2im_counts_the_windows(void **state)
 {
     (void)state;
@@ -155,6 +189,7 @@ int main(void)
         cmocka_unit_test(hand_example_with_padding),
         cmocka_unit_test(hand_example_stride_two),
         cmocka_unit_test(matches_the_formula),
+        cmocka_unit_test(leading_dimension_variants),
         cmocka_unit_test(col2im_counts_the_windows),
         cmocka_unit_test(col2im_is_the_adjoint),
     };

@@ -245,6 +245,47 @@ static void random_data_matches_the_definition(void **state)
     ll_tensor_free(&x);
 }
 
+/* 2x2 windows at stride 2 take their own loops in pool.c: against the
+ * definition on odd sizes (a last row and column in no window, whose dx must
+ * be 0 even where dx held something) and on small integers (many ties, which
+ * go to the first pixel in row-major order as in the general loops). */
+static void max_2x2_fast_path_matches_the_definition(void **state)
+{
+    (void)state;
+    static const ll_shape shapes[] = {LL_SHAPE(2, 3, 5, 7), LL_SHAPE(1, 2, 6, 6), LL_SHAPE(3, 1, 3, 2)};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        ll_tensor x = ll_test_random(shapes[k], 30, k);
+        for (size_t i = 0; i < x.size; i++)
+            x.data[i] = (ll_real)floor(3 * x.data[i]); /* a few values: ties everywhere */
+        ll_shape ys;
+        assert_ok(ll_pool_output_shape(MAX2, x.shape, &ys));
+        ll_tensor y = {0}, dx = {0}, dy = ll_test_random(ys, 31, k);
+        assert_ok(ll_tensor_alloc(&y, ys, LL_CPU));
+        assert_ok(ll_tensor_alloc(&dx, x.shape, LL_CPU));
+        assert_ok(ll_tensor_fill(&dx, 1e3)); /* stale values must all be overwritten */
+        int32_t *argmax = malloc(y.size * sizeof *argmax);
+        double *want_y = malloc(y.size * sizeof *want_y);
+        double *want_dx = malloc(x.size * sizeof *want_dx);
+        assert_non_null(argmax);
+        assert_non_null(want_y);
+        assert_non_null(want_dx);
+        naive_pool(&x, MAX2, &dy, want_y, want_dx);
+        assert_ok(ll_pool_forward(&x, MAX2, &y, argmax));
+        assert_tensor_near(&y, want_y, 0);
+        assert_ok(ll_pool_backward(&x, MAX2, argmax, &dy, &dx));
+        assert_tensor_near(&dx, want_dx, 0);
+        /* An argmax inside x but outside its own window is refused, dx untouched. */
+        argmax[0] = 2 * x.shape.dim[3]; /* row 2, column 0 of plane 0: below window 0 */
+        assert_ok(ll_tensor_fill(&dx, 5));
+        assert_fails(ll_pool_backward(&x, MAX2, argmax, &dy, &dx), LL_EARG,
+                     "is not in its 2x2 window");
+        for (size_t i = 0; i < dx.size; i++)
+            assert_true(dx.data[i] == 5);
+        free(argmax), free(want_y), free(want_dx);
+        ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dx), ll_tensor_free(&dy);
+    }
+}
+
 static void layer_object_and_fingerprint(void **state)
 {
     (void)state;
@@ -442,6 +483,7 @@ int main(void)
         cmocka_unit_test(avg_without_padding),
         cmocka_unit_test(avg_with_padding_counts_zeros),
         cmocka_unit_test(random_data_matches_the_definition),
+        cmocka_unit_test(max_2x2_fast_path_matches_the_definition),
         cmocka_unit_test(layer_object_and_fingerprint),
         cmocka_unit_test(registry_entry),
         cmocka_unit_test(bad_arguments_are_reported),

@@ -135,6 +135,44 @@ static void uniform_moments(void **state)
         assert_true(fabs(bins[b] - n / 10) < 5 * sqrt(n * 0.1 * 0.9));
 }
 
+/* philox4 is four calls of philox, side by side, for any start (one that
+ * crosses 2^32 included: the counter's high word must carry). */
+static void philox4_is_four_blocks(void **state)
+{
+    (void)state;
+    static const uint64_t starts[] = {0, 1, 12345, (1ull << 32) - 2, ~0ull - 3};
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+        ll_rng_block four[LL_PHILOX_LANES];
+        ll_rng_philox4(0xDEADBEEFull, 99, starts[s], four);
+        for (int l = 0; l < LL_PHILOX_LANES; l++) {
+            ll_rng_block one = ll_rng_philox(0xDEADBEEFull, 99, starts[s] + (uint64_t)l);
+            for (int k = 0; k < 4; k++)
+                assert_true(four[l].w[k] == one.w[k]);
+        }
+    }
+}
+
+/* uniform32 is word i % 4 of block i / 4, scaled by 2^-32: four numbers per
+ * Philox call, each in [0, 1), with the same moments as uniform (same bounds). */
+static void uniform32_uses_every_word(void **state)
+{
+    (void)state;
+    for (uint64_t i = 0; i < 64; i++) {
+        ll_rng_block b = ll_rng_philox(12345, 3, i / 4);
+        assert_true(ll_rng_uniform32(12345, 3, i) == (double)b.w[i % 4] * 0x1p-32);
+    }
+    double sum = 0, sum2 = 0;
+    for (uint64_t i = 0; i < N_DRAWS; i++) {
+        double u = ll_rng_uniform32(777, 1, i);
+        assert_true(u >= 0.0 && u < 1.0);
+        sum += u;
+        sum2 += (u - 0.5) * (u - 0.5);
+    }
+    double n = N_DRAWS;
+    assert_true(fabs(sum / n - 0.5) < 5 * sqrt(1.0 / 12 / n));
+    assert_true(fabs(sum2 / n - 1.0 / 12) < 5 * sqrt(1.0 / 180 / n));
+}
+
 /* Normal: mean 0 (SE 1/sqrt(n) = 0.0032), variance 1 (Var(Z^2) = 2, SE 0.0045),
  * fourth moment 3 (Var(Z^4) = 105 - 9 = 96, SE 0.031), P(|Z| < 1) = 0.682689
  * (SE sqrt(p (1-p) / n) = 0.0015); all bounds are 5 standard errors. Box-Muller
@@ -295,6 +333,8 @@ int main(void)
         cmocka_unit_test(philox_single_bit_vectors),
         cmocka_unit_test(deterministic),
         cmocka_unit_test(uniform_moments),
+        cmocka_unit_test(philox4_is_four_blocks),
+        cmocka_unit_test(uniform32_uses_every_word),
         cmocka_unit_test(normal_moments),
         cmocka_unit_test(below_in_range_and_uniform),
         cmocka_unit_test(streams_and_seeds_differ),

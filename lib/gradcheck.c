@@ -267,21 +267,27 @@ typedef struct {
     ll_tensor *out;
 } layer_ctx;
 
-static ll_status layer_loss(void *vctx, double *loss, uint64_t *fingerprint)
+/* L = sum(r * y) over host tensors. Neumaier's compensated sum: the central
+ * difference subtracts two nearly equal losses, so the rounding of a plain
+ * sum over every output (n * eps * |L|) would swamp the change that one
+ * perturbed element makes. */
+static double surrogate_loss(const ll_tensor *r, const ll_tensor *y)
 {
-    layer_ctx *c = vctx;
-    LL_TRY(ll_layer_forward(c->layer, c->x, c->out));
-    /* Neumaier's compensated sum: the central difference subtracts two nearly
-     * equal losses, so the rounding of a plain sum over every output (n * eps
-     * * |L|) would swamp the change that one perturbed element makes. */
     double s = 0, carry = 0;
-    for (size_t i = 0; i < c->out->size; i++) {
-        double term = (double)c->r->data[i] * (double)c->out->data[i];
+    for (size_t i = 0; i < y->size; i++) {
+        double term = (double)r->data[i] * (double)y->data[i];
         double t = s + term;
         carry += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
         s = t;
     }
-    *loss = s + carry;
+    return s + carry;
+}
+
+static ll_status layer_loss(void *vctx, double *loss, uint64_t *fingerprint)
+{
+    layer_ctx *c = vctx;
+    LL_TRY(ll_layer_forward(c->layer, c->x, c->out));
+    *loss = surrogate_loss(c->r, c->out);
     *fingerprint = c->layer->ops->fingerprint ? c->layer->ops->fingerprint(c->layer, c->x, c->out) : 0;
     return LL_OK;
 }
@@ -360,6 +366,202 @@ ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_optio
     return ll_gradcheck_run(targets, n, layer_loss, &ctx, opt, rep);
 }
 
+/* --- the three-way check of a twin on another device (gradcheck --gpu) --- */
+
+typedef struct {
+    ll_layer *lc, *ld;                   /* the CPU layer and its twin */
+    const ll_tensor *const *xc;          /* CPU inputs: what the checker perturbs */
+    const ll_tensor *const *xd;          /* their copies on the twin's device */
+    ll_tensor *host[LL_GC_MAX_TARGETS];  /* every tensor the checker perturbs ... */
+    ll_tensor *dev[LL_GC_MAX_TARGETS];   /* ... and the copy the twin reads */
+    int n;
+    const ll_tensor *r;                  /* the upstream gradient, on the host */
+    ll_tensor *out_d, *out_h, *out_c;    /* twin's output, its host copy, the CPU output */
+} twin_ctx;
+
+/* Copies every (possibly perturbed) host tensor to the twin's device. */
+static ll_status twin_sync(const twin_ctx *c)
+{
+    for (int k = 0; k < c->n; k++)
+        LL_TRY(ll_tensor_copy(c->dev[k], c->host[k]));
+    return LL_OK;
+}
+
+/* L = sum(r * y) with y from the twin's forward; the kink fingerprint from
+ * the CPU layer's forward on the same values (fingerprints read host memory). */
+static ll_status twin_loss(void *vctx, double *loss, uint64_t *fingerprint)
+{
+    twin_ctx *c = vctx;
+    LL_TRY(twin_sync(c));
+    LL_TRY(ll_layer_forward(c->ld, c->xd, c->out_d));
+    LL_TRY(ll_tensor_ensure(c->out_h, c->out_d->shape, LL_CPU));
+    LL_TRY(ll_tensor_copy(c->out_h, c->out_d));
+    *loss = surrogate_loss(c->r, c->out_h);
+    *fingerprint = 0;
+    if (c->lc->ops->fingerprint) {
+        LL_TRY(ll_layer_forward(c->lc, c->xc, c->out_c));
+        *fingerprint = c->lc->ops->fingerprint(c->lc, c->xc, c->out_c);
+    }
+    return LL_OK;
+}
+
+/* One row of the device vs CPU report: every element of dev_h (the twin's
+ * result, copied to the host) against the CPU's, relative to max(|a|, |b|,
+ * max(1, largest |cpu|)). */
+static ll_status parity_entry(ll_gc_entry *e, const char *name, bool is_param, bool is_output,
+                              const ll_tensor *dev_h, const ll_tensor *cpu, double threshold)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->is_param = is_param;
+    e->is_output = is_output;
+    e->shape = cpu->shape;
+    if (dev_h->size != cpu->size)
+        return ll_fail(LL_ESHAPE, "gradcheck: the twin's %s has %zu elements, the CPU's %zu", name,
+                       dev_h->size, cpu->size);
+    pairs p;
+    ll_status s = pairs_alloc(&p, cpu->size);
+    if (s == LL_OK) {
+        for (size_t i = 0; i < cpu->size; i++)
+            pairs_add(&p, i, (double)dev_h->data[i], (double)cpu->data[i]);
+        judge(e, &p, 1.0);
+        e->pass = e->max_rel <= threshold;
+    }
+    pairs_free(&p);
+    return s;
+}
+
+ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_tensor *const *x,
+                                  const ll_gc_options *opt, ll_gc_tensors *t, ll_gc_report *rep_cpu,
+                                  ll_gc_report *rep_dev, ll_gc_report *rep_parity)
+{
+    const ll_layer_ops *ops = lc->ops;
+    if (ld->ops != ops || ld->n_params != lc->n_params)
+        return ll_fail(LL_EARG, "gradcheck: the twin is a %s layer, expected a %s like the CPU layer",
+                       ld->ops->kind, ops->kind);
+    const double parity = opt->parity > 0 ? opt->parity : LL_GC_DEFAULT_PARITY;
+    ld->training = lc->training;
+    ld->step = lc->step; /* the same dropout mask */
+
+    /* 1. The CPU layer, checked as without a GPU; its analytic gradients stay in t and lc. */
+    LL_TRY(ll_gradcheck_layer(lc, x, opt, t, rep_cpu));
+    memset(rep_dev, 0, sizeof *rep_dev);
+    memset(rep_parity, 0, sizeof *rep_parity);
+    snprintf(rep_dev->subject, sizeof rep_dev->subject, "%s (%s)", ops->kind, ll_device_name(dev));
+    snprintf(rep_parity->subject, sizeof rep_parity->subject, "%s (%s vs CPU)", ops->kind,
+             ll_device_name(dev));
+    rep_dev->warning = rep_cpu->warning;
+
+    ll_tensor xd[LL_MAX_INPUTS], dxd[LL_MAX_INPUTS], dxh[LL_MAX_INPUTS], pgh[LL_MAX_PARAMS];
+    ll_tensor yd = {0}, dyd = {0}, yh = {0}, now = {0}, out_d = {0}, out_h = {0}, out_c = {0};
+    memset(xd, 0, sizeof xd), memset(dxd, 0, sizeof dxd), memset(dxh, 0, sizeof dxh);
+    memset(pgh, 0, sizeof pgh);
+    const ll_tensor *in_d[LL_MAX_INPUTS] = {0};
+    ll_tensor *dx_d[LL_MAX_INPUTS] = {0};
+    ll_status s = LL_OK;
+
+    /* The twin must start from the CPU layer's very parameters. */
+    for (int p = 0; s == LL_OK && p < lc->n_params; p++) {
+        s = ll_tensor_clone(&now, ld->params[p].value, LL_CPU);
+        if (s == LL_OK && (now.size != lc->params[p].value->size ||
+                           memcmp(now.data, lc->params[p].value->data, now.size * sizeof(ll_real))))
+            s = ll_fail(LL_EARG, "gradcheck: the twin's %s differs from the CPU layer's; build "
+                                 "both from one seed", lc->params[p].name);
+    }
+    /* 2. The twin's analytic side: the same inputs and r, gradients poisoned with NaN. */
+    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++) {
+        s = ll_tensor_clone(&xd[i], x[i], dev);
+        in_d[i] = &xd[i];
+    }
+    if (s == LL_OK)
+        s = ll_layer_forward(ld, in_d, &yd);
+    if (s == LL_OK)
+        s = ll_tensor_clone(&dyd, &t->dy, dev);
+    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++) {
+        if (!t->dx[i].data)
+            continue;
+        dx_d[i] = &dxd[i];
+        s = ll_tensor_alloc(&dxd[i], x[i]->shape, dev);
+        if (s == LL_OK)
+            s = ll_tensor_fill(&dxd[i], NAN);
+    }
+    for (int p = 0; s == LL_OK && p < ld->n_params; p++)
+        s = ll_tensor_fill(ld->params[p].grad, NAN);
+    if (s == LL_OK)
+        s = ll_layer_backward(ld, in_d, &yd, &dyd, dx_d);
+    /* Backward may only read dy and the inputs, on the device too. */
+    for (int i = 0; s == LL_OK && i <= ops->n_inputs && !rep_dev->violation[0]; i++) {
+        const ll_tensor *given = i == 0 ? &t->dy : x[i - 1];
+        s = ll_tensor_clone(&now, i == 0 ? &dyd : &xd[i - 1], LL_CPU);
+        if (s == LL_OK && memcmp(now.data, given->data, given->size * sizeof(ll_real)) != 0) {
+            snprintf(rep_dev->violation, sizeof rep_dev->violation,
+                     "backward wrote into %s, which it must only read (the caller still needs it)",
+                     i == 0 ? "dy" : ops->input_names[i - 1]);
+            s = ll_tensor_copy(i == 0 ? &dyd : &xd[i - 1], given);
+        }
+    }
+    /* The twin's results, on the host. */
+    if (s == LL_OK)
+        s = ll_tensor_clone(&yh, &yd, LL_CPU);
+    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++)
+        if (dx_d[i])
+            s = ll_tensor_clone(&dxh[i], &dxd[i], LL_CPU);
+    for (int p = 0; s == LL_OK && p < ld->n_params; p++)
+        s = ll_tensor_clone(&pgh[p], ld->params[p].grad, LL_CPU);
+
+    /* 3. Device against CPU: the output, then every gradient. */
+    if (s == LL_OK) {
+        int n = 0;
+        s = parity_entry(&rep_parity->entry[n++], "y", false, true, &yh, &t->y, parity);
+        for (int i = 0; s == LL_OK && i < ops->n_inputs; i++)
+            if (dx_d[i])
+                s = parity_entry(&rep_parity->entry[n++], ops->input_names[i], false, false, &dxh[i],
+                                 &t->dx[i], parity);
+        for (int p = 0; s == LL_OK && p < lc->n_params; p++)
+            s = parity_entry(&rep_parity->entry[n++], lc->params[p].name, true, false, &pgh[p],
+                             lc->params[p].grad, parity);
+        rep_parity->n = n;
+        rep_parity->parity = true;
+        rep_parity->threshold = parity;
+        rep_parity->floor = 1;
+        rep_parity->pass = true;
+        for (int k = 0; k < n; k++)
+            rep_parity->pass = rep_parity->pass && rep_parity->entry[k].pass;
+    }
+
+    /* 4. The twin's numeric side: the checker perturbs the CPU copies (lc's own
+     * parameters and x), and every forward of the twin first copies them over. */
+    if (s == LL_OK) {
+        ll_gc_target targets[LL_GC_MAX_TARGETS];
+        twin_ctx ctx = {.lc = lc, .ld = ld, .xc = (const ll_tensor *const *)x, .xd = in_d,
+                        .r = &t->dy, .out_d = &out_d, .out_h = &out_h, .out_c = &out_c};
+        int n = 0;
+        for (int i = 0; i < ops->n_inputs; i++)
+            if (dx_d[i]) {
+                targets[n] = (ll_gc_target){ops->input_names[i], false, x[i], &dxh[i]};
+                ctx.host[n] = x[i], ctx.dev[n] = &xd[i], n++;
+            }
+        for (int p = 0; p < lc->n_params; p++) {
+            targets[n] = (ll_gc_target){lc->params[p].name, true, lc->params[p].value, &pgh[p]};
+            ctx.host[n] = lc->params[p].value, ctx.dev[n] = ld->params[p].value, n++;
+        }
+        ctx.n = n;
+        s = ll_gradcheck_run(targets, n, twin_loss, &ctx, opt, rep_dev);
+        /* The last forward saw v - h: put the exact values back on the device. */
+        ll_status restored = twin_sync(&ctx);
+        if (s == LL_OK)
+            s = restored;
+    }
+
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&xd[i]), ll_tensor_free(&dxd[i]), ll_tensor_free(&dxh[i]);
+    for (int p = 0; p < LL_MAX_PARAMS; p++)
+        ll_tensor_free(&pgh[p]);
+    ll_tensor_free(&yd), ll_tensor_free(&dyd), ll_tensor_free(&yh), ll_tensor_free(&now);
+    ll_tensor_free(&out_d), ll_tensor_free(&out_h), ll_tensor_free(&out_c);
+    return s;
+}
+
 void ll_gc_tensors_free(ll_gc_tensors *t)
 {
     ll_tensor_free(&t->y);
@@ -423,13 +625,18 @@ static const char *entry_verdict(const ll_gc_entry *e)
 
 void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
 {
-    fprintf(f, "gradcheck %s (%s, %s, h = %g, floor = %g, pass if max rel. error <= %g)\n\n",
-            rep->subject, LL_REAL_NAME,
-            rep->fast ? "fast: random directions" : "exhaustive: every element", rep->eps,
-            rep->floor, rep->threshold);
+    if (rep->parity)
+        fprintf(f, "gradcheck %s (%s, every element of y and of each gradient, error relative to "
+                   "max(|a|, |b|, 1, largest |cpu|), pass if max rel. error <= %g)\n\n",
+                rep->subject, LL_REAL_NAME, rep->threshold);
+    else
+        fprintf(f, "gradcheck %s (%s, %s, h = %g, floor = %g, pass if max rel. error <= %g)\n\n",
+                rep->subject, LL_REAL_NAME,
+                rep->fast ? "fast: random directions" : "exhaustive: every element", rep->eps,
+                rep->floor, rep->threshold);
     fprintf(f, "  %-8s %-6s %-16s %8s %6s %12s  %-14s %14s %14s  %s\n", "tensor", "kind", "shape",
             rep->fast ? "dirs" : "checked", "kinks", "max rel err", rep->fast ? "worst dir" : "worst index",
-            "analytic", "numeric", "verdict");
+            rep->parity ? "device" : "analytic", rep->parity ? "cpu" : "numeric", "verdict");
     size_t checked = 0, kinks = 0;
     const ll_gc_entry *worst = NULL;
     for (int k = 0; k < rep->n; k++) {
@@ -441,7 +648,8 @@ void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
         else
             ll_gc_index_str(e->shape, e->worst, index, sizeof index);
         fprintf(f, "  %-8s %-6s %-16s %8zu %6zu %12.3e  %-14s %14.7g %14.7g  %s%s%s\n", e->name,
-                e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, index,
+                e->is_param ? "param" : e->is_output ? "output" : "input", shape, e->checked,
+                e->kinks, e->max_rel, index,
                 e->worst_analytic, e->worst_numeric,
                 e->problem ? "" : ll_gc_band_name(ll_gc_band_of(e->max_rel)), e->problem ? "" : ", ",
                 entry_verdict(e));
@@ -484,7 +692,8 @@ ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
             used += (size_t)snprintf(shape + used, sizeof shape - used, d ? "x%d" : "%d",
                                      e->shape.dim[d]);
         fprintf(f, "%s,%s,%s,%zu,%zu,%.17g,%zu,%.17g,%.17g,%s\n", e->name,
-                e->is_param ? "param" : "input", shape, e->checked, e->kinks, e->max_rel, e->worst,
+                e->is_param ? "param" : e->is_output ? "output" : "input", shape, e->checked,
+                e->kinks, e->max_rel, e->worst,
                 e->worst_analytic, e->worst_numeric, entry_verdict(e));
     }
     if (fclose(f) != 0)

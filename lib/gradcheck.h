@@ -29,6 +29,12 @@
  * element shows up as a NaN, the worst possible error. And backward must only
  * read dy and the inputs: a layer that writes into them (a ReLU zeroing the
  * caller's dy in place) fails the check with a contract violation.
+ *
+ * With a GPU (gradcheck LAYER --gpu, ll_gradcheck_layer_twin) the check is
+ * three-way: the CPU layer as above, the GPU twin's analytic gradients
+ * against central differences of the GPU's own forward, and the GPU's
+ * analytic gradients (and output) against the CPU's on identical inputs,
+ * parameters and dropout masks.
  */
 #ifndef LL_GRADCHECK_H
 #define LL_GRADCHECK_H
@@ -52,6 +58,15 @@
 #define LL_GC_DEFAULT_THRESHOLD 1e-2
 #endif
 #define LL_GC_DEFAULT_DIRECTIONS 8
+/* GPU against CPU (two analytic results of one formula): pass when the
+ * largest |gpu - cpu| / max(|gpu|, |cpu|, max(1, largest |cpu| of the
+ * tensor)) is at most this. Far above the few ulps that libm and summation
+ * order leave (docs/gpu.md), far below what a wrong kernel gives. */
+#ifdef LL_DOUBLE
+#define LL_GC_DEFAULT_PARITY 1e-12
+#else
+#define LL_GC_DEFAULT_PARITY 1e-5
+#endif
 /* Tensors one check can cover: a layer's inputs and parameters, or a network's parameters. */
 #define LL_GC_MAX_TARGETS 64
 
@@ -62,6 +77,7 @@ typedef struct {
     bool fast;         /* random directional derivatives instead of every element */
     int directions;    /* directions per tensor in fast mode (0: default) */
     uint64_t seed;     /* seeds the directions of fast mode */
+    double parity;     /* GPU vs CPU threshold of the three-way check (0: default) */
 } ll_gc_options;
 
 /* CS231n's bands for a relative error. */
@@ -71,6 +87,7 @@ typedef enum { LL_GC_GOOD, LL_GC_OK, LL_GC_UNEASY, LL_GC_WRONG } ll_gc_band;
 typedef struct {
     char name[32];         /* "x", "W", "gamma" */
     bool is_param;
+    bool is_output;        /* the forward output y (GPU vs CPU reports only) */
     ll_shape shape;
     size_t checked;        /* elements (fast mode: directions) compared */
     size_t kinks;          /* skipped because x+h and x-h straddle a kink */
@@ -93,6 +110,7 @@ typedef struct {
                               backward wrote into dy or an input it must only read */
     double eps, floor, threshold;
     bool fast;
+    bool parity;           /* a GPU vs CPU comparison: "analytic" is the GPU's, "numeric" the CPU's */
     bool pass;
 } ll_gc_report;
 
@@ -127,6 +145,22 @@ typedef struct {
  * differences for every input that has a gradient and every parameter. */
 ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
                              ll_gc_tensors *t, ll_gc_report *rep);
+
+/* The three-way check of a layer's twin on another device (gradcheck --gpu):
+ *   rep_cpu:    ll_gradcheck_layer on the CPU layer lc and CPU inputs x;
+ *   rep_dev:    the twin ld's analytic gradients against central differences
+ *               of ld's own forward (the perturbed values are copied to ld's
+ *               device before every forward);
+ *   rep_parity: ld's output and analytic gradients against lc's, element by
+ *               element, with opt->parity as the threshold.
+ * lc and ld must be identical (ll_gradcheck_setup with one seed, then
+ * ll_layer_to_device(ld, dev)); ld's inputs are copies of x on dev. Kinks are
+ * judged by lc's fingerprint on the same perturbed values, since fingerprints
+ * read host memory. dev may be LL_CPU: then the machinery checks itself and
+ * every parity error is 0. t receives the CPU side's tensors. */
+ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_tensor *const *x,
+                                  const ll_gc_options *opt, ll_gc_tensors *t, ll_gc_report *rep_cpu,
+                                  ll_gc_report *rep_dev, ll_gc_report *rep_parity);
 
 /* Frees what ll_gradcheck_layer left in t. */
 void ll_gc_tensors_free(ll_gc_tensors *t);

@@ -10,10 +10,12 @@
 
 #include "tensor.h"
 
-/* Fills a CPU tensor with Gaussian values of mean 0 and standard deviation std. */
+/* Fills a tensor (CPU or GPU) with Gaussian values of mean 0 and standard
+ * deviation std. On the GPU each element is drawn by the same function from
+ * the same counter; see ll_gpu_init_normal for the last-bit caveat. */
 ll_status ll_init_normal(ll_tensor *t, double std, uint64_t seed, uint64_t stream);
 
-/* Fills a CPU tensor with values uniform in [lo, hi). */
+/* Fills a tensor (CPU or GPU) with values uniform in [lo, hi), bit-identical on both. */
 ll_status ll_init_uniform(ll_tensor *t, double lo, double hi, uint64_t seed, uint64_t stream);
 
 #endif

@@ -3,6 +3,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu.h"
+
+/* GPU inputs for a layer whose CUDA twin is not written yet: say so, before
+ * any of its CPU checks sees a device pointer. */
+static ll_status expect_twin(const ll_layer *l, ll_device dev)
+{
+    if (dev == LL_GPU && !ll_gpu_has_twin(l->ops->kind))
+        return ll_fail(LL_EDEVICE,
+                       "layer %s has no CUDA twin yet (docs/gpu.md lists the twins): run it on "
+                       "the CPU, copying its input there with ll_tensor_copy",
+                       l->ops->kind);
+    return LL_OK;
+}
+
 ll_status ll_layer_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
     return l->ops->output_shape(l, in, out);
@@ -19,6 +33,7 @@ ll_status ll_layer_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
                            l->ops->input_names[0], x[0]->device == LL_GPU ? "GPU" : "CPU");
         in[i] = x[i]->shape;
     }
+    LL_TRY(expect_twin(l, x[0]->device));
     ll_shape out;
     LL_TRY(l->ops->output_shape(l, in, &out));
     LL_TRY(ll_tensor_ensure(y, out, x[0]->device));
@@ -31,6 +46,7 @@ ll_status ll_layer_backward(ll_layer *l, const ll_tensor *const *x, const ll_ten
     for (int i = 0; i < l->ops->n_inputs; i++)
         LL_TRY(ll_expect_tensor(l->ops->kind, l->ops->input_names[i], x[i]));
     LL_TRY(ll_expect_tensor(l->ops->kind, "y", y));
+    LL_TRY(expect_twin(l, x[0]->device));
     LL_TRY(ll_expect_shape(l->ops->kind, "dy", dy, y->shape));
     for (int i = 0; i < l->ops->n_inputs; i++) {
         if (!dx[i])
@@ -63,6 +79,42 @@ void ll_layer_free(ll_layer *l)
     if (l->ops->destroy)
         l->ops->destroy(l);
     free(l);
+}
+
+ll_status ll_layer_to_device(ll_layer *l, ll_device dev)
+{
+    if (!l)
+        return ll_fail(LL_EARG, "layer to device: the layer is NULL");
+    if (dev != LL_CPU && dev != LL_GPU)
+        return ll_fail(LL_EARG, "%s: device %d, expected LL_CPU or LL_GPU", l->ops->kind, (int)dev);
+    LL_TRY(expect_twin(l, dev));
+    /* Every tensor the layer lists: parameter values, their gradients, buffers. */
+    enum { MAX_MOVED = 2 * LL_MAX_PARAMS + LL_MAX_BUFFERS };
+    ll_tensor *old[MAX_MOVED];
+    int n = 0;
+    for (int p = 0; p < l->n_params; p++)
+        old[n++] = l->params[p].value, old[n++] = l->params[p].grad;
+    for (int b = 0; b < l->n_buffers; b++)
+        old[n++] = l->buffers[b].value;
+    /* Copy everything first; only when every copy succeeded, swap and free. */
+    ll_tensor moved[MAX_MOVED];
+    memset(moved, 0, sizeof moved);
+    ll_status s = LL_OK;
+    for (int i = 0; i < n && s == LL_OK; i++)
+        if (old[i] && old[i]->data && old[i]->device != dev)
+            s = ll_tensor_clone(&moved[i], old[i], dev);
+    if (s != LL_OK) {
+        for (int i = 0; i < n; i++)
+            ll_tensor_free(&moved[i]);
+        return s;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!moved[i].data)
+            continue;
+        ll_tensor_free(old[i]);
+        *old[i] = moved[i];
+    }
+    return LL_OK;
 }
 
 void ll_layer_add_param(ll_layer *l, const char *name, ll_tensor *value, ll_tensor *grad)

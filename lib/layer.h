@@ -68,7 +68,9 @@ typedef struct {
 
     /* A hash of the discrete choices the last forward made (ReLU's signs, a
      * max pool's argmax), so the gradient checker can see when x+h and x-h fall
-     * on two sides of a kink. NULL for layers that are smooth everywhere. */
+     * on two sides of a kink. NULL for layers that are smooth everywhere.
+     * Called on CPU layers and tensors only: the GPU gradient check asks an
+     * identical CPU layer (gradcheck.h). */
     uint64_t (*fingerprint)(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y);
 
     /* A sentence when a gradient check on inputs of these shapes would prove
@@ -109,6 +111,14 @@ void ll_layer_set_training(ll_layer *l, bool training);
 
 /* Frees the layer and everything it owns; NULL is a no-op. */
 void ll_layer_free(ll_layer *l);
+
+/* Moves the layer's parameters, their gradients and its buffers to dev: each
+ * is copied to a new tensor there and the old memory freed (explicit, like
+ * every copy between devices). Caches (a dropout mask, im2col columns) follow
+ * the input on the next forward. Moving to the GPU needs a layer with a CUDA
+ * twin ("layer conv has no CUDA twin yet" otherwise). On failure nothing has
+ * moved. */
+ll_status ll_layer_to_device(ll_layer *l, ll_device dev);
 
 /* Helpers for layer modules: register a parameter or buffer in the base. */
 void ll_layer_add_param(ll_layer *l, const char *name, ll_tensor *value, ll_tensor *grad);

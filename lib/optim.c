@@ -313,27 +313,32 @@ static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g
 }
 
 /* Adam's per-step coefficients, worked out in double once per step and
- * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1. */
+ * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1.
+ * The bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t are folded into
+ * one step size and one eps, so the loop does no per-element correction:
+ *   lr * (m / c1) / (sqrt(v / c2) + eps) = step * m / (sqrt(v) + eps_hat)
+ * with step = lr * sqrt(c2) / c1 and eps_hat = eps * sqrt(c2) (multiply the
+ * fraction above and below by sqrt(c2)). It is the same update as the one
+ * docs/optimizers.md writes, eps included, not the book's variant. */
 typedef struct {
-    ll_real b1, one_minus_b1, inv_c1; /* inv_c1 = 1 / (1 - beta1^t): bias correction */
-    ll_real b2, one_minus_b2, inv_c2;
+    ll_real b1, one_minus_b1;
+    ll_real b2, one_minus_b2;
+    ll_real step, eps_hat;
 } adam_coef;
 
 /* Adam with bias correction, plus AdamW's decoupled decay of the weights as
  * they were before this step (Loshchilov & Hutter's algorithm, PyTorch's
- * order; wd = 0 for Adam and for undecayed params, where it subtracts 0). */
+ * order; lr_wd = lr * weight_decay, 0 for Adam and for undecayed params,
+ * where it subtracts 0). */
 static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
-                      ll_real *restrict v, ll_real lr, ll_real l2, adam_coef k, ll_real eps,
-                      ll_real wd)
+                      ll_real *restrict v, ll_real l2, adam_coef k, ll_real lr_wd)
 {
     for (size_t i = 0; i < n; i++) {
         ll_real ge = g[i] + l2 * w[i];
         m[i] = k.b1 * m[i] + k.one_minus_b1 * ge;
         v[i] = k.b2 * v[i] + k.one_minus_b2 * ge * ge;
-        ll_real mhat = m[i] * k.inv_c1;
-        ll_real vhat = v[i] * k.inv_c2;
-        ll_real decay = lr * wd * w[i];
-        w[i] -= lr * mhat / (ll_sqrt(vhat) + eps) + decay;
+        ll_real decay = lr_wd * w[i];
+        w[i] -= k.step * m[i] / (ll_sqrt(v[i]) + k.eps_hat) + decay;
     }
 }
 
@@ -353,13 +358,14 @@ ll_status ll_optim_step(ll_optim *opt)
     if (adam) {
         opt->beta1_pow *= c->beta1;
         opt->beta2_pow *= c->beta2;
+        double c1 = 1 - opt->beta1_pow, sqrt_c2 = sqrt(1 - opt->beta2_pow);
         k = (adam_coef){
             .b1 = (ll_real)c->beta1,
             .one_minus_b1 = (ll_real)(1 - c->beta1),
-            .inv_c1 = (ll_real)(1 / (1 - opt->beta1_pow)),
             .b2 = (ll_real)c->beta2,
             .one_minus_b2 = (ll_real)(1 - c->beta2),
-            .inv_c2 = (ll_real)(1 / (1 - opt->beta2_pow)),
+            .step = (ll_real)(c->lr * sqrt_c2 / c1),
+            .eps_hat = (ll_real)(c->eps * sqrt_c2),
         };
     }
     const ll_real lr = (ll_real)c->lr, eps = (ll_real)c->eps, mu = (ll_real)c->momentum;
@@ -390,7 +396,7 @@ ll_status ll_optim_step(ll_optim *opt)
             break;
         case LL_ADAM:
         case LL_ADAMW:
-            step_adam(n, w, g, s0, s1, lr, l2, k, eps, decoupled ? wd : 0);
+            step_adam(n, w, g, s0, s1, l2, k, decoupled ? lr * wd : 0);
             break;
         default:
             break;

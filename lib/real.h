@@ -26,7 +26,10 @@ typedef float ll_real;
 #endif
 
 /* Functions that must run unchanged on the CPU and inside CUDA kernels
- * (the random number generator, small maths helpers) are marked LL_HD. */
+ * (the random number generator, small maths helpers) are marked LL_HD.
+ * This is, deliberately, the one #ifdef __CUDACC__ of the core headers: it
+ * lets the kernels of lib/gpu/ call lib/rng.h itself, so a dropout mask or an initial
+ * weight is drawn by the same code on both devices (docs/gpu.md). */
 #ifdef __CUDACC__
 #define LL_HD __host__ __device__
 #else

@@ -53,12 +53,58 @@ static inline LL_HD ll_rng_block ll_rng_philox(uint64_t seed, uint64_t stream, u
     return b;
 }
 
+/* The blocks of four consecutive indices, index0 .. index0 + 3, exactly as
+ * four calls of ll_rng_philox would give them. The same rounds run on four
+ * counters side by side (one array element per counter), which lets the
+ * compiler do the four at once in vector registers: on the CPU this is the
+ * way to draw many blocks (Dropout's mask). */
+#define LL_PHILOX_LANES 4
+static inline LL_HD void ll_rng_philox4(uint64_t seed, uint64_t stream, uint64_t index0,
+                                        ll_rng_block out[LL_PHILOX_LANES])
+{
+    uint32_t c0[LL_PHILOX_LANES], c1[LL_PHILOX_LANES], c2[LL_PHILOX_LANES], c3[LL_PHILOX_LANES];
+    for (int l = 0; l < LL_PHILOX_LANES; l++) {
+        uint64_t index = index0 + (uint64_t)l;
+        c0[l] = (uint32_t)index, c1[l] = (uint32_t)(index >> 32);
+        c2[l] = (uint32_t)stream, c3[l] = (uint32_t)(stream >> 32);
+    }
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < LL_PHILOX_ROUNDS; r++) {
+        for (int l = 0; l < LL_PHILOX_LANES; l++) { /* ll_rng_philox's round, per lane */
+            uint64_t p0 = (uint64_t)LL_PHILOX_M0 * c0[l];
+            uint64_t p1 = (uint64_t)LL_PHILOX_M1 * c2[l];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0;
+            uint32_t n1 = (uint32_t)p1;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+            uint32_t n3 = (uint32_t)p0;
+            c0[l] = n0, c1[l] = n1, c2[l] = n2, c3[l] = n3;
+        }
+        k0 += LL_PHILOX_W0;
+        k1 += LL_PHILOX_W1;
+    }
+    for (int l = 0; l < LL_PHILOX_LANES; l++) {
+        out[l].w[0] = c0[l], out[l].w[1] = c1[l];
+        out[l].w[2] = c2[l], out[l].w[3] = c3[l];
+    }
+}
+
 /* A uniform double in [0, 1) with 53 random bits: exact, so identical on CPU and GPU. */
 static inline LL_HD double ll_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
     ll_rng_block b = ll_rng_philox(seed, stream, index);
     uint64_t bits = ((uint64_t)b.w[0] << 21) ^ ((uint64_t)b.w[1] >> 11);
     return (double)(bits & ((UINT64_C(1) << 53) - 1)) * 0x1p-53;
+}
+
+/* A uniform double in [0, 1) with 32 random bits, one per Philox word:
+ * element `index` uses word index % 4 of block index / 4, so a loop over
+ * consecutive indices needs one Philox block per four numbers (Dropout's
+ * masks, where 2^-32 steps are fine enough). w * 2^-32 is exact in double,
+ * so u >= p is the same test as the integer one w >= ceil(p * 2^32). */
+static inline LL_HD double ll_rng_uniform32(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    ll_rng_block b = ll_rng_philox(seed, stream, index / 4);
+    return (double)b.w[index % 4] * 0x1p-32;
 }
 
 /* A standard normal double (Box-Muller on the block's other two words).

@@ -163,10 +163,31 @@ ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count)
 ll_status ll_tensor_fill(ll_tensor *t, ll_real value)
 {
     LL_TRY(ll_expect_tensor("fill", "t", t));
-    LL_TRY(ll_expect_cpu("fill", "t", t));
+    if (t->device == LL_GPU)
+        return ll_gpu_fill(t->data, t->size, value);
     for (size_t i = 0; i < t->size; i++)
         t->data[i] = value;
     return LL_OK;
+}
+
+ll_status ll_tensor_clone(ll_tensor *dst, const ll_tensor *src, ll_device dev)
+{
+    LL_TRY(ll_expect_tensor("tensor clone", "src", src));
+    ll_tensor fresh = {0};
+    LL_TRY(ll_tensor_alloc(&fresh, src->shape, dev));
+    ll_status s = ll_tensor_copy(&fresh, src);
+    if (s != LL_OK) {
+        ll_tensor_free(&fresh);
+        return s;
+    }
+    ll_tensor_free(dst);
+    *dst = fresh;
+    return LL_OK;
+}
+
+const char *ll_device_name(ll_device dev)
+{
+    return dev == LL_GPU ? "GPU" : "CPU";
 }
 
 ll_status ll_expect_tensor(const char *layer, const char *tensor, const ll_tensor *t)
@@ -194,7 +215,30 @@ ll_status ll_expect_cpu(const char *layer, const char *tensor, const ll_tensor *
     LL_TRY(ll_expect_tensor(layer, tensor, t));
     if (t->device != LL_CPU)
         return ll_fail(LL_EDEVICE,
-                       "%s: %s is on the GPU, expected a CPU tensor (copy it with ll_tensor_copy)",
-                       layer, tensor);
+                       "%s: %s is on the GPU, expected a CPU tensor (copy it with ll_tensor_copy)%s%s%s",
+                       layer, tensor, ll_gpu_lacks_twin(layer) ? ": layer " : "",
+                       ll_gpu_lacks_twin(layer) ? layer : "",
+                       ll_gpu_lacks_twin(layer) ? " has no CUDA twin yet (docs/gpu.md)" : "");
     return LL_OK;
+}
+
+ll_status ll_expect_same_device(const char *layer, const char *tensor, const ll_tensor *t,
+                                const char *ref_name, const ll_tensor *ref)
+{
+    LL_TRY(ll_expect_tensor(layer, tensor, t));
+    LL_TRY(ll_expect_tensor(layer, ref_name, ref));
+    if (t->device != ref->device)
+        return ll_fail(LL_EDEVICE,
+                       "%s: %s is on the %s but %s is on the %s, expected both on one device "
+                       "(copy one with ll_tensor_copy, move a layer with ll_layer_to_device)",
+                       layer, tensor, ll_device_name(t->device), ref_name,
+                       ll_device_name(ref->device));
+    return LL_OK;
+}
+
+ll_status ll_expect_like(const char *layer, const char *tensor, const ll_tensor *t, ll_shape want,
+                         const char *ref_name, const ll_tensor *ref)
+{
+    LL_TRY(ll_expect_shape(layer, tensor, t, want));
+    return ll_expect_same_device(layer, tensor, t, ref_name, ref);
 }

@@ -77,7 +77,7 @@ ll_status ll_tensor_reshape(ll_tensor *t, ll_shape s);
  * freed. Used to walk a data set in batches without copying. */
 ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count);
 
-/* Sets every element of a tensor to value. */
+/* Sets every element of a tensor to value (on either device). */
 ll_status ll_tensor_fill(ll_tensor *t, ll_real value);
 
 /* Fails with LL_ESHAPE unless t has exactly shape want; layer and tensor
@@ -88,7 +88,26 @@ ll_status ll_expect_shape(const char *layer, const char *tensor, const ll_tensor
 ll_status ll_expect_tensor(const char *layer, const char *tensor, const ll_tensor *t);
 
 /* Fails with LL_EDEVICE unless t is on the CPU. Layers whose CUDA twin is not
- * written yet use it so a GPU tensor gets an explanation, not a crash. */
+ * written yet use it so a GPU tensor gets an explanation, not a crash (the
+ * message then adds "layer X has no CUDA twin yet"). */
 ll_status ll_expect_cpu(const char *layer, const char *tensor, const ll_tensor *t);
+
+/* Fails with LL_EDEVICE unless t is allocated and on the same device as ref
+ * (named ref_name): "relu: y is on the CPU but x is on the GPU, ...". Layers
+ * with a CUDA twin check every tensor against their first input this way. */
+ll_status ll_expect_same_device(const char *layer, const char *tensor, const ll_tensor *t,
+                                const char *ref_name, const ll_tensor *ref);
+
+/* ll_expect_shape, then ll_expect_same_device: t has shape want and lives where ref does. */
+ll_status ll_expect_like(const char *layer, const char *tensor, const ll_tensor *t, ll_shape want,
+                         const char *ref_name, const ll_tensor *ref);
+
+/* Allocates dst on dev with src's shape and copies src into it (any devices):
+ * the explicit way to move a tensor, e.g. ll_tensor_clone(&g, &x, LL_GPU).
+ * dst's old memory is freed; on failure dst is left as it was. */
+ll_status ll_tensor_clone(ll_tensor *dst, const ll_tensor *src, ll_device dev);
+
+/* "CPU" or "GPU". */
+const char *ll_device_name(ll_device dev);
 
 #endif

@@ -196,7 +196,7 @@ static ll_status lesson(const ll_lesson *L, const ll_dataset *train, const ll_da
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "11", "a deeper convnet",
                             "Six 3x3 conv layers, He init, Adam and dropout, trained with and without\n"
                             "BatchNorm; the test images it gets wrong, drawn.",

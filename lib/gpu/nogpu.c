@@ -5,6 +5,7 @@
  * #ifdef: it calls the same functions whether CUDA is there or not.
  */
 #include "../gpu.h"
+#include "layers_gpu.h"
 
 static const char no_cuda[] =
     "this layerlab was built without CUDA (no nvcc found, or LL_CUDA=OFF); "
@@ -37,3 +38,49 @@ ll_status ll_gpu_memcpy(void *dst, bool dst_on_gpu, const void *src, bool src_on
     (void)dst, (void)dst_on_gpu, (void)src, (void)src_on_gpu, (void)bytes;
     return ll_fail(LL_ENOGPU, "%s", no_cuda);
 }
+
+ll_status ll_gpu_fill(ll_real *p, size_t n, ll_real value)
+{
+    (void)p, (void)n, (void)value;
+    return ll_fail(LL_ENOGPU, "%s", no_cuda);
+}
+
+ll_status ll_gpu_init_normal(ll_real *p, size_t n, double std, uint64_t seed, uint64_t stream)
+{
+    (void)p, (void)n, (void)std, (void)seed, (void)stream;
+    return ll_fail(LL_ENOGPU, "%s", no_cuda);
+}
+
+ll_status ll_gpu_init_uniform(ll_real *p, size_t n, double lo, double hi, uint64_t seed,
+                              uint64_t stream)
+{
+    (void)p, (void)n, (void)lo, (void)hi, (void)seed, (void)stream;
+    return ll_fail(LL_ENOGPU, "%s", no_cuda);
+}
+
+ll_status ll_gemm_gpu(bool trans_a, bool trans_b, int M, int N, int K, ll_real alpha,
+                      const ll_real *A, int lda, const ll_real *B, int ldb, ll_real beta,
+                      ll_real *C, int ldc)
+{
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
+    (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
+    return ll_fail(LL_ENOGPU, "gemm: %s", no_cuda);
+}
+
+/* Every layer twin of lib/gpu/layers_gpu.h, generated from its list: the
+ * stub names itself and says why there is no GPU. The parameters are unused
+ * by design, hence the one warning switched off for these lines. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#endif
+#define LL_GPU_STUB(name, params)                                                       \
+    ll_status name params                                                               \
+    {                                                                                   \
+        return ll_fail(LL_ENOGPU, "%s: %s", #name, no_cuda);                            \
+    }
+LL_GPU_TWIN_LIST(LL_GPU_STUB)
+#undef LL_GPU_STUB
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif

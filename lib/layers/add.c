@@ -3,17 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "add";
 
 ll_status ll_add_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
 {
-    LL_TRY(ll_expect_cpu(NAME, "a", a));
-    LL_TRY(ll_expect_shape(NAME, "b", b, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
-    LL_TRY(ll_expect_shape(NAME, "out", out, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "out", out));
+    LL_TRY(ll_expect_tensor(NAME, "a", a));
+    LL_TRY(ll_expect_like(NAME, "b", b, a->shape, "a", a));
+    LL_TRY(ll_expect_like(NAME, "out", out, a->shape, "a", a));
+    if (a->device == LL_GPU)
+        return ll_add_forward_gpu(a, b, out); /* lib/gpu/add.cu */
     for (size_t i = 0; i < a->size; i++)
         out->data[i] = a->data[i] + b->data[i];
     return LL_OK;
@@ -21,15 +22,13 @@ ll_status ll_add_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
 
 ll_status ll_add_backward(const ll_tensor *dout, ll_tensor *da, ll_tensor *db)
 {
-    LL_TRY(ll_expect_cpu(NAME, "dout", dout));
-    if (da) {
-        LL_TRY(ll_expect_shape(NAME, "da", da, dout->shape));
-        LL_TRY(ll_expect_cpu(NAME, "da", da));
-    }
-    if (db) {
-        LL_TRY(ll_expect_shape(NAME, "db", db, dout->shape));
-        LL_TRY(ll_expect_cpu(NAME, "db", db));
-    }
+    LL_TRY(ll_expect_tensor(NAME, "dout", dout));
+    if (da)
+        LL_TRY(ll_expect_like(NAME, "da", da, dout->shape, "dout", dout));
+    if (db)
+        LL_TRY(ll_expect_like(NAME, "db", db, dout->shape, "dout", dout));
+    if (dout->device == LL_GPU)
+        return ll_add_backward_gpu(dout, da, db); /* lib/gpu/add.cu */
     /* d(a+b)/da = d(a+b)/db = 1: the upstream gradient flows on unchanged. */
     if (da && da->data != dout->data)
         memcpy(da->data, dout->data, dout->size * sizeof(ll_real));

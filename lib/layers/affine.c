@@ -6,9 +6,13 @@
 
 #include "../blas.h"
 #include "../init.h"
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "affine";
+
+/* Columns of db summed at a time: the double accumulators live on the stack. */
+#define DB_BLOCK 64
 
 /* The (N, D) matrix view of x: N is the first dimension, D all the rest. */
 static void matrix_view(const ll_tensor *x, int *N, int *D)
@@ -21,8 +25,8 @@ static void matrix_view(const ll_tensor *x, int *N, int *D)
 static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int *N,
                               int *D, int *M)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
     matrix_view(x, N, D);
     if (W->shape.ndim != 2 || W->shape.dim[0] != *D) {
         char sw[64], sx[64];
@@ -31,10 +35,8 @@ static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_t
                        *D);
     }
     *M = W->shape.dim[1];
-    if (b) {
-        LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(*M)));
-        LL_TRY(ll_expect_cpu(NAME, "b", b));
-    }
+    if (b)
+        LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(*M), "x", x));
     return LL_OK;
 }
 
@@ -43,11 +45,12 @@ ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
     int N = 0, D = 0, M = 0;
     LL_TRY(ll_expect_tensor(NAME, "b", b));
     LL_TRY(check_params(x, W, b, &N, &D, &M));
-    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(N, M)));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(N, M), "x", x));
     /* y is written (the bias first) before the product reads x and W. */
     if (y->data == x->data || y->data == W->data)
         return ll_fail(LL_EARG, "affine: y shares memory with x or W, expected a separate tensor");
+    if (x->device == LL_GPU)
+        return ll_affine_forward_gpu(x, W, b, y); /* lib/gpu/affine.cu: cuBLAS */
     /* Start y as b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
     for (int n = 0; n < N; n++)
         memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
@@ -60,29 +63,34 @@ ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 {
     int N = 0, D = 0, M = 0;
     LL_TRY(check_params(x, W, NULL, &N, &D, &M));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(N, M)));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
-    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(M)));
-    LL_TRY(ll_expect_cpu(NAME, "db", db));
-    if (dx) {
-        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
-        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
-    }
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(N, M), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(M), "x", x));
+    if (dx)
+        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     /* The products write their outputs while reading dy, x and W (BLAS forbids overlap). */
     if ((dx && (dx->data == dy->data || dx->data == W->data || dx->data == x->data)) ||
         dW->data == dy->data || dW->data == x->data || db->data == dy->data)
         return ll_fail(LL_EARG, "affine: a gradient shares memory with an input, expected separate tensors");
+    if (x->device == LL_GPU)
+        return ll_affine_backward_gpu(x, W, dy, dx, dW, db); /* lib/gpu/affine.cu: cuBLAS */
     /* dW (D, M) = x^T (D, N) . dy (N, M) */
     ll_gemm(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M);
     /* db (M) = sum over the N rows of dy: b was added to every row, so every
-     * row's gradient flows back into it. Summed in double for float builds. */
-    for (int m = 0; m < M; m++) {
-        double s = 0;
-        for (int n = 0; n < N; n++)
-            s += dy->data[(size_t)n * M + m];
-        db->data[m] = (ll_real)s;
+     * row's gradient flows back into it. The rows are added one after the
+     * other, so the inner loop walks along a row (contiguous; it vectorizes)
+     * instead of down a column (M apart), into double accumulators for float
+     * builds, DB_BLOCK columns at a time. */
+    for (int m0 = 0; m0 < M; m0 += DB_BLOCK) {
+        int mb = M - m0 < DB_BLOCK ? M - m0 : DB_BLOCK;
+        double acc[DB_BLOCK] = {0};
+        for (int n = 0; n < N; n++) {
+            const ll_real *row = dy->data + (size_t)n * M + m0; /* (mb) of dy's row n */
+            for (int k = 0; k < mb; k++)
+                acc[k] += row[k];
+        }
+        for (int k = 0; k < mb; k++)
+            db->data[m0 + k] = (ll_real)acc[k];
     }
     /* dx (N, D) = dy (N, M) . W^T (M, D), written in x's own shape. */
     if (dx)

@@ -92,6 +92,87 @@ static ll_status expect_variances(const ll_tensor *running_var)
     return LL_OK;
 }
 
+/* --- the per-feature sums, in double ---
+ *
+ * Every pass works on FB features at a time, keeping their statistics in
+ * arrays on the stack, and walks x in memory order so that the inner loop is
+ * always contiguous: along a row of features for (N, D) input, where
+ * consecutive values belong to different features, and along a plane for
+ * (N, C, H, W), where H*W consecutive values belong to one channel. */
+#define FB 64
+
+/* A contiguous run of n values summed in double with eight partial sums:
+ * with one running sum every add waits for the previous one (the loop is
+ * latency-bound), with eight the adds overlap and vectorize. */
+static double run_sum(const ll_real *v, size_t n)
+{
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += v[i + k];
+    double s = 0;
+    for (int k = 0; k < 8; k++)
+        s += part[k];
+    for (; i < n; i++)
+        s += v[i];
+    return s;
+}
+
+/* sum of a * (b - mu) over a run, the same way (mu = 0: a plain dot product;
+ * a = b: the squared deviations). */
+static double run_dot(const ll_real *a, const ll_real *b, size_t n, double mu)
+{
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += (double)a[i + k] * ((double)b[i + k] - mu);
+    double s = 0;
+    for (int k = 0; k < 8; k++)
+        s += part[k];
+    for (; i < n; i++)
+        s += (double)a[i] * ((double)b[i] - mu);
+    return s;
+}
+
+/* out[f] = sum of v over feature f0 + f, for f < fb. */
+static void feature_sums(const bn_layout *lay, const ll_real *v, int f0, int fb, double *out)
+{
+    for (int f = 0; f < fb; f++)
+        out[f] = 0;
+    for (size_t n = 0; n < lay->outer; n++) {
+        const ll_real *vb = v + feature_offset(lay, n, f0); /* (fb, inner) */
+        if (lay->inner == 1)
+            for (int f = 0; f < fb; f++)
+                out[f] += vb[f];
+        else
+            for (int f = 0; f < fb; f++)
+                out[f] += run_sum(vb + f * lay->inner, lay->inner);
+    }
+}
+
+/* out[f] = sum of a * (b - mu[f]) over feature f0 + f; mu NULL means 0. */
+static void feature_dots(const bn_layout *lay, const ll_real *a, const ll_real *b, int f0, int fb,
+                         const double *mu, double *out)
+{
+    for (int f = 0; f < fb; f++)
+        out[f] = 0;
+    for (size_t n = 0; n < lay->outer; n++) {
+        size_t off = feature_offset(lay, n, f0);
+        const ll_real *ab = a + off, *bb = b + off; /* (fb, inner) each */
+        if (lay->inner == 1)
+            for (int f = 0; f < fb; f++)
+                out[f] += (double)ab[f] * ((double)bb[f] - (mu ? mu[f] : 0));
+        else
+            for (int f = 0; f < fb; f++)
+                out[f] += run_dot(ab + f * lay->inner, bb + f * lay->inner, lay->inner,
+                                  mu ? mu[f] : 0);
+    }
+}
+
+/* --- the passes --- */
+
 ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
                                      const ll_tensor *beta, double momentum, double eps,
                                      ll_tensor *running_mean, ll_tensor *running_var,
@@ -111,39 +192,52 @@ ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
     LL_TRY(expect_eps(eps));
 
     const double m = (double)lay.m;
-    for (int f = 0; f < lay.features; f++) {
+    for (int f0 = 0; f0 < lay.features; f0 += FB) {
+        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
         /* Two passes (mean, then squared deviations) in double: the one-pass
          * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
-        double sum = 0;
-        for (size_t n = 0; n < lay.outer; n++) {
-            const ll_real *xf = x->data + feature_offset(&lay, n, f); /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++)
-                sum += xf[k];
+        double mu[FB], var[FB];
+        feature_sums(&lay, x->data, f0, fb, mu);
+        for (int f = 0; f < fb; f++)
+            mu[f] /= m;
+        feature_dots(&lay, x->data, x->data, f0, fb, mu, var);
+        /* The element-wise pass runs in ll_real, with each feature's numbers
+         * rounded once: xhat = (x - mu) * inv_std, y = gamma * xhat + beta. */
+        ll_real mu_r[FB], istd_r[FB], g_r[FB], b_r[FB];
+        for (int f = 0; f < fb; f++) {
+            var[f] /= m; /* biased: divide by M, as the paper does for training */
+            double istd = 1.0 / sqrt(var[f] + eps);
+            int F = f0 + f;
+            mu_r[f] = (ll_real)mu[f], istd_r[f] = (ll_real)istd;
+            g_r[f] = gamma->data[F], b_r[f] = beta->data[F];
+            inv_std->data[F] = (ll_real)istd;
+            running_mean->data[F] = (ll_real)(momentum * running_mean->data[F] + (1 - momentum) * mu[f]);
+            running_var->data[F] = (ll_real)(momentum * running_var->data[F] + (1 - momentum) * var[f]);
         }
-        double mu = sum / m;
-        double sq = 0;
         for (size_t n = 0; n < lay.outer; n++) {
-            const ll_real *xf = x->data + feature_offset(&lay, n, f); /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++)
-                sq += ((double)xf[k] - mu) * ((double)xf[k] - mu);
-        }
-        double var = sq / m; /* biased: divide by M, as the paper does for training */
-        double istd = 1.0 / sqrt(var + eps);
-        double g = gamma->data[f], b = beta->data[f];
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f);
-            const ll_real *xf = x->data + off; /* (inner) */
-            ll_real *hf = xhat->data + off;    /* (inner) */
-            ll_real *yf = y->data + off;       /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++) {
-                double h = ((double)xf[k] - mu) * istd;
-                hf[k] = (ll_real)h;
-                yf[k] = (ll_real)(g * h + b);
+            size_t off = feature_offset(&lay, n, f0);
+            const ll_real *xb = x->data + off; /* (fb, inner) */
+            ll_real *hb = xhat->data + off;    /* (fb, inner) */
+            ll_real *yb = y->data + off;       /* (fb, inner) */
+            if (lay.inner == 1) {
+                for (int f = 0; f < fb; f++) {
+                    ll_real h = (xb[f] - mu_r[f]) * istd_r[f];
+                    hb[f] = h;
+                    yb[f] = g_r[f] * h + b_r[f];
+                }
+                continue;
+            }
+            for (int f = 0; f < fb; f++) {
+                const ll_real mf = mu_r[f], sf = istd_r[f], gf = g_r[f], bf = b_r[f];
+                const ll_real *xf = xb + f * lay.inner; /* (inner) */
+                ll_real *hf = hb + f * lay.inner, *yf = yb + f * lay.inner;
+                for (size_t k = 0; k < lay.inner; k++) {
+                    ll_real h = (xf[k] - mf) * sf;
+                    hf[k] = h;
+                    yf[k] = gf * h + bf;
+                }
             }
         }
-        inv_std->data[f] = (ll_real)istd;
-        running_mean->data[f] = (ll_real)(momentum * running_mean->data[f] + (1 - momentum) * mu);
-        running_var->data[f] = (ll_real)(momentum * running_var->data[f] + (1 - momentum) * var);
     }
     return LL_OK;
 }
@@ -163,16 +257,33 @@ ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
     LL_TRY(expect_eps(eps));
     LL_TRY(expect_variances(running_var));
 
-    for (int f = 0; f < lay.features; f++) {
-        double mu = running_mean->data[f];
-        double istd = 1.0 / sqrt((double)running_var->data[f] + eps);
-        double g = gamma->data[f], b = beta->data[f];
+    for (int f0 = 0; f0 < lay.features; f0 += FB) {
+        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+        /* y = (x - mu) * slope + beta, slope = gamma / sqrt(running_var + eps),
+         * worked out in double once per feature. */
+        ll_real mu_r[FB], slope_r[FB], b_r[FB];
+        for (int f = 0; f < fb; f++) {
+            int F = f0 + f;
+            mu_r[f] = running_mean->data[F];
+            slope_r[f] = (ll_real)(gamma->data[F] / sqrt((double)running_var->data[F] + eps));
+            b_r[f] = beta->data[F];
+        }
         for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f);
-            const ll_real *xf = x->data + off; /* (inner) */
-            ll_real *yf = y->data + off;       /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++)
-                yf[k] = (ll_real)(g * ((double)xf[k] - mu) * istd + b);
+            size_t off = feature_offset(&lay, n, f0);
+            const ll_real *xb = x->data + off; /* (fb, inner) */
+            ll_real *yb = y->data + off;       /* (fb, inner) */
+            if (lay.inner == 1) {
+                for (int f = 0; f < fb; f++)
+                    yb[f] = (xb[f] - mu_r[f]) * slope_r[f] + b_r[f];
+                continue;
+            }
+            for (int f = 0; f < fb; f++) {
+                const ll_real mf = mu_r[f], sf = slope_r[f], bf = b_r[f];
+                const ll_real *xf = xb + f * lay.inner; /* (inner) */
+                ll_real *yf = yb + f * lay.inner;
+                for (size_t k = 0; k < lay.inner; k++)
+                    yf[k] = (xf[k] - mf) * sf + bf;
+            }
         }
     }
     return LL_OK;
@@ -194,31 +305,46 @@ ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *in
     LL_TRY(expect_per_feature("dbeta", dbeta, lay.features));
 
     const double m = (double)lay.m;
-    for (int f = 0; f < lay.features; f++) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f);
-            const ll_real *hf = xhat->data + off; /* (inner) */
-            const ll_real *df = dy->data + off;   /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++) {
-                sum_dy += df[k];
-                sum_dy_xhat += (double)df[k] * hf[k];
-            }
+    for (int f0 = 0; f0 < lay.features; f0 += FB) {
+        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+        double sum_dy[FB], sum_dy_xhat[FB];
+        feature_sums(&lay, dy->data, f0, fb, sum_dy);
+        feature_dots(&lay, dy->data, xhat->data, f0, fb, NULL, sum_dy_xhat);
+        for (int f = 0; f < fb; f++) {
+            dbeta->data[f0 + f] = (ll_real)sum_dy[f];
+            dgamma->data[f0 + f] = (ll_real)sum_dy_xhat[f];
         }
-        dbeta->data[f] = (ll_real)sum_dy;
-        dgamma->data[f] = (ll_real)sum_dy_xhat;
         if (!dx)
             continue;
-        /* The closed form of the graph in docs/layers/batchnorm.md: the two
-         * sums carry the gradient that flows through mu and var. */
-        double scale = (double)gamma->data[f] * inv_std->data[f] / m;
+        /* The closed form of the graph in docs/layers/batchnorm.md,
+         *   dx = (gamma * inv_std / M) * (M * dy - sum(dy) - xhat * sum(dy * xhat)),
+         * the two sums carrying the gradient that flows through mu and var,
+         * as dx = a * dy - b - c * xhat with a, b, c worked out per feature in
+         * double and rounded once. */
+        ll_real a_r[FB], b_r[FB], c_r[FB];
+        for (int f = 0; f < fb; f++) {
+            double scale = (double)gamma->data[f0 + f] * inv_std->data[f0 + f] / m;
+            a_r[f] = (ll_real)(scale * m);
+            b_r[f] = (ll_real)(scale * sum_dy[f]);
+            c_r[f] = (ll_real)(scale * sum_dy_xhat[f]);
+        }
         for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f);
-            const ll_real *hf = xhat->data + off; /* (inner) */
-            const ll_real *df = dy->data + off;   /* (inner) */
-            ll_real *of = dx->data + off;         /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++)
-                of[k] = (ll_real)(scale * (m * df[k] - sum_dy - hf[k] * sum_dy_xhat));
+            size_t off = feature_offset(&lay, n, f0);
+            const ll_real *hb = xhat->data + off; /* (fb, inner) */
+            const ll_real *db = dy->data + off;   /* (fb, inner) */
+            ll_real *ob = dx->data + off;         /* (fb, inner) */
+            if (lay.inner == 1) {
+                for (int f = 0; f < fb; f++)
+                    ob[f] = a_r[f] * db[f] - b_r[f] - c_r[f] * hb[f];
+                continue;
+            }
+            for (int f = 0; f < fb; f++) {
+                const ll_real af = a_r[f], bf = b_r[f], cf = c_r[f];
+                const ll_real *hf = hb + f * lay.inner, *df = db + f * lay.inner; /* (inner) */
+                ll_real *of = ob + f * lay.inner;
+                for (size_t k = 0; k < lay.inner; k++)
+                    of[k] = af * df[k] - bf - cf * hf[k];
+            }
         }
     }
     return LL_OK;
@@ -243,28 +369,43 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
     LL_TRY(expect_eps(eps));
     LL_TRY(expect_variances(running_var));
 
-    for (int f = 0; f < lay.features; f++) {
-        /* In eval mode mu and var are constants, so y is affine in x. */
-        double mu = running_mean->data[f];
-        double istd = 1.0 / sqrt((double)running_var->data[f] + eps);
-        double slope = gamma->data[f] * istd;
-        double sum_dy = 0, sum_dy_xhat = 0;
+    for (int f0 = 0; f0 < lay.features; f0 += FB) {
+        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+        /* In eval mode mu and var are constants, so y is affine in x:
+         * dgamma = sum dy * (x - mu) * istd, dbeta = sum dy, dx = dy * slope. */
+        double mu[FB], istd[FB], sum_dy[FB], sum_dy_xc[FB];
+        ll_real slope_r[FB];
+        for (int f = 0; f < fb; f++) {
+            int F = f0 + f;
+            mu[f] = running_mean->data[F];
+            istd[f] = 1.0 / sqrt((double)running_var->data[F] + eps);
+            slope_r[f] = (ll_real)(gamma->data[F] * istd[f]);
+        }
+        feature_sums(&lay, dy->data, f0, fb, sum_dy);
+        feature_dots(&lay, dy->data, x->data, f0, fb, mu, sum_dy_xc);
+        for (int f = 0; f < fb; f++) {
+            dbeta->data[f0 + f] = (ll_real)sum_dy[f];
+            dgamma->data[f0 + f] = (ll_real)(sum_dy_xc[f] * istd[f]);
+        }
+        if (!dx)
+            continue;
         for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f);
-            const ll_real *xf = x->data + off;  /* (inner) */
-            const ll_real *df = dy->data + off; /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++) {
-                sum_dy += df[k];
-                sum_dy_xhat += (double)df[k] * ((double)xf[k] - mu) * istd;
+            size_t off = feature_offset(&lay, n, f0);
+            const ll_real *db = dy->data + off; /* (fb, inner) */
+            ll_real *ob = dx->data + off;       /* (fb, inner) */
+            if (lay.inner == 1) {
+                for (int f = 0; f < fb; f++)
+                    ob[f] = db[f] * slope_r[f];
+                continue;
             }
-            if (dx) {
-                ll_real *of = dx->data + off; /* (inner) */
+            for (int f = 0; f < fb; f++) {
+                const ll_real sf = slope_r[f];
+                const ll_real *df = db + f * lay.inner; /* (inner) */
+                ll_real *of = ob + f * lay.inner;
                 for (size_t k = 0; k < lay.inner; k++)
-                    of[k] = (ll_real)(df[k] * slope);
+                    of[k] = df[k] * sf;
             }
         }
-        dbeta->data[f] = (ll_real)sum_dy;
-        dgamma->data[f] = (ll_real)sum_dy_xhat;
     }
     return LL_OK;
 }

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../blas.h"
 #include "../init.h"
@@ -20,6 +21,12 @@ static const char *const NAME = "conv";
 #define CONV_DEFAULT_KERNEL 3
 #define CONV_DEFAULT_STRIDE 1
 #define CONV_DEFAULT_PAD 1
+
+/* The product of one chunk of images, ycol (F, B*OH*OW), is kept to about
+ * this size, the L2 cache of a core: large enough that each GEMM gives
+ * OpenBLAS's threads real work, small enough that the product is still in
+ * cache when it is copied into y. For lesson 10's conv, B = 15 images. */
+#define CONV_CHUNK_BYTES (1024 * 1024)
 
 /* Every size the conv works out, from the shapes of x and W. */
 typedef struct {
@@ -86,8 +93,35 @@ static ll_status conv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, con
     return LL_OK;
 }
 
+/* The sum of v[0..n) in double. Eight independent partial sums: with one
+ * running sum every add waits for the previous one (latency-bound, several
+ * times slower); eight keep the adder busy and vectorize without -ffast-math. */
+static double sum_of(const ll_real *v, size_t n)
+{
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += v[i + k];
+    double s = 0;
+    for (int k = 0; k < 8; k++)
+        s += part[k];
+    for (; i < n; i++)
+        s += v[i];
+    return s;
+}
+
+/* How many images one GEMM covers: as many as keep the chunk's product
+ * ycol (F, B*L) within CONV_CHUNK_BYTES, at least one, at most N. */
+static int chunk_images(const conv_dims *d)
+{
+    size_t per_image = (size_t)d->F * d->L * sizeof(ll_real);
+    size_t b = CONV_CHUNK_BYTES / per_image;
+    return b < 1 ? 1 : b > (size_t)d->N ? d->N : (int)b;
+}
+
 ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
-                          int pad, ll_tensor *col, ll_tensor *y)
+                          int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
 {
     LL_TRY(ll_expect_cpu(NAME, "x", x));
     LL_TRY(ll_expect_cpu(NAME, "W", W));
@@ -97,38 +131,55 @@ ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tenso
     LL_TRY(ll_expect_cpu(NAME, "b", b));
     LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
     LL_TRY(ll_expect_cpu(NAME, "y", y));
-    if (!col)
-        return ll_fail(LL_EARG, "conv: col is NULL, expected a tensor for the im2col cache");
-    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.N, d.CKK, d.L), LL_CPU));
+    if (!col || !ycol)
+        return ll_fail(LL_EARG, "conv: %s is NULL, expected a tensor for the %s",
+                       !col ? "col" : "ycol", !col ? "im2col cache" : "GEMM's output");
+    const int NL = d.N * d.L; /* columns of the whole batch; conv_dims_of checked it fits */
+    const int B = chunk_images(&d);
+    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.CKK, NL), LL_CPU));
+    LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d.F, B * d.L), LL_CPU));
 
-    size_t x_step = (size_t)d.C * d.H * d.W, col_step = (size_t)d.CKK * d.L;
-    size_t y_step = (size_t)d.F * d.L;
-    for (int n = 0; n < d.N; n++) {
-        ll_real *coln = col->data + n * col_step; /* (CKK, L) */
-        ll_real *yn = y->data + n * y_step;       /* (F, L) */
-        ll_im2col(x->data + n * x_step, d.C, d.H, d.W, d.KH, d.KW, stride, pad, coln);
-        /* yn (F, L) = W (F, CKK) . coln (CKK, L) */
-        ll_gemm(false, false, d.F, d.L, d.CKK, 1, W->data, d.CKK, coln, d.L, 0, yn, d.L);
-        for (int f = 0; f < d.F; f++) {
-            ll_real bf = b->data[f];
-            ll_real *yf = yn + (size_t)f * d.L; /* (L) */
-            for (int o = 0; o < d.L; o++)
-                yf[o] += bf;
-        }
+    /* Image n's receptive fields fill columns [n*L, (n+1)*L) of col, so B
+     * images side by side make one GEMM: a few large products keep OpenBLAS's
+     * threads busy where N small ones would make them wait for each other N
+     * times, and a chunk's product is still small enough to stay in cache
+     * until it is copied into y. */
+    size_t x_step = (size_t)d.C * d.H * d.W;
+    for (int n0 = 0; n0 < d.N; n0 += B) {
+        int nb = d.N - n0 < B ? d.N - n0 : B; /* images in this chunk */
+        int cols = nb * d.L;
+        ll_real *colc = col->data + (size_t)n0 * d.L; /* (CKK, cols), rows NL apart */
+        for (int n = 0; n < nb; n++)
+            ll_im2col_ld(x->data + (n0 + n) * x_step, d.C, d.H, d.W, d.KH, d.KW, stride, pad,
+                         colc + (size_t)n * d.L, (size_t)NL);
+        /* ycol (F, cols) = W (F, CKK) . colc (CKK, cols) */
+        ll_gemm(false, false, d.F, cols, d.CKK, 1, W->data, d.CKK, colc, NL, 0, ycol->data, cols);
+        /* ycol is ordered (F, nb, L), y is (N, F, L): move each run of L
+         * outputs to its place, writing y front to back, and add the filter's
+         * bias on the way (the chunk's ycol is still in cache). */
+        for (int n = 0; n < nb; n++)
+            for (int f = 0; f < d.F; f++) {
+                const ll_real *src = ycol->data + ((size_t)f * nb + n) * d.L; /* (L) */
+                ll_real *dst = y->data + ((size_t)(n0 + n) * d.F + f) * d.L;  /* (L) */
+                ll_real bf = b->data[f];
+                for (int o = 0; o < d.L; o++)
+                    dst[o] = src[o] + bf;
+            }
     }
     return LL_OK;
 }
 
 ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
-                           const ll_tensor *dy, int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
-                           ll_tensor *dW, ll_tensor *db)
+                           const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
+                           ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
     LL_TRY(ll_expect_cpu(NAME, "x", x));
     LL_TRY(ll_expect_cpu(NAME, "W", W));
     conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
-    ll_shape col_shape = LL_SHAPE(d.N, d.CKK, d.L);
-    LL_TRY(ll_expect_shape(NAME, "col", col, col_shape));
+    const int NL = d.N * d.L; /* conv_dims_of checked that it fits */
+    const int B = chunk_images(&d);
+    LL_TRY(ll_expect_shape(NAME, "col", col, LL_SHAPE(d.CKK, NL)));
     LL_TRY(ll_expect_cpu(NAME, "col", col));
     LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
     LL_TRY(ll_expect_cpu(NAME, "dy", dy));
@@ -136,35 +187,51 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
     LL_TRY(ll_expect_cpu(NAME, "dW", dW));
     LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(d.F)));
     LL_TRY(ll_expect_cpu(NAME, "db", db));
+    if (!dycol)
+        return ll_fail(LL_EARG, "conv: dycol is NULL, expected a scratch tensor for dy");
     if (dx) {
         LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
         LL_TRY(ll_expect_cpu(NAME, "dx", dx));
         if (!dcol)
             return ll_fail(LL_EARG, "conv: dcol is NULL, expected a scratch tensor for dx");
-        LL_TRY(ll_tensor_ensure(dcol, col_shape, LL_CPU));
     }
+    /* dycol is written before col is read: they must not share memory. */
+    if (dycol->data && dycol->data == col->data)
+        return ll_fail(LL_EARG, "conv: dycol and col are the same tensor, expected separate memory");
+    LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d.F, B * d.L), LL_CPU));
+    if (dx)
+        LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, B * d.L), LL_CPU));
 
-    size_t x_step = (size_t)d.C * d.H * d.W, col_step = (size_t)d.CKK * d.L;
-    size_t y_step = (size_t)d.F * d.L;
-    for (int n = 0; n < d.N; n++) {
-        const ll_real *coln = col->data + n * col_step; /* (CKK, L) */
-        const ll_real *dyn = dy->data + n * y_step;     /* (F, L) */
-        /* dW (F, CKK) (=, then +=) dyn (F, L) . coln^T (L, CKK) */
-        ll_gemm(false, true, d.F, d.CKK, d.L, 1, dyn, d.L, coln, d.L, n == 0 ? 0 : 1, dW->data,
-                d.CKK);
+    size_t x_step = (size_t)d.C * d.H * d.W;
+    for (int n0 = 0; n0 < d.N; n0 += B) {
+        int nb = d.N - n0 < B ? d.N - n0 : B; /* images in this chunk */
+        int cols = nb * d.L;
+        const ll_real *colc = col->data + (size_t)n0 * d.L; /* (CKK, cols), rows NL apart */
+        /* The chunk of dy (nb, F, L) in the GEMM's order (F, nb*L), the inverse
+         * of forward's move. db[f], the sum of everything b[f] was added to,
+         * collects the sums of row f over the chunks. */
         for (int f = 0; f < d.F; f++) {
-            const ll_real *dyf = dyn + (size_t)f * d.L; /* (L) */
-            ll_real sum = 0;
-            for (int o = 0; o < d.L; o++)
-                sum += dyf[o];
-            db->data[f] = n == 0 ? sum : db->data[f] + sum;
+            ll_real *row = dycol->data + (size_t)f * cols; /* (cols) */
+            for (int n = 0; n < nb; n++) {
+                const ll_real *src = dy->data + ((size_t)(n0 + n) * d.F + f) * d.L; /* (L) */
+                memcpy(row + (size_t)n * d.L, src, (size_t)d.L * sizeof *row);
+            }
+            ll_real sum = (ll_real)sum_of(row, (size_t)cols);
+            db->data[f] = n0 == 0 ? sum : db->data[f] + sum;
         }
-        if (dx) {
-            ll_real *dcoln = dcol->data + n * col_step; /* (CKK, L) */
-            /* dcoln (CKK, L) = W^T (CKK, F) . dyn (F, L) */
-            ll_gemm(true, false, d.CKK, d.L, d.F, 1, W->data, d.CKK, dyn, d.L, 0, dcoln, d.L);
-            ll_col2im(dcoln, d.C, d.H, d.W, d.KH, d.KW, stride, pad, dx->data + n * x_step);
-        }
+        /* dW (F, CKK) (=, then +=) dycol (F, cols) . colc^T (cols, CKK): beta = 0
+         * for the first chunk overwrites dW, as the gradient rule asks. */
+        ll_gemm(false, true, d.F, d.CKK, cols, 1, dycol->data, cols, colc, NL, n0 == 0 ? 0 : 1,
+                dW->data, d.CKK);
+        if (!dx)
+            continue;
+        /* dcol (CKK, cols) = W^T (CKK, F) . dycol (F, cols), then each image's
+         * columns go back onto its pixels. */
+        ll_gemm(true, false, d.CKK, cols, d.F, 1, W->data, d.CKK, dycol->data, cols, 0, dcol->data,
+                cols);
+        for (int n = 0; n < nb; n++)
+            ll_col2im_ld(dcol->data + (size_t)n * d.L, (size_t)cols, d.C, d.H, d.W, d.KH, d.KW,
+                         stride, pad, dx->data + (n0 + n) * x_step);
     }
     return LL_OK;
 }
@@ -175,7 +242,9 @@ typedef struct {
     ll_layer base;
     int stride, pad;
     ll_tensor W, b, dW, db; /* (F, C, KH, KW), (F), and their gradients */
-    ll_tensor col, dcol;    /* (N, C*KH*KW, OH*OW): forward's cache, backward's scratch */
+    ll_tensor col;          /* (C*KH*KW, N*OH*OW): forward's cache for backward */
+    ll_tensor ycol;         /* (F, B*OH*OW): a chunk's product in forward, of dy in backward */
+    ll_tensor dcol;         /* (C*KH*KW, B*OH*OW): backward's scratch for dx */
 } conv_layer;
 
 static ll_status conv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -196,7 +265,7 @@ static ll_status conv_output_shape(const ll_layer *l, const ll_shape *in, ll_sha
 static ll_status conv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     conv_layer *c = (conv_layer *)l;
-    return ll_conv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, y);
+    return ll_conv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, &c->ycol, y);
 }
 
 static ll_status conv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
@@ -204,15 +273,16 @@ static ll_status conv_backward_op(ll_layer *l, const ll_tensor *const *x, const 
 {
     (void)y;
     conv_layer *c = (conv_layer *)l;
-    return ll_conv_backward(x[0], &c->W, &c->col, dy, c->stride, c->pad, &c->dcol, dx[0], &c->dW,
-                            &c->db);
+    /* ycol is free once forward has copied it into y: backward reuses it for dy. */
+    return ll_conv_backward(x[0], &c->W, &c->col, dy, c->stride, c->pad, &c->ycol, &c->dcol, dx[0],
+                            &c->dW, &c->db);
 }
 
 static void conv_destroy(ll_layer *l)
 {
     conv_layer *c = (conv_layer *)l;
     ll_tensor_free(&c->W), ll_tensor_free(&c->b), ll_tensor_free(&c->dW), ll_tensor_free(&c->db);
-    ll_tensor_free(&c->col), ll_tensor_free(&c->dcol);
+    ll_tensor_free(&c->col), ll_tensor_free(&c->dcol), ll_tensor_free(&c->ycol);
 }
 
 static const ll_layer_ops conv_ops = {

@@ -1,11 +1,19 @@
 #include "dropout.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 #include "../rng.h"
 
 static const char *const NAME = "dropout";
+
+/* Elements whose random words are drawn at a time (a multiple of 16, the
+ * words of ll_rng_philox4's four blocks): a small buffer on the stack. */
+#define DRAW_CHUNK 256
 
 /* The default of the options string "p=0.5". */
 static const double DEFAULT_P = 0.5;
@@ -18,36 +26,64 @@ static ll_status expect_rate(double p)
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+/* Fails unless t has shape s and lives on the device of ref (named ref_name). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
+                             const char *ref_name, const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
 ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
                              ll_tensor *mask, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_rate(p));
-    LL_TRY(expect_like("mask", mask, x->shape));
-    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_like("mask", mask, x->shape, "x", x));
+    LL_TRY(expect_like("y", y, x->shape, "x", x));
+    if (x->device == LL_GPU) /* lib/gpu/dropout.cu: the same mask, drawn on the device */
+        return ll_dropout_forward_gpu(x, p, seed, step, mask, y);
     /* Inverted dropout: scale the survivors now so eval mode needs nothing. */
     const ll_real keep = (ll_real)(1.0 / (1.0 - p));
-    for (size_t i = 0; i < x->size; i++) {
-        /* The step is the stream: each training step draws a fresh mask, and
-         * the same step always draws the same one. */
-        mask->data[i] = ll_rng_uniform(seed, step, i) >= p ? keep : 0;
-        y->data[i] = x->data[i] * mask->data[i];
+    /* u_i = ll_rng_uniform32(seed, step, i) is word i % 4 of Philox block
+     * i / 4, and u_i >= p is the same test as word >= ceil(p * 2^32) (see
+     * rng.h). The step is the stream: each training step draws a fresh mask,
+     * and the same step always draws the same one. */
+    const uint64_t threshold = (uint64_t)ceil(p * 0x1p32);
+    /* p within 2^-32 of 1 makes the threshold 2^32, which no 32-bit word
+     * reaches: then every unit is dropped, which a kept value of 0 says. */
+    const bool none_kept = threshold > UINT32_MAX;
+    const uint32_t thr = none_kept ? 0 : (uint32_t)threshold;
+    const ll_real kept = none_kept ? 0 : keep;
+    const ll_real *xp = x->data;
+    ll_real *mp = mask->data, *yp = y->data;
+    /* In chunks: first the chunk's random words, one Philox block per four
+     * elements; then the mask and y, a loop with no branch (a select, where a
+     * branch would be a coin flip mispredicted half the time), which the
+     * compiler vectorizes. */
+    uint32_t words[DRAW_CHUNK];
+    for (size_t i0 = 0; i0 < x->size; i0 += DRAW_CHUNK) {
+        size_t len = x->size - i0 < DRAW_CHUNK ? x->size - i0 : DRAW_CHUNK;
+        for (size_t j = 0; j < len; j += 4 * LL_PHILOX_LANES) {
+            ll_rng_block r[LL_PHILOX_LANES]; /* blocks (i0 + j) / 4 and the next three */
+            ll_rng_philox4(seed, step, (i0 + j) / 4, r);
+            memcpy(words + j, r, sizeof r); /* DRAW_CHUNK is a multiple of 16: it fits */
+        }
+        for (size_t j = 0; j < len; j++) {
+            ll_real m = words[j] >= thr ? kept : 0;
+            mp[i0 + j] = m;
+            yp[i0 + j] = xp[i0 + j] * m;
+        }
     }
     return LL_OK;
 }
 
 ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "mask", mask));
-    LL_TRY(expect_like("dy", dy, mask->shape));
-    LL_TRY(expect_like("dx", dx, mask->shape));
+    LL_TRY(ll_expect_tensor(NAME, "mask", mask));
+    LL_TRY(expect_like("dy", dy, mask->shape, "mask", mask));
+    LL_TRY(expect_like("dx", dx, mask->shape, "mask", mask));
+    if (mask->device == LL_GPU)
+        return ll_dropout_backward_gpu(mask, dy, dx); /* lib/gpu/dropout.cu */
     for (size_t i = 0; i < mask->size; i++)
         dx->data[i] = dy->data[i] * mask->data[i];
     return LL_OK;
@@ -65,8 +101,10 @@ typedef struct {
 /* Eval mode and the gradient of eval mode: out = in, element for element. */
 static ll_status copy_through(const char *from, const ll_tensor *in, const char *to, ll_tensor *out)
 {
-    LL_TRY(ll_expect_cpu(NAME, from, in));
-    LL_TRY(expect_like(to, out, in->shape));
+    LL_TRY(ll_expect_tensor(NAME, from, in));
+    LL_TRY(expect_like(to, out, in->shape, from, in));
+    if (in->device == LL_GPU) /* a device-to-device copy */
+        return out->data == in->data ? LL_OK : ll_tensor_copy(out, in);
     for (size_t i = 0; i < in->size; i++)
         out->data[i] = in->data[i];
     return LL_OK;
@@ -84,9 +122,8 @@ static ll_status dropout_forward_op(ll_layer *l, const ll_tensor *const *x, ll_t
     dropout_layer *d = (dropout_layer *)l;
     if (!l->training)
         return copy_through("x", x[0], "y", y);
-    /* Checked before the mask is sized so a GPU x is not mirrored on the CPU. */
-    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
-    LL_TRY(ll_tensor_ensure(&d->mask, x[0]->shape, LL_CPU));
+    /* The mask lives on x's device: the GPU twin draws it there. */
+    LL_TRY(ll_tensor_ensure(&d->mask, x[0]->shape, x[0]->device));
     return ll_dropout_forward(x[0], d->p, d->seed, l->step, &d->mask, y);
 }
 

@@ -1,6 +1,6 @@
 /* dropout.h — inverted dropout (Srivastava et al., 2014).
  *
- *   train: keep[i] = (u_i >= p) with u_i = ll_rng_uniform(seed, step, i)
+ *   train: keep[i] = (u_i >= p) with u_i = ll_rng_uniform32(seed, step, i)
  *          mask[i] = keep[i] / (1 - p)        y = x * mask
  *          backward: dx = dy * mask           (= rule)
  *   eval:  y = x, dx = dy

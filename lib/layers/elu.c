@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 /* expm1 in the precision of ll_real (expm1() on a float would compute in double). */
@@ -32,10 +33,11 @@ static ll_status expect_alpha(double alpha)
 
 ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
     LL_TRY(expect_alpha(alpha));
+    if (x->device == LL_GPU)
+        return ll_elu_forward_gpu(x, alpha, y); /* lib/gpu/elu.cu */
     const ll_real a = (ll_real)alpha;
     const ll_real *xp = x->data;
     ll_real *yp = y->data;
@@ -48,17 +50,23 @@ ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
 
 ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
     LL_TRY(expect_alpha(alpha));
+    if (y->device == LL_GPU)
+        return ll_elu_backward_gpu(y, dy, alpha, dx); /* lib/gpu/elu.cu */
     const ll_real a = (ll_real)alpha;
     const ll_real *yp = y->data, *dyp = dy->data;
     ll_real *dxp = dx->data;
-    for (size_t i = 0; i < y->size; i++)
-        dxp[i] = yp[i] > 0 ? dyp[i] : dyp[i] * (yp[i] + a);
+    /* dy split by the sign of y, each part a select against 0 (exactly dy or
+     * dy * (y + alpha) in the end): no branch, so the loop vectorizes, where
+     * a branch on the sign would be mispredicted on random-signed data. */
+    for (size_t i = 0; i < y->size; i++) {
+        ll_real v = yp[i], g = dyp[i];
+        ll_real pos = v > 0 ? g : 0, neg = v > 0 ? 0 : g, vneg = v > 0 ? 0 : v;
+        dxp[i] = pos + neg * (vneg + a);
+    }
     return LL_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "flatten";
@@ -27,13 +28,6 @@ ll_status ll_flatten_shape(ll_shape x, ll_shape *y)
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
-{
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
-}
-
 /* Copies src's values into dst (same number of elements, checked). */
 static void copy_values(const ll_tensor *src, ll_tensor *dst)
 {
@@ -43,20 +37,24 @@ static void copy_values(const ll_tensor *src, ll_tensor *dst)
 
 ll_status ll_flatten_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     ll_shape flat;
     LL_TRY(ll_flatten_shape(x->shape, &flat));
-    LL_TRY(expect_like("y", y, flat));
+    LL_TRY(ll_expect_like(NAME, "y", y, flat, "x", x));
+    if (x->device == LL_GPU)
+        return ll_flatten_forward_gpu(x, y); /* lib/gpu/flatten.cu */
     copy_values(x, y);
     return LL_OK;
 }
 
 ll_status ll_flatten_backward(const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "dx", dx));
     ll_shape flat;
     LL_TRY(ll_flatten_shape(dx->shape, &flat));
-    LL_TRY(expect_like("dy", dy, flat));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, flat, "dx", dx));
+    if (dx->device == LL_GPU)
+        return ll_flatten_backward_gpu(dy, dx); /* lib/gpu/flatten.cu */
     copy_values(dy, dx);
     return LL_OK;
 }

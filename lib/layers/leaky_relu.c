@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "leaky_relu";
@@ -20,32 +21,44 @@ static ll_status expect_alpha(double alpha)
 
 ll_status ll_leaky_relu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
     LL_TRY(expect_alpha(alpha));
+    if (x->device == LL_GPU)
+        return ll_leaky_relu_forward_gpu(x, alpha, y); /* lib/gpu/leaky_relu.cu */
     const ll_real a = (ll_real)alpha;
     const ll_real *xp = x->data;
     ll_real *yp = y->data;
-    for (size_t i = 0; i < x->size; i++)
-        yp[i] = xp[i] > 0 ? xp[i] : a * xp[i];
+    /* y = pos + alpha * neg with pos = max(x, 0), neg = min(x, 0): exactly
+     * x or alpha * x, written as two selects against 0, which the compiler
+     * turns into branch-free vector code (a branch on the sign of x would be
+     * mispredicted on random-signed data and keeps the loop scalar). */
+    for (size_t i = 0; i < x->size; i++) {
+        ll_real v = xp[i];
+        ll_real pos = v > 0 ? v : 0, neg = v > 0 ? 0 : v;
+        yp[i] = pos + a * neg;
+    }
     return LL_OK;
 }
 
 ll_status ll_leaky_relu_backward(const ll_tensor *x, const ll_tensor *dy, double alpha,
                                  ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, x->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     LL_TRY(expect_alpha(alpha));
+    if (x->device == LL_GPU)
+        return ll_leaky_relu_backward_gpu(x, dy, alpha, dx); /* lib/gpu/leaky_relu.cu */
     const ll_real a = (ll_real)alpha;
     const ll_real *xp = x->data, *dyp = dy->data;
     ll_real *dxp = dx->data;
-    for (size_t i = 0; i < x->size; i++)
-        dxp[i] = xp[i] > 0 ? dyp[i] : a * dyp[i];
+    /* dy split by the sign of x, branch-free as in forward. */
+    for (size_t i = 0; i < x->size; i++) {
+        ll_real g = dyp[i];
+        ll_real pos = xp[i] > 0 ? g : 0, neg = xp[i] > 0 ? 0 : g;
+        dxp[i] = pos + a * neg;
+    }
     return LL_OK;
 }
 

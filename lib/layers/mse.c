@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../init.h"
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "mse";
@@ -51,10 +52,19 @@ static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
     return ll_expect_cpu(NAME, tensor, t);
 }
 
-/* Fails unless the targets t have x's shape, lie on the CPU and are finite.
- * Reads t only, so callers check before writing. */
+/* Fails unless the targets t have x's shape and are finite (on the GPU: a
+ * host copy is checked). Reads t only, so callers check before writing. */
 static ll_status expect_targets(const ll_tensor *t, ll_shape x)
 {
+    if (t && t->data && t->device == LL_GPU) {
+        /* Targets on the GPU are checked on a host copy: the same checks and
+         * messages, for one copy of t per call. */
+        ll_tensor host = {0};
+        LL_TRY(ll_tensor_clone(&host, t, LL_CPU));
+        ll_status s = expect_targets(&host, x);
+        ll_tensor_free(&host);
+        return s;
+    }
     LL_TRY(expect_like("t", t, x));
     for (size_t i = 0; i < t->size; i++)
         if (!isfinite(t->data[i])) {
@@ -67,9 +77,12 @@ static ll_status expect_targets(const ll_tensor *t, ll_shape x)
 
 ll_status ll_mse_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
     LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(expect_like("loss", loss, LL_SHAPE(1)));
+    LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
+    if (x->device == LL_GPU) /* lib/gpu/mse.cu: the loss stays on the device */
+        return ll_mse_forward_gpu(x, t, loss);
 
     /* One sum over every element: 0.5 * sum_n sum_j = 0.5 * sum_i. */
     neumaier sum = {0, 0};
@@ -84,10 +97,13 @@ ll_status ll_mse_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss
 ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
                           ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
     LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(expect_like("dloss", dloss, LL_SHAPE(1)));
-    LL_TRY(expect_like("dx", dx, x->shape));
+    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+    if (x->device == LL_GPU) /* lib/gpu/mse.cu: dloss is read on the device */
+        return ll_mse_backward_gpu(x, t, dloss, dx);
 
     /* d/dx of 0.5 * (x - t)^2 is (x - t); the mean over the batch adds 1/N. */
     double scale = (double)dloss->data[0] / x->shape.dim[0];

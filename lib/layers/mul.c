@@ -2,17 +2,18 @@
 
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "mul";
 
 ll_status ll_mul_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
 {
-    LL_TRY(ll_expect_cpu(NAME, "a", a));
-    LL_TRY(ll_expect_shape(NAME, "b", b, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
-    LL_TRY(ll_expect_shape(NAME, "out", out, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "out", out));
+    LL_TRY(ll_expect_tensor(NAME, "a", a));
+    LL_TRY(ll_expect_like(NAME, "b", b, a->shape, "a", a));
+    LL_TRY(ll_expect_like(NAME, "out", out, a->shape, "a", a));
+    if (a->device == LL_GPU)
+        return ll_mul_forward_gpu(a, b, out); /* lib/gpu/mul.cu */
     for (size_t i = 0; i < a->size; i++)
         out->data[i] = a->data[i] * b->data[i];
     return LL_OK;
@@ -21,26 +22,36 @@ ll_status ll_mul_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
 ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
                           ll_tensor *da, ll_tensor *db)
 {
-    LL_TRY(ll_expect_cpu(NAME, "a", a));
-    LL_TRY(ll_expect_shape(NAME, "b", b, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
-    LL_TRY(ll_expect_shape(NAME, "dout", dout, a->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dout", dout));
-    if (da) {
-        LL_TRY(ll_expect_shape(NAME, "da", da, a->shape));
-        LL_TRY(ll_expect_cpu(NAME, "da", da));
-    }
-    if (db) {
-        LL_TRY(ll_expect_shape(NAME, "db", db, a->shape));
-        LL_TRY(ll_expect_cpu(NAME, "db", db));
-    }
-    /* Read both inputs before writing: da or db may alias dout. */
-    for (size_t i = 0; i < a->size; i++) {
-        ll_real g = dout->data[i], ai = a->data[i], bi = b->data[i];
-        if (da)
-            da->data[i] = g * bi; /* d(a*b)/da = b: the other input */
-        if (db)
-            db->data[i] = g * ai;
+    LL_TRY(ll_expect_tensor(NAME, "a", a));
+    LL_TRY(ll_expect_like(NAME, "b", b, a->shape, "a", a));
+    LL_TRY(ll_expect_like(NAME, "dout", dout, a->shape, "a", a));
+    if (da)
+        LL_TRY(ll_expect_like(NAME, "da", da, a->shape, "a", a));
+    if (db)
+        LL_TRY(ll_expect_like(NAME, "db", db, a->shape, "a", a));
+    if (a->device == LL_GPU)
+        return ll_mul_backward_gpu(a, b, dout, da, db); /* lib/gpu/mul.cu */
+    /* d(a*b)/da = b and d(a*b)/db = a: each input's gradient is dout times
+     * the other input. One loop per case, so that no loop tests da or db
+     * inside (a loop without branches vectorizes). da or db may alias dout:
+     * every element's inputs are read before its outputs are written. */
+    const ll_real *g = dout->data, *ap = a->data, *bp = b->data;
+    size_t n = a->size;
+    if (da && db) {
+        ll_real *pa = da->data, *pb = db->data;
+        for (size_t i = 0; i < n; i++) {
+            ll_real gi = g[i], ai = ap[i], bi = bp[i];
+            pa[i] = gi * bi;
+            pb[i] = gi * ai;
+        }
+    } else if (da) {
+        ll_real *pa = da->data;
+        for (size_t i = 0; i < n; i++)
+            pa[i] = g[i] * bp[i];
+    } else if (db) {
+        ll_real *pb = db->data;
+        for (size_t i = 0; i < n; i++)
+            pb[i] = g[i] * ap[i];
     }
     return LL_OK;
 }

@@ -97,6 +97,47 @@ static void max_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, i
     }
 }
 
+/* The geometry of nearly every CNN — 2x2 windows, stride 2, no padding —
+ * gets loops of its own: no clipping, and each window's four pixels known in
+ * advance. Every other geometry takes the general loops, which these match
+ * exactly (the tests compare both against the definition). */
+static bool is_max_2x2(ll_pool_geom g)
+{
+    return g.mode == LL_POOL_MAX && g.kh == 2 && g.kw == 2 && g.stride == 2 && g.pad == 0;
+}
+
+/* max_plane for 2x2 windows at stride 2. The window (i, j) is r0[2j], r0[2j+1]
+ * of row 2i and r1[2j], r1[2j+1] of row 2i+1, visited in max_plane's order
+ * with its strict >, so the same pixel wins, ties included. The comparisons
+ * are selects, not branches: a branch here is a coin flip the CPU mispredicts
+ * on random data, and as selects the compiler vectorizes the loop. */
+static void max_plane_2x2(const ll_real *xp, int W, int OH, int OW, int base, ll_real *yp,
+                          int32_t *ap)
+{
+    for (int i = 0; i < OH; i++) {
+        const ll_real *r0 = xp + (size_t)2 * i * W; /* row 2i of the plane: (W) */
+        const ll_real *r1 = r0 + W;                 /* row 2i + 1 */
+        int32_t i0 = base + 2 * i * W;              /* flat index in x of r0[0] */
+        ll_real *yr = yp + (size_t)i * OW;          /* output row i: (OW) */
+        int32_t *ar = ap + (size_t)i * OW;
+        for (int j = 0; j < OW; j++) {
+            ll_real top = r0[2 * j];
+            int32_t best = i0 + 2 * j;
+            ll_real v = r0[2 * j + 1];
+            best = v > top ? i0 + 2 * j + 1 : best;
+            top = v > top ? v : top;
+            v = r1[2 * j];
+            best = v > top ? i0 + W + 2 * j : best;
+            top = v > top ? v : top;
+            v = r1[2 * j + 1];
+            best = v > top ? i0 + W + 2 * j + 1 : best;
+            top = v > top ? v : top;
+            yr[j] = top;
+            ar[j] = best;
+        }
+    }
+}
+
 /* Average pooling of one (H, W) plane into its (OH, OW) outputs. */
 static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, ll_real *yp)
 {
@@ -134,12 +175,79 @@ ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int3
     for (int p = 0; p < planes; p++) {
         int base = p * H * W;                        /* plane p of x starts here */
         size_t out = (size_t)p * OH * OW;            /* plane p of y and argmax */
-        if (g.mode == LL_POOL_MAX)
+        if (is_max_2x2(g))
+            max_plane_2x2(x->data + base, W, OH, OW, base, y->data + out, argmax + out);
+        else if (g.mode == LL_POOL_MAX)
             max_plane(x->data + base, H, W, g, OH, OW, base, y->data + out, argmax + out);
         else
             avg_plane(x->data + base, H, W, g, OH, OW, y->data + out);
     }
     return LL_OK;
+}
+
+/* Fails unless every argmax of a 2x2 stride-2 pooling names a pixel of its
+ * own window (the only pixels forward can pick), which also keeps it inside x.
+ * A row of outputs is checked without branches (a mismatch only sets a flag),
+ * so the check costs little more than reading the argmax once. */
+static ll_status expect_argmax_2x2(const int32_t *argmax, size_t x_size, int planes, int H, int W,
+                                   int OH, int OW)
+{
+    for (int p = 0; p < planes; p++)
+        for (int i = 0; i < OH; i++) {
+            const int32_t *ar = argmax + ((size_t)p * OH + i) * OW; /* output row i: (OW) */
+            /* Unsigned, so that any value, even a corrupt one, subtracts without overflow. */
+            uint32_t i0 = (uint32_t)p * (uint32_t)H * (uint32_t)W + 2u * (uint32_t)i * (uint32_t)W;
+            uint32_t w = (uint32_t)W;
+            unsigned bad = 0;
+            for (int j = 0; j < OW; j++) {
+                uint32_t d = (uint32_t)ar[j] - (i0 + 2u * (uint32_t)j); /* 0, 1, W or W + 1 */
+                bad |= (d != 0) & (d != 1) & (d != w) & (d != w + 1);
+            }
+            if (!bad)
+                continue;
+            for (int j = 0; j < OW; j++) {
+                size_t o = (size_t)(ar - argmax) + (size_t)j;
+                uint32_t d = (uint32_t)ar[j] - (i0 + 2u * (uint32_t)j);
+                if (d == 0 || d == 1 || d == w || d == w + 1)
+                    continue;
+                if (ar[j] < 0 || (size_t)ar[j] >= x_size)
+                    return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
+                                   (int)ar[j], x_size);
+                return ll_fail(LL_EARG,
+                               "pool: argmax[%zu] = %d is not in its 2x2 window, expected the "
+                               "argmax of a forward on this x",
+                               o, (int)ar[j]);
+            }
+        }
+    return LL_OK;
+}
+
+/* The backward of max_plane_2x2: the windows tile the plane, so every pixel
+ * of dx is written exactly once — dy where it won its window, 0 elsewhere —
+ * with no zeroing pass and no scattered writes. When H or W is odd, the last
+ * row or column is in no window and gets 0. */
+static void max_back_2x2(const ll_real *dyp, const int32_t *ap, int H, int W, int OH, int OW,
+                         int base, ll_real *dxp)
+{
+    for (int i = 0; i < OH; i++) {
+        ll_real *d0 = dxp + (size_t)2 * i * W; /* row 2i of dx's plane: (W) */
+        ll_real *d1 = d0 + W;                  /* row 2i + 1 */
+        int32_t i0 = base + 2 * i * W;         /* flat index in x of row 2i, column 0 */
+        const ll_real *gr = dyp + (size_t)i * OW;
+        const int32_t *ar = ap + (size_t)i * OW;
+        for (int j = 0; j < OW; j++) {
+            ll_real gj = gr[j];
+            int32_t a = ar[j] - (i0 + 2 * j); /* the winner's offset: 0, 1, W or W + 1 */
+            d0[2 * j] = a == 0 ? gj : 0;
+            d0[2 * j + 1] = a == 1 ? gj : 0;
+            d1[2 * j] = a == W ? gj : 0;
+            d1[2 * j + 1] = a == W + 1 ? gj : 0;
+        }
+        if (W > 2 * OW)
+            d0[W - 1] = d1[W - 1] = 0;
+    }
+    if (H > 2 * OH)
+        memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
 }
 
 ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
@@ -152,20 +260,32 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
     LL_TRY(ll_expect_cpu(NAME, "dy", dy));
     LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
     LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
+    int planes = ys.dim[0] * ys.dim[1];
     if (g.mode == LL_POOL_MAX) {
         if (!argmax)
             return ll_fail(LL_EARG, "pool: argmax is NULL, expected the %zu entries of forward",
                            dy->size);
         /* A stale or foreign argmax must not scatter outside dx. */
-        for (size_t o = 0; o < dy->size; o++)
-            if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
-                return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
-                               (int)argmax[o], x->size);
+        if (is_max_2x2(g))
+            LL_TRY(expect_argmax_2x2(argmax, x->size, planes, H, W, OH, OW));
+        else
+            for (size_t o = 0; o < dy->size; o++)
+                if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
+                    return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
+                                   (int)argmax[o], x->size);
     }
 
-    /* dx is zeroed before dy is read: they must be different memory. */
+    /* dx is written while dy is still being read: they must be different memory. */
     if (dx && dy && dx->data && dx->data == dy->data)
         return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
+    if (is_max_2x2(g)) {
+        for (int p = 0; p < planes; p++) {
+            size_t in = (size_t)p * H * W, out = (size_t)p * OH * OW; /* plane p of dx; of dy */
+            max_back_2x2(dy->data + out, argmax + out, H, W, OH, OW, (int)in, dx->data + in);
+        }
+        return LL_OK;
+    }
     memset(dx->data, 0, dx->size * sizeof *dx->data);
     if (g.mode == LL_POOL_MAX) {
         /* Each output routes its whole gradient to its winner; winners of
@@ -175,8 +295,6 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
         return LL_OK;
     }
 
-    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
-    int planes = ys.dim[0] * ys.dim[1];
     ll_real inv_area = (ll_real)1 / ((ll_real)g.kh * g.kw);
     for (int p = 0; p < planes; p++) {
         ll_real *dxp = dx->data + (size_t)p * H * W;            /* (H, W) */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "reshape";
@@ -73,13 +74,13 @@ ll_status ll_reshape_shape(ll_shape x, ll_shape sample, ll_shape *y)
     return LL_OK;
 }
 
-/* Fails unless src and dst are CPU tensors with the same batch size N
- * (dimension 0) and the same number of values. */
+/* Fails unless src and dst are tensors on one device with the same batch
+ * size N (dimension 0) and the same number of values. */
 static ll_status expect_same_samples(const char *from, const ll_tensor *src, const char *to,
                                      const ll_tensor *dst)
 {
-    LL_TRY(ll_expect_cpu(NAME, from, src));
-    LL_TRY(ll_expect_cpu(NAME, to, dst));
+    LL_TRY(ll_expect_tensor(NAME, from, src));
+    LL_TRY(ll_expect_same_device(NAME, to, dst, from, src));
     if (dst->shape.dim[0] != src->shape.dim[0] || dst->size != src->size) {
         char a[64], b[64];
         return ll_fail(LL_ESHAPE,
@@ -102,6 +103,8 @@ static void copy_values(const ll_tensor *src, ll_tensor *dst)
 ll_status ll_reshape_forward(const ll_tensor *x, ll_tensor *y)
 {
     LL_TRY(expect_same_samples("x", x, "y", y));
+    if (x->device == LL_GPU)
+        return ll_reshape_forward_gpu(x, y); /* lib/gpu/reshape.cu */
     copy_values(x, y);
     return LL_OK;
 }
@@ -109,6 +112,8 @@ ll_status ll_reshape_forward(const ll_tensor *x, ll_tensor *y)
 ll_status ll_reshape_backward(const ll_tensor *dy, ll_tensor *dx)
 {
     LL_TRY(expect_same_samples("dy", dy, "dx", dx));
+    if (dy->device == LL_GPU)
+        return ll_reshape_backward_gpu(dy, dx); /* lib/gpu/reshape.cu */
     copy_values(dy, dx);
     return LL_OK;
 }

@@ -3,15 +3,17 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "sigmoid";
 
 ll_status ll_sigmoid_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    if (x->device == LL_GPU)
+        return ll_sigmoid_forward_gpu(x, y); /* lib/gpu/sigmoid.cu */
     for (size_t i = 0; i < x->size; i++) {
         ll_real v = x->data[i];
         /* exp of a large positive argument overflows; use the mirrored form for x < 0. */
@@ -27,11 +29,11 @@ ll_status ll_sigmoid_forward(const ll_tensor *x, ll_tensor *y)
 
 ll_status ll_sigmoid_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    if (y->device == LL_GPU)
+        return ll_sigmoid_backward_gpu(y, dy, dx); /* lib/gpu/sigmoid.cu */
     for (size_t i = 0; i < y->size; i++) {
         ll_real s = y->data[i];
         dx->data[i] = dy->data[i] * s * (1 - s);

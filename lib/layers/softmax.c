@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "softmax";
@@ -19,9 +20,10 @@ static size_t row_length(ll_shape s)
 
 ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    if (x->device == LL_GPU)
+        return ll_softmax_forward_gpu(x, y); /* lib/gpu/softmax.cu */
     const size_t c = row_length(x->shape), rows = x->size / c;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *xr = x->data + r * c; /* (C) the row's scores */
@@ -45,11 +47,11 @@ ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
 
 ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    if (y->device == LL_GPU)
+        return ll_softmax_backward_gpu(y, dy, dx); /* lib/gpu/softmax.cu */
     const size_t c = row_length(y->shape), rows = y->size / c;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *yr = y->data + r * c;   /* (C) probabilities of the row */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../init.h"
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 #include "../rng.h"
 
@@ -54,6 +55,15 @@ static ll_status target_form(ll_shape x, ll_shape t, labels_form *form)
  * are non-negative and sum to 1. Reads t only, so callers check before writing. */
 static ll_status expect_targets(const ll_tensor *t, ll_shape x, labels_form *form)
 {
+    if (t && t->data && t->device == LL_GPU) {
+        /* Labels on the GPU are checked on a host copy (N or N x C numbers):
+         * the same checks and messages for a small copy per call. */
+        ll_tensor host = {0};
+        LL_TRY(ll_tensor_clone(&host, t, LL_CPU));
+        ll_status s = expect_targets(&host, x, form);
+        ll_tensor_free(&host);
+        return s;
+    }
     LL_TRY(ll_expect_cpu(NAME, "t", t));
     LL_TRY(target_form(x, t->shape, form));
     int n = x.dim[0], c = x.dim[1];
@@ -89,22 +99,18 @@ static ll_status expect_targets(const ll_tensor *t, ll_shape x, labels_form *for
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
-{
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
-}
-
 ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
                                        ll_tensor *loss)
 {
     labels_form form;
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_scores("x", x->shape));
+    LL_TRY(ll_expect_same_device(NAME, "t", t, "x", x));
     LL_TRY(expect_targets(t, x->shape, &form));
-    LL_TRY(expect_like("prob", prob, x->shape));
-    LL_TRY(expect_like("loss", loss, LL_SHAPE(1)));
+    LL_TRY(ll_expect_like(NAME, "prob", prob, x->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
+    if (x->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: the loss stays on the device */
+        return ll_softmax_with_loss_forward_gpu(x, t, prob, loss);
 
     int n = x->shape.dim[0], c = x->shape.dim[1];
     double total = 0;
@@ -118,11 +124,16 @@ ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, l
         for (int j = 1; j < c; j++)
             max = row[j] > max ? row[j] : max;
         double sum = 0;
-        for (int j = 0; j < c; j++)
-            sum += exp(row[j] - max);
+        for (int j = 0; j < c; j++) {
+            /* One exp per element, in ll_real's precision (expf in float
+             * builds), kept in p and normalized below; the sum is in double. */
+            ll_real e = ll_exp((ll_real)(row[j] - max));
+            p[j] = e;
+            sum += e;
+        }
         double lse = log(sum); /* log sum exp(x - max) */
         for (int j = 0; j < c; j++)
-            p[j] = (ll_real)(exp(row[j] - max) / sum);
+            p[j] = (ll_real)(p[j] / sum);
         /* The loss uses -log p[j] = lse - (x[j] - max), never log(p[j]):
          * p[j] may underflow to 0 where its log is still a finite number. */
         if (form == LABELS_INDEX) {
@@ -142,11 +153,14 @@ ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *
                                         const ll_tensor *dloss, ll_tensor *dx)
 {
     labels_form form;
-    LL_TRY(ll_expect_cpu(NAME, "prob", prob));
+    LL_TRY(ll_expect_tensor(NAME, "prob", prob));
     LL_TRY(expect_scores("prob", prob->shape));
+    LL_TRY(ll_expect_same_device(NAME, "t", t, "prob", prob));
     LL_TRY(expect_targets(t, prob->shape, &form));
-    LL_TRY(expect_like("dloss", dloss, LL_SHAPE(1)));
-    LL_TRY(expect_like("dx", dx, prob->shape));
+    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "prob", prob));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, prob->shape, "prob", prob));
+    if (prob->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: dloss is read on the device */
+        return ll_softmax_with_loss_backward_gpu(prob, t, dloss, dx);
 
     int n = prob->shape.dim[0], c = prob->shape.dim[1];
     /* The loss is a mean over the batch, hence the 1/N. */
@@ -187,9 +201,8 @@ static ll_status swl_output_shape(const ll_layer *l, const ll_shape *in, ll_shap
 static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
-    /* Checked before the cache is sized so a GPU x is not mirrored on the CPU. */
-    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
-    LL_TRY(ll_tensor_ensure(&s->prob, x[0]->shape, LL_CPU));
+    /* The cache lives on x's device (the GPU twin writes it there). */
+    LL_TRY(ll_tensor_ensure(&s->prob, x[0]->shape, x[0]->device));
     return ll_softmax_with_loss_forward(x[0], x[1], &s->prob, y);
 }
 

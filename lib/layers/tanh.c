@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 /* tanh in the precision of ll_real (tanh() on a float would compute in double). */
@@ -18,9 +19,10 @@ static const char *const NAME = "tanh";
 
 ll_status ll_tanh_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_shape(NAME, "y", y, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    if (x->device == LL_GPU)
+        return ll_tanh_forward_gpu(x, y); /* lib/gpu/tanh.cu */
     const ll_real *xp = x->data;
     ll_real *yp = y->data;
     /* The C library's tanh saturates to +-1 for large |x| without overflowing
@@ -32,11 +34,11 @@ ll_status ll_tanh_forward(const ll_tensor *x, ll_tensor *y)
 
 ll_status ll_tanh_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, y->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    if (y->device == LL_GPU)
+        return ll_tanh_backward_gpu(y, dy, dx); /* lib/gpu/tanh.cu */
     const ll_real *yp = y->data, *dyp = dy->data;
     ll_real *dxp = dx->data;
     for (size_t i = 0; i < y->size; i++)

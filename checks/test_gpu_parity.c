@@ -1,0 +1,610 @@
+/* test_gpu_parity — every layer's CUDA twin against its CPU reference.
+ *
+ * For every registered layer: two identical instances are built from one
+ * seed (ll_gradcheck_setup: the same weights, inputs and labels), one stays on
+ * the CPU and one is moved to the GPU (ll_layer_to_device). Both run forward
+ * and backward on identical inputs and an identical upstream gradient, in
+ * training mode at two steps (two dropout masks) and in evaluation mode, and
+ * the output and every gradient are compared element by element.
+ *
+ * The error is measured in ulps of the tensor's largest |CPU| value:
+ *     max_i |gpu_i - cpu_i| / (eps * max_i |cpu_i|)
+ * and each case has a tolerance in those units (docs/gpu.md, "Parity
+ * tolerances", says how they were chosen):
+ *     0     the twin does the same single IEEE operation per element (a
+ *           comparison, one multiply or add, a copy): bit-identical;
+ *     16    element-wise maths through exp, tanh, expm1, log (CUDA's and the
+ *           C library's differ by an ulp or two);
+ *     + 16 sqrt(K) double ulps, for sums of K terms that both sides add in
+ *           double but in another order (the row reductions, the losses):
+ *           in float that is 2^-29 of an ulp, in double it is the whole story;
+ *     + 16 sqrt(K) ulps, for matrix products (cuBLAS and OpenBLAS add the K
+ *           products of a dot product in ll_real, in different orders).
+ *
+ * Without a GPU every GPU test calls skip() after printing why (the build
+ * has no CUDA, or the machine has no GPU); with LL_REQUIRE_GPU=1 (make
+ * check-gpu) that is a failure instead. A layer with no CUDA twin fails on a
+ * GPU machine, so the gap shows, and skips elsewhere. The tests that need no
+ * GPU run everywhere: the harness itself with a CPU "twin" (every error 0),
+ * the stubs of a CPU-only build, mixed devices, and the twin lists.
+ */
+#include "testutil.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+#include "gradcheck.h"
+#include "init.h"
+#include "layers/dropout.h"
+#include "layers/relu.h"
+#include "registry.h"
+#include "gpu/layers_gpu.h"
+
+#ifdef LL_DOUBLE
+#define EPS DBL_EPSILON
+#else
+#define EPS FLT_EPSILON
+#endif
+
+#define SEED 20240605u
+#define MAX_CASES 96
+
+/* The text a refused GPU call carries in this build. */
+#ifdef LL_HAVE_CUDA
+#define NO_GPU_TEXT "no usable NVIDIA GPU"
+#else
+#define NO_GPU_TEXT "built without CUDA"
+#endif
+
+/* --- the cases --- */
+
+/* What the twin adds up, which sets K in the tolerance. */
+typedef enum {
+    R_NONE, /* nothing: element by element */
+    R_ROW,  /* rows of the last dimension, in double (softmax, log_softmax) */
+    R_ALL,  /* every element into one scalar, in double (the losses) */
+    R_GEMM, /* matrix products in ll_real: K = the longest dot product */
+} reduction;
+
+typedef struct {
+    const char *kind;
+    const char *options; /* "key=value key=value", or "" */
+    ll_shape shape;      /* ndim 0: the layer's default input */
+    double ulps;         /* element-wise part of the tolerance, in ulps of the largest |cpu| */
+    reduction reduce;
+} parity_case;
+
+#define DEFAULT_SHAPE ((ll_shape){0})
+
+/* Two or more shapes per twin: the registry's default, and one large enough
+ * for many blocks and, for the row kernels, rows longer than a block (C = 700
+ * > 256 threads). */
+static const parity_case twin_cases[] = {
+    {"relu", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"relu", "", {2, {64, 1000}}, 0, R_NONE},
+    {"leaky_relu", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"leaky_relu", "alpha=0.3", {2, {64, 1000}}, 0, R_NONE},
+    {"mul", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"mul", "", {2, {64, 1000}}, 0, R_NONE},
+    {"add", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"add", "", {2, {64, 1000}}, 0, R_NONE},
+    {"flatten", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"flatten", "", {4, {16, 3, 17, 19}}, 0, R_NONE},
+    {"reshape", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"reshape", "", {2, {300, 12}}, 0, R_NONE},
+    {"dropout", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"dropout", "p=0.2", {2, {64, 1000}}, 0, R_NONE},
+    {"sigmoid", "", DEFAULT_SHAPE, 16, R_NONE},
+    {"sigmoid", "", {2, {64, 1000}}, 16, R_NONE},
+    {"tanh", "", DEFAULT_SHAPE, 16, R_NONE},
+    {"tanh", "", {2, {64, 1000}}, 16, R_NONE},
+    {"elu", "", DEFAULT_SHAPE, 16, R_NONE},
+    {"elu", "alpha=0.5", {2, {64, 1000}}, 16, R_NONE},
+    {"softmax", "", DEFAULT_SHAPE, 16, R_ROW},
+    {"softmax", "", {2, {37, 700}}, 16, R_ROW},
+    {"log_softmax", "", DEFAULT_SHAPE, 16, R_ROW},
+    {"log_softmax", "", {2, {37, 700}}, 16, R_ROW},
+    {"softmax_with_loss", "", DEFAULT_SHAPE, 16, R_ALL},
+    {"softmax_with_loss", "labels=onehot", DEFAULT_SHAPE, 16, R_ALL},
+    {"softmax_with_loss", "", {2, {37, 700}}, 16, R_ALL},
+    {"softmax_with_loss", "labels=onehot", {2, {37, 700}}, 16, R_ALL},
+    {"mse", "", DEFAULT_SHAPE, 16, R_ALL},
+    {"mse", "", {2, {64, 1000}}, 16, R_ALL},
+    {"sigmoid_cross_entropy", "", DEFAULT_SHAPE, 16, R_ALL},
+    {"sigmoid_cross_entropy", "", {2, {64, 1000}}, 16, R_ALL},
+    {"affine", "", DEFAULT_SHAPE, 16, R_GEMM},
+    {"affine", "out=50", {2, {64, 300}}, 16, R_GEMM},
+};
+
+typedef struct {
+    parity_case c;
+    const ll_layer_info *info;
+    char name[128];
+} test_case;
+
+static test_case cases[MAX_CASES];
+static int n_cases;
+
+static void case_name(test_case *t)
+{
+    char shape[64];
+    ll_shape s = t->c.shape.ndim ? t->c.shape : t->info->default_input;
+    snprintf(t->name, sizeof t->name, "%s%s%s %s", t->c.kind, t->c.options[0] ? " " : "",
+             t->c.options, ll_shape_str(s, shape, sizeof shape));
+}
+
+/* The cases of the table, then one default case for every registered layer
+ * without a twin (it fails on a GPU machine: the gap must show). */
+static void build_cases(void)
+{
+    for (size_t k = 0; k < sizeof twin_cases / sizeof *twin_cases && n_cases < MAX_CASES; k++) {
+        test_case *t = &cases[n_cases];
+        t->c = twin_cases[k];
+        t->info = ll_layer_find(t->c.kind);
+        if (!t->info)
+            continue; /* twin_lists_match_registry reports it */
+        case_name(t);
+        n_cases++;
+    }
+    for (const ll_layer_info *const *p = ll_layer_all(); *p && n_cases < MAX_CASES; p++) {
+        if (ll_gpu_has_twin((*p)->kind))
+            continue;
+        test_case *t = &cases[n_cases];
+        t->c = (parity_case){(*p)->kind, "", DEFAULT_SHAPE, 16, R_GEMM};
+        t->info = *p;
+        case_name(t);
+        n_cases++;
+    }
+}
+
+/* --- helpers --- */
+
+/* True when the GPU may be used; else skips the test with the reason, or
+ * fails when LL_REQUIRE_GPU is set (make check-gpu insists on a GPU). */
+static void require_gpu(void)
+{
+    if (ll_gpu_available())
+        return;
+    const char *req = getenv("LL_REQUIRE_GPU");
+    if (req && req[0] && strcmp(req, "0") != 0)
+        fail_msg("no GPU found: %s (LL_REQUIRE_GPU is set, so this is a failure)",
+                 ll_gpu_describe());
+    print_message("skipped, no GPU: %s\n", ll_gpu_describe());
+    skip();
+}
+
+static void parse_options(const char *options, ll_config *cfg)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", options);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " "))
+        assert_ok(ll_config_add(cfg, tok));
+}
+
+/* max_i |dev_i - cpu_i| in ulps of max_i |cpu_i|; fails the test above tol_ulps. */
+static double expect_close(const char *test, const char *what, const ll_tensor *dev,
+                           const ll_tensor *cpu, double tol_ulps, bool report)
+{
+    ll_tensor h = {0};
+    assert_ok(ll_tensor_clone(&h, dev, LL_CPU));
+    assert_int_equal(h.size, cpu->size);
+    double largest = 0;
+    for (size_t i = 0; i < cpu->size; i++)
+        largest = fmax(largest, fabs((double)cpu->data[i]));
+    double unit = EPS * (largest > 0 ? largest : 1);
+    double worst = 0;
+    size_t wi = 0;
+    for (size_t i = 0; i < cpu->size; i++) {
+        double d = fabs((double)h.data[i] - (double)cpu->data[i]);
+        if (isnan(d))
+            d = INFINITY;
+        if (d > worst)
+            worst = d, wi = i;
+    }
+    double ulps = worst / unit;
+    double got = h.data[wi], want = cpu->data[wi];
+    ll_tensor_free(&h);
+    if (report)
+        print_message("  %-44s %-6s %8.2f ulps (tolerance %g)\n", test, what, ulps, tol_ulps);
+    if (!(ulps <= tol_ulps)) {
+        char index[64];
+        fail_msg("%s: %s%s: device %.17g, cpu %.17g: %.3g ulps of the largest |cpu| %.3g, "
+                 "tolerance %g",
+                 test, what, ll_gc_index_str(cpu->shape, wi, index, sizeof index), got, want, ulps,
+                 largest, tol_ulps);
+    }
+    return ulps;
+}
+
+/* One side of the comparison: a layer, its inputs on its device, y, dy, dx. */
+typedef struct {
+    ll_layer *l;
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_tensor y, dy, dx[LL_MAX_INPUTS];
+} side;
+
+static void side_free(side *s)
+{
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&s->x[i]), ll_tensor_free(&s->dx[i]);
+    ll_tensor_free(&s->y), ll_tensor_free(&s->dy);
+    ll_layer_free(s->l);
+}
+
+/* Forward and backward on one side, with dy copied from r (on the host). */
+static void run_side(side *s, const ll_tensor *r, bool training, uint64_t step)
+{
+    const ll_layer_ops *ops = s->l->ops;
+    ll_layer_set_training(s->l, training);
+    s->l->step = step;
+    const ll_tensor *in[LL_MAX_INPUTS] = {&s->x[0], &s->x[1]};
+    assert_ok(ll_layer_forward(s->l, in, &s->y));
+    assert_ok(ll_tensor_clone(&s->dy, r, s->x[0].device));
+    ll_tensor *dx[LL_MAX_INPUTS] = {0};
+    for (int i = 0; i < ops->n_inputs; i++)
+        if (ops->input_has_grad[i]) {
+            dx[i] = &s->dx[i];
+            assert_ok(ll_tensor_ensure(dx[i], s->x[i].shape, s->x[i].device));
+            assert_ok(ll_tensor_fill(dx[i], NAN)); /* backward must overwrite every element */
+        }
+    for (int p = 0; p < s->l->n_params; p++)
+        assert_ok(ll_tensor_fill(s->l->params[p].grad, NAN));
+    assert_ok(ll_layer_backward(s->l, in, &s->y, &s->dy, dx));
+}
+
+/* Builds the case on the CPU and on dev and compares y and every gradient
+ * in three passes: training at step 0, training at step 5, evaluation. */
+static void compare_case(const test_case *t, ll_device dev, double tol_scale, bool report)
+{
+    ll_config cfg = {0};
+    parse_options(t->c.options, &cfg);
+    ll_shape x0 = t->c.shape.ndim ? t->c.shape : t->info->default_input;
+    side cpu = {0}, twin = {0};
+    assert_ok(ll_gradcheck_setup(t->info, &cfg, x0, SEED, &cpu.l, cpu.x));
+    ll_tensor host_x[LL_MAX_INPUTS];
+    memset(host_x, 0, sizeof host_x);
+    assert_ok(ll_gradcheck_setup(t->info, &cfg, x0, SEED, &twin.l, host_x));
+    for (int p = 0; p < cpu.l->n_params; p++)
+        assert_memory_equal(cpu.l->params[p].value->data, twin.l->params[p].value->data,
+                            cpu.l->params[p].value->size * sizeof(ll_real));
+    assert_ok(ll_layer_to_device(twin.l, dev));
+    for (int i = 0; i < cpu.l->ops->n_inputs; i++) {
+        assert_ok(ll_tensor_clone(&twin.x[i], &host_x[i], dev));
+        ll_tensor_free(&host_x[i]);
+    }
+
+    /* The tolerance: the element-wise part, plus 16 sqrt(K) for a sum of K
+     * terms, in double ulps for sums in double, in ll_real ulps for GEMM. */
+    double tol = t->c.ulps;
+    if (t->c.reduce == R_ROW || t->c.reduce == R_ALL) {
+        double K = t->c.reduce == R_ROW ? x0.dim[x0.ndim - 1] : (double)ll_shape_size(x0);
+        tol += 16 * sqrt(K) * (DBL_EPSILON / EPS);
+    } else if (t->c.reduce == R_GEMM) {
+        /* The longest dot product: a row of x, the batch, or a row of y. */
+        size_t n = (size_t)x0.dim[0], k = ll_shape_size(x0) / n;
+        ll_shape in[LL_MAX_INPUTS] = {x0, x0}, out;
+        if (t->info->input_shapes)
+            assert_ok(t->info->input_shapes(&cfg, x0, in));
+        assert_ok(ll_layer_output_shape(cpu.l, in, &out));
+        size_t m = ll_shape_size(out) / (size_t)out.dim[0];
+        double K = (double)(k > n ? (k > m ? k : m) : (n > m ? n : m));
+        tol += 16 * sqrt(K);
+    }
+    tol *= tol_scale;
+
+    static const struct {
+        bool training;
+        uint64_t step;
+        const char *label;
+    } passes[] = {{true, 0, "train"}, {true, 5, "step 5"}, {false, 0, "eval"}};
+    for (size_t k = 0; k < sizeof passes / sizeof *passes; k++) {
+        char test[192];
+        snprintf(test, sizeof test, "%s, %s", t->name, passes[k].label);
+        /* r: Gaussian for a tensor output, 1 for a loss. Its shape is y's. */
+        ll_shape out_shape;
+        ll_shape in[LL_MAX_INPUTS] = {cpu.x[0].shape, cpu.x[1].shape};
+        assert_ok(ll_layer_output_shape(cpu.l, in, &out_shape));
+        ll_tensor r = {0};
+        assert_ok(ll_tensor_alloc(&r, out_shape, LL_CPU));
+        if (cpu.l->ops->is_loss)
+            assert_ok(ll_tensor_fill(&r, 1));
+        else
+            assert_ok(ll_init_normal(&r, 1.0, SEED, 101 + k));
+        run_side(&cpu, &r, passes[k].training, passes[k].step);
+        run_side(&twin, &r, passes[k].training, passes[k].step);
+        ll_tensor_free(&r);
+
+        expect_close(test, "y", &twin.y, &cpu.y, tol, report);
+        for (int i = 0; i < cpu.l->ops->n_inputs; i++)
+            if (cpu.dx[i].data) {
+                char what[32];
+                snprintf(what, sizeof what, "d%s", cpu.l->ops->input_names[i]);
+                expect_close(test, what, &twin.dx[i], &cpu.dx[i], tol, report);
+            }
+        for (int p = 0; p < cpu.l->n_params; p++) {
+            char what[32];
+            snprintf(what, sizeof what, "d%s", cpu.l->params[p].name);
+            expect_close(test, what, twin.l->params[p].grad, cpu.l->params[p].grad, tol, report);
+        }
+    }
+    side_free(&cpu), side_free(&twin);
+}
+
+/* --- the GPU tests, one per case --- */
+
+static void parity(void **state)
+{
+    const test_case *t = *state;
+    require_gpu();
+    if (!ll_gpu_has_twin(t->info->kind))
+        fail_msg("layer %s has no CUDA twin yet (lib/gpu/%s.cu): the GPU cannot run it",
+                 t->info->kind, t->info->kind);
+    compare_case(t, LL_GPU, 1, true);
+}
+
+/* The counter-based generator on the device: uniform draws and dropout masks
+ * bit-identical, normal draws within an ulp or two (log and cos, docs/gpu.md). */
+static void rng_parity(void **state)
+{
+    (void)state;
+    require_gpu();
+    const ll_shape s = LL_SHAPE(1000, 37); /* 37000 draws, many blocks */
+    ll_tensor c = {0}, g = {0};
+    assert_ok(ll_tensor_alloc(&c, s, LL_CPU));
+    assert_ok(ll_tensor_alloc(&g, s, LL_GPU));
+    assert_ok(ll_init_uniform(&c, -0.5, 2.0, SEED, 7));
+    assert_ok(ll_init_uniform(&g, -0.5, 2.0, SEED, 7));
+    expect_close("init_uniform", "t", &g, &c, 0, true);
+    assert_ok(ll_init_normal(&c, 0.1, SEED, 8));
+    assert_ok(ll_init_normal(&g, 0.1, SEED, 8));
+    expect_close("init_normal", "t", &g, &c, 4, true);
+
+    /* The mask itself, through the public function, at two steps, for an
+     * ordinary p and for one so close to 1 that no unit is kept. */
+    ll_tensor xc = {0}, xg = {0}, mc = {0}, mg = {0}, yc = {0}, yg = {0};
+    assert_ok(ll_tensor_alloc(&xc, s, LL_CPU));
+    assert_ok(ll_init_normal(&xc, 1.0, SEED, 9));
+    assert_ok(ll_tensor_clone(&xg, &xc, LL_GPU));
+    assert_ok(ll_tensor_alloc(&mc, s, LL_CPU)), assert_ok(ll_tensor_alloc(&yc, s, LL_CPU));
+    assert_ok(ll_tensor_alloc(&mg, s, LL_GPU)), assert_ok(ll_tensor_alloc(&yg, s, LL_GPU));
+    const double rates[] = {0.3, 1 - 1e-12};
+    for (uint64_t step = 0; step < 4; step++) {
+        double p = rates[step % 2];
+        assert_ok(ll_dropout_forward(&xc, p, SEED, step, &mc, &yc));
+        assert_ok(ll_dropout_forward(&xg, p, SEED, step, &mg, &yg));
+        expect_close("dropout mask", "mask", &mg, &mc, 0, true);
+        expect_close("dropout y", "y", &yg, &yc, 0, true);
+    }
+    ll_tensor_free(&c), ll_tensor_free(&g), ll_tensor_free(&xc), ll_tensor_free(&xg);
+    ll_tensor_free(&mc), ll_tensor_free(&mg), ll_tensor_free(&yc), ll_tensor_free(&yg);
+}
+
+/* A layer moved to the GPU and back keeps its parameters bit for bit, and a
+ * failed move (to a GPU from a twinless layer) moves nothing. */
+static void layer_round_trip(void **state)
+{
+    (void)state;
+    require_gpu();
+    ll_layer *l = NULL;
+    ll_shape in[LL_MAX_INPUTS];
+    assert_ok(ll_layer_create("affine", NULL, LL_SHAPE(3, 5), SEED, in, &l));
+    ll_tensor before = {0};
+    assert_ok(ll_tensor_clone(&before, l->params[0].value, LL_CPU));
+    assert_ok(ll_layer_to_device(l, LL_GPU));
+    assert_int_equal(l->params[0].value->device, LL_GPU);
+    assert_int_equal(l->params[1].grad->device, LL_GPU);
+    assert_ok(ll_layer_to_device(l, LL_GPU)); /* already there: nothing to do */
+    assert_ok(ll_layer_to_device(l, LL_CPU));
+    assert_int_equal(l->params[0].value->device, LL_CPU);
+    assert_memory_equal(before.data, l->params[0].value->data, before.size * sizeof(ll_real));
+    ll_tensor_free(&before);
+    ll_layer_free(l);
+}
+
+/* --- the tests that need no GPU --- */
+
+/* The harness itself, with the "twin" on the CPU: every case of every
+ * registered layer must agree exactly (tolerance 0), which checks the
+ * setup, the copies and the comparisons that the GPU tests rely on. */
+static void harness_with_cpu_twin(void **state)
+{
+    (void)state;
+    for (int k = 0; k < n_cases; k++)
+        compare_case(&cases[k], LL_CPU, 0, false);
+}
+
+/* Every registered layer is in exactly one of the two lists of gpu_twins.c,
+ * and every twin named there is a registered layer. */
+static void twin_lists_match_registry(void **state)
+{
+    (void)state;
+    int twins = 0;
+    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+        bool has = ll_gpu_has_twin((*p)->kind), lacks = ll_gpu_lacks_twin((*p)->kind);
+        if (has == lacks)
+            fail_msg("layer %s is in %s list of lib/gpu_twins.c, expected exactly one",
+                     (*p)->kind, has ? "both the twins and the missing" : "neither");
+        twins += has;
+    }
+    int in_table = 0;
+    for (size_t k = 0; k < sizeof twin_cases / sizeof *twin_cases; k++) {
+        if (!ll_layer_find(twin_cases[k].kind))
+            fail_msg("parity case %s names no registered layer", twin_cases[k].kind);
+        if (!ll_gpu_has_twin(twin_cases[k].kind))
+            fail_msg("parity case %s: the layer has no twin in lib/gpu_twins.c", twin_cases[k].kind);
+        if (k == 0 || strcmp(twin_cases[k].kind, twin_cases[k - 1].kind) != 0)
+            in_table++;
+    }
+    assert_int_equal(in_table, twins); /* every twin has parity cases */
+    assert_false(ll_gpu_has_twin("fill"));
+    assert_false(ll_gpu_lacks_twin("fill"));
+    assert_false(ll_gpu_has_twin(NULL));
+}
+
+/* Tensors that claim to be on the GPU (host memory, never dereferenced: every
+ * check below fails before a kernel could run). */
+static ll_tensor fake_gpu(ll_tensor *t)
+{
+    ll_tensor f = *t;
+    f.device = LL_GPU;
+    return f;
+}
+
+/* Mixed devices are refused by name, before anything is read or written. */
+static void mixed_devices_are_refused(void **state)
+{
+    (void)state;
+    ll_tensor x = ll_test_random(LL_SHAPE(2, 3), SEED, 1), y = ll_test_random(LL_SHAPE(2, 3), SEED, 2);
+    ll_tensor gx = fake_gpu(&x), gy = fake_gpu(&y);
+    assert_fails(ll_relu_forward(&gx, &y), LL_EDEVICE,
+                 "relu: y is on the CPU but x is on the GPU, expected both on one device");
+    assert_fails(ll_relu_forward(&x, &gy), LL_EDEVICE, "relu: y is on the GPU but x is on the CPU");
+    assert_fails(ll_relu_backward(&x, &gy, &y), LL_EDEVICE, "relu: dy is on the GPU but x is on the CPU");
+
+    ll_layer *l = NULL;
+    ll_shape in[LL_MAX_INPUTS];
+    assert_ok(ll_layer_create("affine", NULL, LL_SHAPE(2, 3), SEED, in, &l));
+    const ll_tensor *xs[LL_MAX_INPUTS] = {&gx};
+    /* x on the GPU, the layer's W still on the CPU: W is named. */
+    ll_tensor gout = fake_gpu(&y);
+    gout.shape = LL_SHAPE(2, 4);
+    gout.size = 8;
+    assert_fails(l->ops->forward(l, xs, &gout), LL_EDEVICE,
+                 "affine: W is on the CPU but x is on the GPU");
+    ll_layer_free(l);
+    ll_tensor_free(&x), ll_tensor_free(&y);
+}
+
+/* A layer without a twin says so, through the layer interface and through
+ * its plain functions' device check. */
+static void twinless_layer_is_refused(void **state)
+{
+    (void)state;
+    const char *kind = NULL;
+    for (const ll_layer_info *const *p = ll_layer_all(); *p && !kind; p++)
+        if (ll_gpu_lacks_twin((*p)->kind))
+            kind = (*p)->kind;
+    if (!kind) {
+        print_message("every layer has a CUDA twin: nothing to refuse\n");
+        skip();
+    }
+    char want[128];
+    snprintf(want, sizeof want, "layer %s has no CUDA twin yet", kind);
+    ll_layer *l = NULL;
+    ll_tensor x[LL_MAX_INPUTS];
+    memset(x, 0, sizeof x);
+    assert_ok(ll_gradcheck_setup(ll_layer_find(kind), NULL, ll_layer_find(kind)->default_input, SEED,
+                                 &l, x));
+    ll_tensor g[LL_MAX_INPUTS] = {fake_gpu(&x[0]), fake_gpu(&x[1])};
+    const ll_tensor *gs[LL_MAX_INPUTS] = {&g[0], &g[1]};
+    ll_tensor y = {0};
+    assert_fails(ll_layer_forward(l, gs, &y), LL_EDEVICE, want);
+    assert_null(y.data);
+    assert_fails(ll_layer_to_device(l, LL_GPU), LL_EDEVICE, want);
+    assert_fails(ll_expect_cpu(kind, "x", &g[0]), LL_EDEVICE, want);
+    assert_fails(ll_expect_cpu("fill", "x", &g[0]), LL_EDEVICE, "fill: x is on the GPU");
+    assert_null(strstr(ll_last_error(), "twin"));
+    ll_layer_free(l);
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&x[i]);
+}
+
+/* Without a GPU, every twin refuses with LL_ENOGPU and the reason: in a
+ * CPU-only build the stubs of lib/gpu/nogpu.c ("built without CUDA"), in a
+ * CUDA build the twins' own first check ("no usable NVIDIA GPU"). Reached
+ * through each layer's public functions, with host memory posing as GPU
+ * memory: nothing is dereferenced on the way. */
+static void twins_refuse_without_gpu(void **state)
+{
+    (void)state;
+    if (ll_gpu_available()) {
+        print_message("a GPU is present: the parity tests cover the twins\n");
+        skip();
+    }
+    /* The stubs (or twins) themselves, called directly. */
+    assert_fails(ll_relu_forward_gpu(NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
+    assert_fails(ll_affine_backward_gpu(NULL, NULL, NULL, NULL, NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
+#ifndef LL_HAVE_CUDA
+    assert_fails(ll_softmax_with_loss_forward_gpu(NULL, NULL, NULL, NULL), LL_ENOGPU,
+                 "ll_softmax_with_loss_forward_gpu: this layerlab was built without CUDA");
+#endif
+    assert_fails(ll_gemm_gpu(false, false, 1, 1, 1, 1, NULL, 1, NULL, 1, 0, NULL, 1), LL_ENOGPU, NULL);
+
+    /* Through every twinned layer's forward and backward. */
+    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+        if (!ll_gpu_has_twin((*p)->kind))
+            continue;
+        ll_layer *l = NULL;
+        ll_tensor x[LL_MAX_INPUTS];
+        memset(x, 0, sizeof x);
+        assert_ok(ll_gradcheck_setup(*p, NULL, (*p)->default_input, SEED, &l, x));
+        const int n = l->ops->n_inputs;
+        const ll_tensor *cx[LL_MAX_INPUTS] = {&x[0], &x[1]};
+        ll_tensor y = {0}, dx[LL_MAX_INPUTS];
+        memset(dx, 0, sizeof dx);
+        assert_ok(ll_layer_forward(l, cx, &y)); /* CPU tensors of the right shapes */
+        for (int i = 0; i < n; i++)
+            assert_ok(ll_tensor_alloc(&dx[i], x[i].shape, LL_CPU));
+        ll_tensor dy = {0};
+        assert_ok(ll_tensor_clone(&dy, &y, LL_CPU));
+        /* Every tensor, the parameters too, now poses as GPU memory. */
+        ll_tensor g[LL_MAX_INPUTS] = {fake_gpu(&x[0]), fake_gpu(&x[1])};
+        ll_tensor gdx[LL_MAX_INPUTS] = {fake_gpu(&dx[0]), fake_gpu(&dx[1])};
+        ll_tensor gy = fake_gpu(&y), gdy = fake_gpu(&dy);
+        for (int q = 0; q < l->n_params; q++)
+            l->params[q].value->device = l->params[q].grad->device = LL_GPU;
+        const ll_tensor *gs[LL_MAX_INPUTS] = {&g[0], &g[1]};
+        ll_tensor *gd[LL_MAX_INPUTS] = {0};
+        for (int i = 0; i < n; i++)
+            if (l->ops->input_has_grad[i])
+                gd[i] = &gdx[i];
+        ll_status s = l->ops->forward(l, gs, &gy);
+        if (s != LL_ENOGPU || !strstr(ll_last_error(), NO_GPU_TEXT))
+            fail_msg("%s forward on GPU tensors without a GPU: %s (%s), expected no GPU with "
+                     "\"%s\"",
+                     (*p)->kind, ll_status_name(s), ll_last_error(), NO_GPU_TEXT);
+        s = l->ops->backward(l, gs, &gy, &gdy, gd);
+        /* Most reach the twin. A layer whose backward reads a cache of the
+         * forward (dropout's mask, the loss's probabilities) refuses sooner:
+         * the refused GPU forward left that cache on the CPU, and the
+         * device check (or the "run forward first" check) names it. */
+        if (!((s == LL_ENOGPU && strstr(ll_last_error(), NO_GPU_TEXT)) ||
+              (s == LL_EDEVICE && strstr(ll_last_error(), "on the CPU")) ||
+              (s == LL_EARG && strstr(ll_last_error(), "forward"))))
+            fail_msg("%s backward on GPU tensors without a GPU: %s (%s)", (*p)->kind,
+                     ll_status_name(s), ll_last_error());
+        for (int q = 0; q < l->n_params; q++)
+            l->params[q].value->device = l->params[q].grad->device = LL_CPU;
+        ll_layer_free(l);
+        for (int i = 0; i < LL_MAX_INPUTS; i++)
+            ll_tensor_free(&x[i]), ll_tensor_free(&dx[i]);
+        ll_tensor_free(&y), ll_tensor_free(&dy);
+    }
+}
+
+int main(void)
+{
+    build_cases();
+    struct CMUnitTest tests[MAX_CASES + 8];
+    int n = 0;
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(twin_lists_match_registry);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(harness_with_cpu_twin);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(mixed_devices_are_refused);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(twinless_layer_is_refused);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(twins_refuse_without_gpu);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(rng_parity);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(layer_round_trip);
+    for (int k = 0; k < n_cases; k++)
+        tests[n++] = (struct CMUnitTest){.name = cases[k].name, .test_func = parity,
+                                         .initial_state = &cases[k]};
+    if (!ll_gpu_available())
+        print_message("no GPU: %s; the GPU tests skip%s\n", ll_gpu_describe(),
+                      getenv("LL_REQUIRE_GPU") ? " (LL_REQUIRE_GPU is set: they fail)" : "");
+    else
+        print_message("GPU: %s\n", ll_gpu_describe());
+    return _cmocka_run_group_tests("gpu_parity", tests, (size_t)n, NULL, NULL);
+}
