@@ -1,33 +1,17 @@
 #include "lesson.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "files.h"
 #include "progress.h"
 
-/* mkdir -p */
-static ll_status make_dirs(const char *dir)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p)
-            continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return ll_fail(LL_EIO, "cannot create directory '%s': %s", path, strerror(errno));
-        *p = c;
-        if (!c)
-            return LL_OK;
-    }
-}
-
-static void usage(FILE *f, const char *number, const char *about)
+static void usage(FILE *f, const char *number, const char *about, double lr)
 {
     fprintf(f,
             "usage: lesson-%s [--full] [--smoke] [--seed S] [--data DIR] [--out DIR]\n\n"
@@ -38,12 +22,16 @@ static void usage(FILE *f, const char *number, const char *about)
             "  --data DIR   an MNIST-layout data set (default: $LL_DATA or %s)\n"
             "  --out DIR    where data and plots go (default out/lesson-%s)\n",
             number, about, LL_DATA_DEFAULT_DIR, number);
+    if (lr > 0)
+        fprintf(f, "  --lr X       the learning rate of the training run (default %g)\n", lr);
 }
 
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv)
 {
+    const double default_lr = L->lr;
     memset(L, 0, sizeof *L);
+    L->lr = default_lr;
     snprintf(L->number, sizeof L->number, "%s", number);
     L->seed = 1;
     snprintf(L->out, sizeof L->out, "out/lesson-%s", number);
@@ -51,13 +39,18 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, number, about);
+            usage(stdout, number, about, default_lr);
             return 0;
         } else if (!strcmp(a, "--full")) {
             L->full = true;
         } else if (!strcmp(a, "--smoke")) {
             L->smoke = true;
-        } else if (!strcmp(a, "--seed") || !strcmp(a, "--data") || !strcmp(a, "--out")) {
+        } else if (!strcmp(a, "--lr") && default_lr <= 0) {
+            fprintf(stderr, "lesson-%s: --lr: this lesson has no single training run to set it for "
+                    "(it compares several; its README says where the rates are)\n", number);
+            return 2;
+        } else if (!strcmp(a, "--seed") || !strcmp(a, "--data") || !strcmp(a, "--out") ||
+                   !strcmp(a, "--lr")) {
             if (!v) {
                 fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", number, a, number);
                 return 2;
@@ -72,6 +65,14 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
                     return 2;
                 }
                 L->seed = s;
+            } else if (!strcmp(a, "--lr")) {
+                char *end;
+                double lr = strtod(v, &end);
+                if (!*v || *end || !(lr > 0) || !isfinite(lr)) {
+                    fprintf(stderr, "lesson-%s: --lr needs a positive number, got '%s'\n", number, v);
+                    return 2;
+                }
+                L->lr = lr;
             } else if (!strcmp(a, "--data")) {
                 L->data = v;
             } else {
@@ -86,7 +87,7 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
         return 2;
     }
-    if (make_dirs(L->out) != LL_OK) {
+    if (ll_make_dirs(L->out) != LL_OK) {
         fprintf(stderr, "lesson-%s: %s\n", number, ll_last_error());
         return 2;
     }

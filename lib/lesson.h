@@ -6,6 +6,8 @@
  *   --seed S      seeds every random thing (default 1)
  *   --data DIR    an MNIST-layout data set instead of Fashion-MNIST
  *   --out DIR     where data and plots go (default out/lesson-NN)
+ *   --lr X        the learning rate of the lesson's one training run, in the
+ *                 lessons that have one (05, 10); the others refuse it
  *   --help
  * and writes its data files and PNG plots under the output directory.
  */
@@ -24,9 +26,13 @@ typedef struct {
     uint64_t seed;
     const char *data;   /* --data DIR, or NULL */
     char out[1024];     /* output directory */
+    double lr;          /* the learning rate of the lesson's one training run: the
+                           lesson sets its default before ll_lesson_init, which then
+                           accepts --lr; 0 when there is no such run (--lr refused) */
 } ll_lesson;
 
-/* Parses the flags, creates the output directory and prints the lesson's
+/* Parses the flags into L (keeping only L->lr, the default learning rate, from
+ * before), creates the output directory and prints the lesson's
  * banner. Returns -1 to go on, or the exit status to return right away
  * (0 after --help, 2 after a usage error). `about` is one line for --help. */
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,

@@ -61,13 +61,18 @@ ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name);
 
 /* Appends Affine(fan_in -> out) with weights from init. */
 ll_status ll_net_add_affine(ll_net *net, int out, ll_init init);
+/* Appends ReLU, y = max(0, x), keeping the current shape. */
 ll_status ll_net_add_relu(ll_net *net);
+/* Appends Sigmoid, y = 1 / (1 + exp(-x)), keeping the current shape. */
 ll_status ll_net_add_sigmoid(ll_net *net);
 /* BatchNorm over the features (2-D) or channels (4-D) of the current shape. */
 ll_status ll_net_add_batchnorm(ll_net *net);
+/* Appends inverted Dropout dropping each unit with probability p in [0, 1), its
+ * mask drawn from the network's seed. */
 ll_status ll_net_add_dropout(ll_net *net, double p);
 /* Conv with `filters` k x k kernels, fan_in = C * k * k. */
 ll_status ll_net_add_conv(ll_net *net, int filters, int k, int stride, int pad, ll_init init);
+/* Appends max or average pooling with the window, stride and padding of g. */
 ll_status ll_net_add_pool(ll_net *net, ll_pool_geom g);
 
 /* The number of layers (the loss not counted), a layer, and its name. */

@@ -58,6 +58,7 @@ ll_train_config ll_train_defaults(void);
 ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
                    const ll_train_config *cfg, ll_train_history *h);
 
+/* Frees what ll_train put in h and zeroes it; a zeroed h is a no-op. */
 void ll_train_history_free(ll_train_history *h);
 
 #endif

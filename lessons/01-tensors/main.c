@@ -298,7 +298,7 @@ static ll_status speed(const ll_lesson *L)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "01", "tensors and the matrix product",
                             "Shapes, reshape, transpose, sums over axes, the matrix product, and\n"
                             "naive loops timed against OpenBLAS.",

@@ -336,7 +336,7 @@ static ll_status library_agrees(void)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "02", "activation functions",
                             "step, sigmoid, tanh, ReLU, leaky ReLU and ELU with their derivatives,\n"
                             "plotted, and what each derivative does to a gradient.",

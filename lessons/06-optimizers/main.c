@@ -375,7 +375,7 @@ static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "06", "optimizers",
                             "SGD, Momentum, Nesterov, AdaGrad, RMSProp and Adam: paths on a valley,\n"
                             "then loss curves training the same network on Fashion-MNIST.",

@@ -243,7 +243,7 @@ static ll_status training(const ll_lesson *L, const ll_dataset *train, const ll_
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "07", "initial weights",
                             "Activation histograms of a 5-layer network for std 1, std 0.01, Xavier\n"
                             "and He, then training curves from std 0.01, Xavier and He.",

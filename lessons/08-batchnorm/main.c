@@ -133,7 +133,7 @@ static ll_status experiment(const ll_lesson *L, const ll_dataset *train, const l
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "08", "Batch Normalization",
                             "The book's experiment: training with and without BatchNorm from 16\n"
                             "initial weight scales, drawn as a grid of accuracy curves.",

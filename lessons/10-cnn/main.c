@@ -221,7 +221,7 @@ static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_d
     cfg.epochs = L->full ? FULL_EPOCHS : L->smoke ? SMOKE_EPOCHS : DEFAULT_EPOCHS;
     cfg.batch = BATCH;
     cfg.optim = ll_optim_defaults(LL_ADAM);
-    cfg.optim.lr = LEARNING_RATE;
+    cfg.optim.lr = L->lr;
     cfg.seed = L->seed;
     cfg.eval_train_samples = EVAL_TRAIN_SAMPLES;
     char epoch_log[1200], png[1200], vars[4096], model[1200];
@@ -332,7 +332,7 @@ int main(int argc, char **argv)
         }
     }
     argc = kept;
-    ll_lesson L;
+    ll_lesson L = {.lr = LEARNING_RATE}; /* --lr changes it */
     int rc = ll_lesson_init(&L, "10", "convolutional networks",
                             "im2col, pooling, and the book's simple convnet trained on Fashion-MNIST,\n"
                             "its filters drawn, the model saved and loaded back.\n"

@@ -422,7 +422,7 @@ static ll_status adam_bug(const ll_lesson *L, table_row *row)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L;
+    ll_lesson L = {0};
     int rc = ll_lesson_init(&L, "12", "the bug zoo",
                             "Planted backward-pass mistakes, one per layer, and the check that\n"
                             "catches each; an Adam bug caught by its trajectory.",
