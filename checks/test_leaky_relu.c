@@ -161,46 +161,16 @@ static void registry_entry(void **state)
 
 /* --- the gradient check --- */
 
-/* Builds the layer and its input as the gradcheck command does. ll_gradcheck_setup
- * finds the layer by kind in lib/registry.c; until leaky_relu is listed there,
- * the same steps are taken here (info->create, Gaussian x). */
-static ll_layer *gc_setup(const char *option, ll_shape x0, uint64_t seed, ll_tensor *x)
-{
-    const ll_layer_info *info = &ll_leaky_relu_info;
-    ll_config cfg = {0};
-    if (option)
-        assert_ok(ll_config_add(&cfg, option));
-    memset(x, 0, LL_MAX_INPUTS * sizeof *x);
-    ll_layer *l = NULL;
-    if (ll_layer_find(info->kind) == info) {
-        assert_ok(ll_gradcheck_setup(info, &cfg, x0, seed, &l, x));
-        return l;
-    }
-    ll_shape in[LL_MAX_INPUTS] = {x0, x0};
-    assert_ok(info->create(&cfg, in, seed, &l));
-    x[0] = ll_test_random(x0, seed, 200);
-    return l;
-}
-
 /* Checks every element of x with the default options; fails with the report printed. */
 static void gc_expect_pass(const char *option, ll_shape x0, uint64_t seed)
 {
-    ll_tensor x[LL_MAX_INPUTS];
-    ll_layer *l = gc_setup(option, x0, seed, x);
-    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
-    ll_gc_options opt = {.seed = seed};
-    ll_gc_tensors t = {0};
     ll_gc_report rep;
-    assert_ok(ll_gradcheck_layer(l, xp, &opt, &t, &rep));
+    ll_test_gc_run("leaky_relu", option, x0, seed, &rep);
     if (!rep.pass) {
         ll_gc_report_print(stderr, &rep);
-        fail_msg("gradcheck leaky_relu %s seed %llu failed", option ? option : "",
-                 (unsigned long long)seed);
+        fail_msg("gradcheck leaky_relu %s seed %llu failed", option ? option : "", (unsigned long long)seed);
     }
-    assert_true(rep.entry[0].checked + rep.entry[0].kinks == x[0].size);
-    ll_gc_tensors_free(&t);
-    ll_layer_free(l);
-    ll_tensor_free(&x[0]), ll_tensor_free(&x[1]);
+    assert_true(rep.entry[0].checked + rep.entry[0].kinks == ll_shape_size(x0));
 }
 
 static void gradient_check(void **state)
@@ -219,7 +189,7 @@ static void kink_is_skipped(void **state)
 {
     (void)state;
     ll_tensor x[LL_MAX_INPUTS];
-    ll_layer *l = gc_setup("alpha=0.1", LL_SHAPE(2, 3), 4, x);
+    ll_layer *l = ll_test_gc_setup("leaky_relu", "alpha=0.1", LL_SHAPE(2, 3), 4, x);
     x[0].data[2] = 0;
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {.seed = 4};

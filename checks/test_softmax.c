@@ -273,41 +273,6 @@ static void registry_entry(void **state)
 
 /* --- the gradient check --- */
 
-/* Builds the layer and its input as the gradcheck command does. ll_gradcheck_setup
- * finds the layer by kind in lib/registry.c; until softmax is listed there, the
- * same steps are taken here (info->create, Gaussian x). */
-static ll_layer *gc_setup(const char *option, ll_shape x0, uint64_t seed, ll_tensor *x)
-{
-    const ll_layer_info *info = &ll_softmax_info;
-    ll_config cfg = {0};
-    if (option)
-        assert_ok(ll_config_add(&cfg, option));
-    memset(x, 0, LL_MAX_INPUTS * sizeof *x);
-    ll_layer *l = NULL;
-    if (ll_layer_find(info->kind) == info) {
-        assert_ok(ll_gradcheck_setup(info, &cfg, x0, seed, &l, x));
-        return l;
-    }
-    ll_shape in[LL_MAX_INPUTS] = {x0, x0};
-    assert_ok(info->create(&cfg, in, seed, &l));
-    x[0] = ll_test_random(x0, seed, 200);
-    return l;
-}
-
-/* Checks every element of x with the default options; the report lands in rep. */
-static void gc_run(ll_shape x0, uint64_t seed, ll_gc_report *rep)
-{
-    ll_tensor x[LL_MAX_INPUTS];
-    ll_layer *l = gc_setup(NULL, x0, seed, x);
-    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
-    ll_gc_options opt = {.seed = seed};
-    ll_gc_tensors t = {0};
-    assert_ok(ll_gradcheck_layer(l, xp, &opt, &t, rep));
-    ll_gc_tensors_free(&t);
-    ll_layer_free(l);
-    ll_tensor_free(&x[0]), ll_tensor_free(&x[1]);
-}
-
 static void gradient_check(void **state)
 {
     (void)state;
@@ -316,7 +281,7 @@ static void gradient_check(void **state)
     for (uint64_t seed = 1; seed <= 3; seed++) {
         for (int k = 0; k < 4; k++) {
             ll_gc_report rep;
-            gc_run(shapes[k], seed, &rep);
+            ll_test_gc_run("softmax", NULL, shapes[k], seed, &rep);
             if (!rep.pass) {
                 ll_gc_report_print(stderr, &rep);
                 fail_msg("gradcheck softmax seed %llu failed", (unsigned long long)seed);
@@ -326,7 +291,7 @@ static void gradient_check(void **state)
     }
     /* A last axis of length 1 is refused as degenerate, not passed. */
     ll_gc_report rep;
-    gc_run(LL_SHAPE(4, 1), 1, &rep);
+    ll_test_gc_run("softmax", NULL, LL_SHAPE(4, 1), 1, &rep);
     assert_false(rep.pass);
     assert_non_null(rep.warning);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "init.h"
+#include "registry.h"
 
 void ll_test_assert_ok(ll_status s, const char *expr, const char *file, int line)
 {
@@ -76,4 +77,36 @@ const char *ll_test_tmpdir(void)
         mkdir(dir, 0777);
     }
     return dir;
+}
+
+ll_layer *ll_test_gc_setup(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                           ll_tensor *x)
+{
+    const ll_layer_info *info = ll_layer_find(kind);
+    if (!info)
+        fail_msg("layer '%s' is not registered in lib/registry.c", kind);
+    ll_config cfg = {0};
+    if (option)
+        assert_ok(ll_config_add(&cfg, option));
+    memset(x, 0, LL_MAX_INPUTS * sizeof *x);
+    ll_layer *l = NULL;
+    assert_ok(ll_gradcheck_setup(info, &cfg, x0, seed, &l, x));
+    return l;
+}
+
+void ll_test_gc_run(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                    ll_gc_report *rep)
+{
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = ll_test_gc_setup(kind, option, x0, seed, x);
+    ll_tensor *xp[LL_MAX_INPUTS];
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        xp[i] = &x[i];
+    ll_gc_options opt = {.seed = seed};
+    ll_gc_tensors t = {0};
+    assert_ok(ll_gradcheck_layer(l, xp, &opt, &t, rep));
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&x[i]);
 }

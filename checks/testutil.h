@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "gradcheck.h"
 #include "status.h"
 #include "tensor.h"
 
@@ -43,6 +44,17 @@ ll_tensor ll_test_tensor(ll_shape s, const double *values);
 
 /* A CPU tensor of shape s with Gaussian values from (seed, stream). */
 ll_tensor ll_test_random(ll_shape s, uint64_t seed, uint64_t stream);
+
+/* Builds the registered layer `kind`, with one key=value option or none, and its
+ * inputs of shape x0 as the gradcheck command does; x has room for LL_MAX_INPUTS
+ * tensors (free each, and the layer, when done). */
+ll_layer *ll_test_gc_setup(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                           ll_tensor *x);
+
+/* Runs the exhaustive gradient check of that layer with default settings and
+ * leaves its report in rep; fails the test only when the check cannot run. */
+void ll_test_gc_run(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                    ll_gc_report *rep);
 
 /* A scratch directory for this suite (created), from $LL_TEST_TMP or /tmp. */
 const char *ll_test_tmpdir(void);
