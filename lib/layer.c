@@ -141,3 +141,14 @@ uint64_t ll_hash_bytes(uint64_t h, const void *bytes, size_t n)
     }
     return h;
 }
+
+ll_status ll_layer_new_stateless(const ll_layer_ops *ops, ll_layer **out)
+{
+    ll_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", ops->kind);
+    l->ops = ops;
+    l->training = true;
+    *out = l;
+    return LL_OK;
+}

@@ -120,6 +120,10 @@ void ll_layer_free(ll_layer *l);
  * moved. */
 ll_status ll_layer_to_device(ll_layer *l, ll_device dev);
 
+/* Helpers for layer modules: creates a layer with no state of its own (no
+ * parameters, no options), just its ops, in training mode. */
+ll_status ll_layer_new_stateless(const ll_layer_ops *ops, ll_layer **out);
+
 /* Helpers for layer modules: register a parameter or buffer in the base. */
 void ll_layer_add_param(ll_layer *l, const char *name, ll_tensor *value, ll_tensor *grad);
 void ll_layer_add_buffer(ll_layer *l, const char *name, ll_tensor *value);

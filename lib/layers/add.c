@@ -74,13 +74,7 @@ static const ll_layer_ops add_ops = {
 
 ll_status ll_add_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "add: cannot allocate the layer");
-    l->ops = &add_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&add_ops, out);
 }
 
 static ll_status add_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)

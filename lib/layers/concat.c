@@ -140,13 +140,7 @@ static const ll_layer_ops concat_ops = {
 
 ll_status ll_concat_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    l->ops = &concat_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&concat_ops, out);
 }
 
 /* --- the registry entry --- */

@@ -296,19 +296,41 @@ static const ll_layer_ops conv_ops = {
     .destroy = conv_destroy,
 };
 
-ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
-                      int pad, double weight_std, uint64_t seed)
+ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,
+                             int stride, int pad, double weight_std)
 {
     if (in_channels < 1 || filters < 1 || kh < 1 || kw < 1)
         return ll_fail(LL_EARG,
-                       "conv: in_channels = %d, filters = %d, kernel = %dx%d, expected all >= 1",
-                       in_channels, filters, kh, kw);
+                       "%s: in_channels = %d, filters = %d, kernel = %dx%d, expected all >= 1",
+                       kind, in_channels, filters, kh, kw);
     if (stride < 1)
-        return ll_fail(LL_EARG, "conv: stride = %d, expected >= 1", stride);
+        return ll_fail(LL_EARG, "%s: stride = %d, expected >= 1", kind, stride);
     if (pad < 0)
-        return ll_fail(LL_EARG, "conv: pad = %d, expected >= 0", pad);
+        return ll_fail(LL_EARG, "%s: pad = %d, expected >= 0", kind, pad);
     if (!(weight_std >= 0) || !isfinite(weight_std))
-        return ll_fail(LL_EARG, "conv: weight_std = %g, expected a finite number >= 0", weight_std);
+        return ll_fail(LL_EARG, "%s: weight_std = %g, expected a finite number >= 0", kind,
+                       weight_std);
+    return LL_OK;
+}
+
+ll_status ll_conv_add_weights(ll_layer *l, ll_tensor *W, ll_tensor *dW, ll_tensor *b, ll_tensor *db,
+                              ll_shape ws, int filters, double weight_std, uint64_t seed,
+                              uint64_t stream)
+{
+    LL_TRY(ll_tensor_alloc(W, ws, LL_CPU));
+    LL_TRY(ll_tensor_alloc(dW, ws, LL_CPU));
+    LL_TRY(ll_tensor_alloc(b, LL_SHAPE(filters), LL_CPU)); /* zero-filled: b = 0 */
+    LL_TRY(ll_tensor_alloc(db, LL_SHAPE(filters), LL_CPU));
+    LL_TRY(ll_init_normal(W, weight_std, seed, stream));
+    ll_layer_add_param(l, "W", W, dW);
+    ll_layer_add_param(l, "b", b, db);
+    return LL_OK;
+}
+
+ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
+                      int pad, double weight_std, uint64_t seed)
+{
+    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
     conv_layer *c = calloc(1, sizeof *c);
     if (!c)
         return ll_fail(LL_ENOMEM, "conv: cannot allocate the layer");
@@ -316,22 +338,13 @@ ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int 
     c->base.training = true;
     c->stride = stride;
     c->pad = pad;
-    ll_shape ws = LL_SHAPE(filters, in_channels, kh, kw);
-    ll_status s = ll_tensor_alloc(&c->W, ws, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->dW, ws, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->b, LL_SHAPE(filters), LL_CPU); /* zero-filled: b = 0 */
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->db, LL_SHAPE(filters), LL_CPU);
-    if (s == LL_OK)
-        s = ll_init_normal(&c->W, weight_std, seed, CONV_WEIGHT_STREAM);
+    ll_status s = ll_conv_add_weights(&c->base, &c->W, &c->dW, &c->b, &c->db,
+                                      LL_SHAPE(filters, in_channels, kh, kw), filters, weight_std,
+                                      seed, CONV_WEIGHT_STREAM);
     if (s != LL_OK) {
         ll_layer_free(&c->base);
         return s;
     }
-    ll_layer_add_param(&c->base, "W", &c->W, &c->dW);
-    ll_layer_add_param(&c->base, "b", &c->b, &c->db);
     *out = &c->base;
     return LL_OK;
 }

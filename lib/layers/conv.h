@@ -48,6 +48,20 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
                            const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
                            ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
 
+/* For Conv and its transpose Deconv (deconv.c): checks the construction
+ * arguments — sizes and stride >= 1, pad >= 0, a finite weight_std >= 0 —
+ * naming the layer `kind` in the error. */
+ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,
+                             int stride, int pad, double weight_std);
+
+/* For Conv and Deconv: allocates W and dW of shape ws and b and db of `filters`
+ * zeros, draws W ~ N(0, weight_std^2) from (seed, stream), and registers "W"
+ * and "b" as the parameters of l. On failure l keeps what was allocated, for
+ * ll_layer_free. */
+ll_status ll_conv_add_weights(ll_layer *l, ll_tensor *W, ll_tensor *dW, ll_tensor *b, ll_tensor *db,
+                              ll_shape ws, int filters, double weight_std, uint64_t seed,
+                              uint64_t stream);
+
 /* A Conv layer: F filters of C x KH x KW, W ~ N(0, weight_std^2) from (seed), b = 0. */
 ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                       int pad, double weight_std, uint64_t seed);

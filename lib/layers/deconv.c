@@ -8,6 +8,7 @@
 #include "../blas.h"
 #include "../init.h"
 #include "../registry.h"
+#include "conv.h"
 #include "im2col.h"
 
 static const char *const NAME = "deconv";
@@ -237,17 +238,7 @@ static const ll_layer_ops deconv_ops = {
 ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                         int pad, double weight_std, uint64_t seed)
 {
-    if (in_channels < 1 || filters < 1 || kh < 1 || kw < 1)
-        return ll_fail(LL_EARG,
-                       "deconv: in_channels = %d, filters = %d, kernel = %dx%d, expected all >= 1",
-                       in_channels, filters, kh, kw);
-    if (stride < 1)
-        return ll_fail(LL_EARG, "deconv: stride = %d, expected >= 1", stride);
-    if (pad < 0)
-        return ll_fail(LL_EARG, "deconv: pad = %d, expected >= 0", pad);
-    if (!(weight_std >= 0) || !isfinite(weight_std))
-        return ll_fail(LL_EARG, "deconv: weight_std = %g, expected a finite number >= 0",
-                       weight_std);
+    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
     deconv_layer *c = calloc(1, sizeof *c);
     if (!c)
         return ll_fail(LL_ENOMEM, "deconv: cannot allocate the layer");
@@ -255,22 +246,15 @@ ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, in
     c->base.training = true;
     c->stride = stride;
     c->pad = pad;
-    ll_shape ws = LL_SHAPE(in_channels, filters, kh, kw);
-    ll_status s = ll_tensor_alloc(&c->W, ws, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->dW, ws, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->b, LL_SHAPE(filters), LL_CPU); /* zero-filled: b = 0 */
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&c->db, LL_SHAPE(filters), LL_CPU);
-    if (s == LL_OK)
-        s = ll_init_normal(&c->W, weight_std, seed, DECONV_WEIGHT_STREAM);
+    /* W is (C, F, KH, KW): the shape of the Conv from F to C channels that
+     * this layer is the transpose of. */
+    ll_status s = ll_conv_add_weights(&c->base, &c->W, &c->dW, &c->b, &c->db,
+                                      LL_SHAPE(in_channels, filters, kh, kw), filters, weight_std,
+                                      seed, DECONV_WEIGHT_STREAM);
     if (s != LL_OK) {
         ll_layer_free(&c->base);
         return s;
     }
-    ll_layer_add_param(&c->base, "W", &c->W, &c->dW);
-    ll_layer_add_param(&c->base, "b", &c->b, &c->db);
     *out = &c->base;
     return LL_OK;
 }

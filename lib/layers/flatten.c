@@ -94,13 +94,7 @@ static const ll_layer_ops flatten_ops = {
 
 ll_status ll_flatten_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    l->ops = &flatten_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&flatten_ops, out);
 }
 
 static ll_status flatten_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,

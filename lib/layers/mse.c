@@ -155,13 +155,7 @@ static const ll_layer_ops mse_ops = {
 
 ll_status ll_mse_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    l->ops = &mse_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&mse_ops, out);
 }
 
 /* --- the registry entry --- */

@@ -93,13 +93,7 @@ static const ll_layer_ops mul_ops = {
 
 ll_status ll_mul_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "mul: cannot allocate the layer");
-    l->ops = &mul_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&mul_ops, out);
 }
 
 static ll_status mul_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)

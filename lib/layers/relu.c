@@ -87,13 +87,7 @@ static const ll_layer_ops relu_ops = {
 
 ll_status ll_relu_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "relu: cannot allocate the layer");
-    l->ops = &relu_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&relu_ops, out);
 }
 
 static ll_status relu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)

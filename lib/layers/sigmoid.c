@@ -73,13 +73,7 @@ static const ll_layer_ops sigmoid_ops = {
 
 ll_status ll_sigmoid_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "sigmoid: cannot allocate the layer");
-    l->ops = &sigmoid_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&sigmoid_ops, out);
 }
 
 static ll_status sigmoid_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)

@@ -168,13 +168,7 @@ static const ll_layer_ops sce_ops = {
 
 ll_status ll_sigmoid_cross_entropy_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    l->ops = &sce_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&sce_ops, out);
 }
 
 /* --- the registry entry --- */

@@ -82,13 +82,7 @@ static const ll_layer_ops tanh_ops = {
 
 ll_status ll_tanh_new(ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
-    if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    l->ops = &tanh_ops;
-    l->training = true;
-    *out = l;
-    return LL_OK;
+    return ll_layer_new_stateless(&tanh_ops, out);
 }
 
 static ll_status tanh_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
