@@ -118,6 +118,11 @@ static const parity_case twin_cases[] = {
     {"sigmoid_cross_entropy", "", {2, {64, 1000}}, 16, R_ALL},
     {"affine", "", DEFAULT_SHAPE, 16, R_GEMM},
     {"affine", "out=50", {2, {64, 300}}, 16, R_GEMM},
+    {"conv", "", DEFAULT_SHAPE, 16, R_GEMM},
+    {"conv", "filters=8 kernel=5 stride=1 pad=0", {4, {20, 1, 28, 28}}, 16, R_GEMM},
+    {"conv", "filters=6 kernel=3 stride=2 pad=2", {4, {3, 4, 13, 11}}, 16, R_GEMM},
+    {"deconv", "", DEFAULT_SHAPE, 16, R_GEMM},
+    {"deconv", "filters=5 kernel=4 stride=3 pad=1", {4, {3, 6, 9, 7}}, 16, R_GEMM},
 };
 
 typedef struct {

@@ -66,7 +66,18 @@ extern "C" {
     X(ll_sigmoid_cross_entropy_forward_gpu,                                                        \
       (const ll_tensor *x, const ll_tensor *t, ll_tensor *loss))                                   \
     X(ll_sigmoid_cross_entropy_backward_gpu,                                                       \
-      (const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx))
+      (const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx))           \
+    X(ll_conv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride, \
+                            int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y))               \
+    X(ll_conv_backward_gpu,                                                                        \
+      (const ll_tensor *x, const ll_tensor *W, const ll_tensor *col, const ll_tensor *dy,          \
+       int stride, int pad, ll_tensor *dycol, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,       \
+       ll_tensor *db))                                                                             \
+    X(ll_deconv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,          \
+                              int stride, int pad, ll_tensor *col, ll_tensor *y))                  \
+    X(ll_deconv_backward_gpu,                                                                      \
+      (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy, int stride, int pad,           \
+       ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
 
 #define LL_GPU_DECLARE_TWIN(name, params) ll_status name params;
 LL_GPU_TWIN_LIST(LL_GPU_DECLARE_TWIN)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../blas.h"
+#include "../gpu/layers_gpu.h"
 #include "../init.h"
 #include "../registry.h"
 #include "im2col.h"
@@ -123,17 +124,18 @@ static int chunk_images(const conv_dims *d)
 ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
                           int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
     conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(d.F)));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
-    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d.F), "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
     if (!col || !ycol)
         return ll_fail(LL_EARG, "conv: %s is NULL, expected a tensor for the %s",
                        !col ? "col" : "ycol", !col ? "im2col cache" : "GEMM's output");
+    if (x->device == LL_GPU)
+        return ll_conv_forward_gpu(x, W, b, stride, pad, col, ycol, y); /* lib/gpu/conv.cu */
     const int NL = d.N * d.L; /* columns of the whole batch; conv_dims_of checked it fits */
     const int B = chunk_images(&d);
     LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.CKK, NL), LL_CPU));
@@ -173,31 +175,29 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
                            const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
                            ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
     conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
     const int NL = d.N * d.L; /* conv_dims_of checked that it fits */
     const int B = chunk_images(&d);
-    LL_TRY(ll_expect_shape(NAME, "col", col, LL_SHAPE(d.CKK, NL)));
-    LL_TRY(ll_expect_cpu(NAME, "col", col));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
-    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(d.F)));
-    LL_TRY(ll_expect_cpu(NAME, "db", db));
+    LL_TRY(ll_expect_like(NAME, "col", col, LL_SHAPE(d.CKK, NL), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d.F), "x", x));
     if (!dycol)
         return ll_fail(LL_EARG, "conv: dycol is NULL, expected a scratch tensor for dy");
     if (dx) {
-        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
-        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
         if (!dcol)
             return ll_fail(LL_EARG, "conv: dcol is NULL, expected a scratch tensor for dx");
     }
     /* dycol is written before col is read: they must not share memory. */
     if (dycol->data && dycol->data == col->data)
         return ll_fail(LL_EARG, "conv: dycol and col are the same tensor, expected separate memory");
+    if (x->device == LL_GPU) /* lib/gpu/conv.cu */
+        return ll_conv_backward_gpu(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db);
     LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d.F, B * d.L), LL_CPU));
     if (dx)
         LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, B * d.L), LL_CPU));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../blas.h"
+#include "../gpu/layers_gpu.h"
 #include "../init.h"
 #include "../registry.h"
 #include "conv.h"
@@ -102,16 +103,17 @@ static ll_status deconv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, d
 ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
                             int pad, ll_tensor *col, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
     deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_shape(NAME, "b", b, LL_SHAPE(d.F)));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
-    LL_TRY(ll_expect_shape(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d.F), "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
     if (!col)
         return ll_fail(LL_EARG, "deconv: col is NULL, expected a scratch tensor for the columns");
+    if (x->device == LL_GPU)
+        return ll_deconv_forward_gpu(x, W, b, stride, pad, col, y); /* lib/gpu/deconv.cu */
     LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, d.L), LL_CPU));
 
     size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
@@ -136,22 +138,20 @@ ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
                              int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
                              ll_tensor *db)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
-    LL_TRY(ll_expect_cpu(NAME, "W", W));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
     deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW)));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dW", dW, W->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dW", dW));
-    LL_TRY(ll_expect_shape(NAME, "db", db, LL_SHAPE(d.F)));
-    LL_TRY(ll_expect_cpu(NAME, "db", db));
-    if (dx) {
-        LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
-        LL_TRY(ll_expect_cpu(NAME, "dx", dx));
-    }
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d.F), "x", x));
+    if (dx)
+        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     if (!dcol)
         return ll_fail(LL_EARG, "deconv: dcol is NULL, expected a scratch tensor for the columns");
+    if (x->device == LL_GPU)
+        return ll_deconv_backward_gpu(x, W, dy, stride, pad, dcol, dx, dW, db); /* lib/gpu/deconv.cu */
     LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, d.L), LL_CPU));
 
     size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
