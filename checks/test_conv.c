@@ -441,11 +441,11 @@ static void bad_arguments_are_reported(void **state)
     ll_tensor gpu = x;
     gpu.device = LL_GPU; /* never dereferenced: the check comes first */
     assert_fails(ll_conv_forward(&gpu, &Wt, &b, 1, 1, &col, &ycol, &y), LL_EDEVICE,
-                 "conv: x is on the GPU");
+                 "conv: W is on the CPU but x is on the GPU");
     ll_tensor gpu_y = y;
     gpu_y.device = LL_GPU;
     assert_fails(ll_conv_forward(&x, &Wt, &b, 1, 1, &col, &ycol, &gpu_y), LL_EDEVICE,
-                 "conv: y is on the GPU");
+                 "conv: y is on the GPU but x is on the CPU");
     /* Nothing was written by the failures: col and ycol were never given memory. */
     assert_null(col.data);
     assert_null(ycol.data);

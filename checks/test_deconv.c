@@ -447,11 +447,11 @@ static void bad_arguments_are_reported(void **state)
     ll_tensor gpu = x;
     gpu.device = LL_GPU; /* never dereferenced: the check comes first */
     assert_fails(ll_deconv_forward(&gpu, &Wt, &b, 2, 1, &col, &y), LL_EDEVICE,
-                 "deconv: x is on the GPU");
+                 "deconv: W is on the CPU but x is on the GPU");
     ll_tensor gpu_y = y;
     gpu_y.device = LL_GPU;
     assert_fails(ll_deconv_forward(&x, &Wt, &b, 2, 1, &col, &gpu_y), LL_EDEVICE,
-                 "deconv: y is on the GPU");
+                 "deconv: y is on the GPU but x is on the CPU");
     /* Nothing was written by the failures. */
     assert_null(col.data);
     for (size_t i = 0; i < y.size; i++)
