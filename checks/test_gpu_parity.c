@@ -41,6 +41,8 @@
 #include "init.h"
 #include "layers/dropout.h"
 #include "layers/relu.h"
+#include "net.h"
+#include "optim.h"
 #include "registry.h"
 #include "gpu/layers_gpu.h"
 
@@ -388,6 +390,137 @@ static void rng_parity(void **state)
     ll_tensor_free(&mc), ll_tensor_free(&mg), ll_tensor_free(&yc), ll_tensor_free(&yg);
 }
 
+/* Every optimizer on the GPU against the same optimizer on the CPU: one
+ * weight matrix (decayed) and one bias, five steps from the same gradients.
+ * The rules are the same inline functions on both sides (optim_rules.h)
+ * and the kernels are built without fused multiply-adds, so the weights and
+ * the state must agree bit for bit; sqrt and division are correctly
+ * rounded on both. */
+static void optim_parity(void **state)
+{
+    (void)state;
+    require_gpu();
+    const ll_shape shapes[2] = {LL_SHAPE(300, 70), LL_SHAPE(70)};
+    const char *names[2] = {"W", "b"};
+    for (int kind = 0; kind < LL_OPTIM_COUNT; kind++) {
+        ll_optim_config cfg = ll_optim_defaults((ll_optim_kind)kind);
+        if (kind != LL_ADAMW)
+            cfg.weight_decay = 1e-3; /* L2 on W: exercises l2 too */
+        ll_tensor wc[2], gc[2], wg[2], gg[2];
+        memset(wc, 0, sizeof wc), memset(gc, 0, sizeof gc);
+        memset(wg, 0, sizeof wg), memset(gg, 0, sizeof gg);
+        ll_param pc[2], pg[2];
+        for (int p = 0; p < 2; p++) {
+            assert_ok(ll_tensor_alloc(&wc[p], shapes[p], LL_CPU));
+            assert_ok(ll_init_normal(&wc[p], 0.5, SEED, 200 + p));
+            assert_ok(ll_tensor_alloc(&gc[p], shapes[p], LL_CPU));
+            assert_ok(ll_tensor_clone(&wg[p], &wc[p], LL_GPU));
+            assert_ok(ll_tensor_alloc(&gg[p], shapes[p], LL_GPU));
+            pc[p] = (ll_param){names[p], &wc[p], &gc[p]};
+            pg[p] = (ll_param){names[p], &wg[p], &gg[p]};
+        }
+        ll_optim *oc = NULL, *og = NULL;
+        assert_ok(ll_optim_new(&oc, &cfg, pc, 2));
+        assert_ok(ll_optim_new(&og, &cfg, pg, 2));
+        for (int step = 0; step < 5; step++) {
+            for (int p = 0; p < 2; p++) {
+                assert_ok(ll_init_normal(&gc[p], 1.0, SEED, 300 + 10 * step + p));
+                assert_ok(ll_tensor_copy(&gg[p], &gc[p]));
+            }
+            assert_ok(ll_optim_step(oc));
+            assert_ok(ll_optim_step(og));
+        }
+        for (int p = 0; p < 2; p++) {
+            char test[64];
+            snprintf(test, sizeof test, "optim %s, 5 steps", ll_optim_name((ll_optim_kind)kind));
+            expect_close(test, names[p], &wg[p], &wc[p], 0, true);
+            ll_tensor_free(&wc[p]), ll_tensor_free(&gc[p]), ll_tensor_free(&wg[p]),
+                ll_tensor_free(&gg[p]);
+        }
+        ll_optim_free(oc), ll_optim_free(og);
+    }
+}
+
+/* A small convnet trained for a few steps on the CPU and, from the same
+ * seed and the same batches, on the GPU: the losses and the final weights
+ * agree to rounding (the products run in another order in cuBLAS, so
+ * not bit for bit), and moving the GPU network back to the CPU brings its
+ * weights with it. This is the path of `lesson-NN --gpu`: the batch upload,
+ * the labels checked on the host, the loss copied back, the optimizer on
+ * the device. */
+static void net_parity(void **state)
+{
+    (void)state;
+    require_gpu();
+    enum { N = 16, STEPS = 4 };
+    ll_net *net[2] = {NULL, NULL};
+    for (int d = 0; d < 2; d++) {
+        assert_ok(ll_net_new(&net[d], LL_SHAPE(1, 12, 12), SEED));
+        assert_ok(ll_net_add_conv(net[d], 4, 3, 1, 1, ll_init_he()));
+        assert_ok(ll_net_add_relu(net[d]));
+        assert_ok(ll_net_add_dropout(net[d], 0.25));
+        assert_ok(ll_net_add_affine(net[d], 20, ll_init_he()));
+        assert_ok(ll_net_add_relu(net[d]));
+        assert_ok(ll_net_add_affine(net[d], 10, ll_init_he()));
+    }
+    assert_ok(ll_net_to_device(net[1], LL_GPU));
+    assert_int_equal(ll_net_device(net[1]), LL_GPU);
+    ll_optim *opt[2];
+    int n_params;
+    for (int d = 0; d < 2; d++) {
+        ll_optim_config cfg = ll_optim_defaults(LL_MOMENTUM);
+        const ll_param *params = ll_net_params(net[d], &n_params); /* sets n_params first */
+        assert_ok(ll_optim_new(&opt[d], &cfg, params, n_params));
+    }
+    ll_tensor x = {0}, t = {0};
+    assert_ok(ll_tensor_alloc(&x, LL_SHAPE(N, 1, 12, 12), LL_CPU));
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(N), LL_CPU));
+    for (int step = 0; step < STEPS; step++) {
+        assert_ok(ll_init_normal(&x, 1.0, SEED, 400 + step));
+        for (int i = 0; i < N; i++)
+            t.data[i] = (ll_real)((i * 7 + step) % 10);
+        double loss[2];
+        for (int d = 0; d < 2; d++) {
+            ll_net_set_step(net[d], (uint64_t)step);
+            assert_ok(ll_net_loss(net[d], &x, &t, &loss[d]));
+            assert_ok(ll_net_backward(net[d]));
+        }
+        print_message("  net step %d: loss cpu %.9g gpu %.9g\n", step, loss[0], loss[1]);
+        assert_true(fabs(loss[1] - loss[0]) <= 64 * EPS * fabs(loss[0]));
+        const ll_param *gc = ll_net_params(net[0], &n_params);
+        const ll_param *gg = ll_net_params(net[1], &n_params);
+        for (int k = 0; k < n_params; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "d%s", gc[k].name);
+            expect_close("net, one step", what, gg[k].grad, gc[k].grad, 1024, step == 0);
+        }
+        for (int d = 0; d < 2; d++)
+            assert_ok(ll_optim_step(opt[d]));
+    }
+    /* The labels are checked before the upload: a bad one is named. */
+    t.data[3] = 10;
+    double loss;
+    assert_fails(ll_net_loss(net[1], &x, &t, &loss), LL_EARG, "t[3] = 10 is out of range");
+    const ll_param *pc = ll_net_params(net[0], &n_params);
+    const ll_param *pg = ll_net_params(net[1], &n_params);
+    for (int k = 0; k < n_params; k++)
+        expect_close("net, 4 steps", pc[k].name, pg[k].value, pc[k].value, 1024, true);
+    assert_ok(ll_net_to_device(net[1], LL_CPU));
+    for (int k = 0; k < n_params; k++)
+        assert_int_equal(pg[k].value->device, LL_CPU);
+    double acc[2];
+    int labels[N];
+    for (int i = 0; i < N; i++)
+        labels[i] = i % 10;
+    assert_ok(ll_net_accuracy(net[0], &x, labels, 5, &acc[0]));
+    assert_ok(ll_net_to_device(net[1], LL_GPU));
+    assert_ok(ll_net_accuracy(net[1], &x, labels, 5, &acc[1]));
+    assert_true(acc[0] == acc[1]);
+    ll_tensor_free(&x), ll_tensor_free(&t);
+    for (int d = 0; d < 2; d++)
+        ll_optim_free(opt[d]), ll_net_free(net[d]);
+}
+
 /* A layer moved to the GPU and back keeps its parameters bit for bit, and a
  * failed move (to a GPU from a twinless layer) moves nothing. */
 static void layer_round_trip(void **state)
@@ -594,7 +727,7 @@ static void twins_refuse_without_gpu(void **state)
 int main(void)
 {
     build_cases();
-    struct CMUnitTest tests[MAX_CASES + 8];
+    struct CMUnitTest tests[MAX_CASES + 12];
     int n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(twin_lists_match_registry);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(harness_with_cpu_twin);
@@ -603,6 +736,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(twins_refuse_without_gpu);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(rng_parity);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(layer_round_trip);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(optim_parity);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(net_parity);
     for (int k = 0; k < n_cases; k++)
         tests[n++] = (struct CMUnitTest){.name = cases[k].name, .test_func = parity,
                                          .initial_state = &cases[k]};

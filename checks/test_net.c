@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "init.h"
 #include "layers/relu.h"
 #include "layers/softmax_with_loss.h"
@@ -313,9 +314,43 @@ static void backward_after_predict_is_refused(void **state)
     ll_net_free(net);
 }
 
+/* Asking for the GPU where there is none (no GPU, or a build without CUDA)
+ * says why and leaves the network whole on the CPU, where it still trains.
+ * (On a GPU, test_gpu_parity trains the same network on both devices.) */
+static void to_gpu_without_one_changes_nothing(void **state)
+{
+    (void)state;
+    if (ll_gpu_available()) {
+        print_message("a GPU is present: test_gpu_parity covers the move\n");
+        skip();
+    }
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(4), 1));
+    assert_ok(ll_net_add_affine(net, 5, ll_init_he()));
+    assert_ok(ll_net_add_relu(net));
+    assert_ok(ll_net_add_affine(net, 3, ll_init_he()));
+    ll_tensor x = ll_test_random(LL_SHAPE(2, 4), 1, 0), t = labels(2, (int[]){0, 1});
+    double before, after;
+    assert_ok(ll_net_loss(net, &x, &t, &before));
+    assert_fails(ll_net_to_device(net, LL_GPU), LL_ENOGPU, NULL);
+    assert_int_equal(ll_net_device(net), LL_CPU);
+    int n;
+    const ll_param *p = ll_net_params(net, &n);
+    for (int k = 0; k < n; k++)
+        assert_int_equal(p[k].value->device, LL_CPU);
+    assert_fails(ll_net_to_device(net, (ll_device)7), LL_EARG, "expected LL_CPU or LL_GPU");
+    assert_ok(ll_net_to_device(net, LL_CPU)); /* already there */
+    assert_ok(ll_net_loss(net, &x, &t, &after));
+    assert_true(after == before);
+    assert_ok(ll_net_backward(net));
+    ll_tensor_free(&x), ll_tensor_free(&t);
+    ll_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(to_gpu_without_one_changes_nothing),
         cmocka_unit_test(two_layer_net_shapes_and_names),
         cmocka_unit_test(init_stddevs),
         cmocka_unit_test(loss_matches_the_layers_by_hand),

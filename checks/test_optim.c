@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "optim.h"
 
 /* The hand examples: W = [1, -2] with the fixed gradient g = [0.5, -1]. */
@@ -577,14 +578,56 @@ static void bad_params(void **state)
     ps[1] = (ll_param){"b", &W, &d3};
     new_fails(&c, ps, 2, LL_ESHAPE, "optim: params[1] (b) grad has shape (3,), expected (2,)");
     ps[1] = (ll_param){"b", &on_gpu, &dW};
-    new_fails(&c, ps, 2, LL_EDEVICE, "optim: params[1] (b) value is on the GPU");
+    new_fails(&c, ps, 2, LL_EDEVICE,
+              "optim: params[1] (b) grad is on the CPU but value is on the GPU, expected both on one device");
     ps[1] = (ll_param){"b", &W, &on_gpu};
-    new_fails(&c, ps, 2, LL_EDEVICE, "optim: params[1] (b) grad is on the GPU");
+    new_fails(&c, ps, 2, LL_EDEVICE, "optim: params[1] (b) grad is on the GPU but value is on the CPU");
     ps[1] = (ll_param){"b", &W, &W};
     new_fails(&c, ps, 2, LL_EARG, "optim: params[1] (b) value and grad share memory");
     ps[1] = (ll_param){NULL, &W, &dW};
     new_fails(&c, ps, 2, LL_EARG, "optim: params[1].name is NULL");
     ll_tensor_free(&W), ll_tensor_free(&dW), ll_tensor_free(&d3);
+}
+
+/* A parameter on the GPU takes its step there, and its state is allocated
+ * there; one that changed device after ll_optim_new is refused by name. Host
+ * memory poses as GPU memory: every path below fails before reading it when
+ * there is no GPU (the GPU itself is covered by test_gpu_parity). */
+static void device_of_params(void **state)
+{
+    (void)state;
+    if (ll_gpu_available()) {
+        print_message("a GPU is present: test_gpu_parity covers the GPU step\n");
+        skip();
+    }
+    ll_tensor W = ll_test_tensor(LL_SHAPE(HAND_N), HAND_W0);
+    ll_tensor dW = ll_test_tensor(LL_SHAPE(HAND_N), HAND_G);
+    ll_tensor gW = W, gdW = dW;
+    gW.device = gdW.device = LL_GPU;
+    ll_param on_gpu = {"W", &gW, &gdW};
+
+    /* SGD keeps no state: made fine, the step reaches the GPU and says why not. */
+    ll_optim_config c = ll_optim_defaults(LL_SGD);
+    ll_optim *opt = NULL;
+    assert_ok(ll_optim_new(&opt, &c, &on_gpu, 1));
+    assert_fails(ll_optim_step(opt), LL_ENOGPU, "optim");
+    ll_optim_free(opt);
+    /* Momentum's velocity is allocated on the parameter's device. */
+    c = ll_optim_defaults(LL_MOMENTUM);
+    assert_fails(ll_optim_new(&opt, &c, &on_gpu, 1), LL_ENOGPU, NULL);
+
+    /* Made on the CPU, then the parameter claims the GPU: refused, nothing moved. */
+    ll_param p = {"W", &W, &dW};
+    assert_ok(ll_optim_new(&opt, &c, &p, 1));
+    W.device = dW.device = LL_GPU;
+    assert_fails(ll_optim_step(opt), LL_EDEVICE,
+                 "optim: params[0] (W) value is on the GPU but was on the CPU when the optimizer "
+                 "was made; move the network first, then create the optimizer");
+    W.device = dW.device = LL_CPU;
+    for (int i = 0; i < HAND_N; i++)
+        assert_true(W.data[i] == (ll_real)HAND_W0[i]);
+    ll_optim_free(opt);
+    ll_tensor_free(&W), ll_tensor_free(&dW);
 }
 
 /* ---------------------------------------------------------------------------
@@ -677,6 +720,7 @@ int main(void)
         cmocka_unit_test(names_round_trip),
         cmocka_unit_test(bad_hyperparameters),
         cmocka_unit_test(bad_params),
+        cmocka_unit_test(device_of_params),
         cmocka_unit_test(book_race_to_the_minimum),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);

@@ -9,9 +9,10 @@
 #include <sys/stat.h>
 
 #include "files.h"
+#include "gpu.h"
 #include "progress.h"
 
-static void usage(FILE *f, const char *number, const char *about, double lr)
+static void usage(FILE *f, const char *number, const char *about, double lr, bool gpu_ok)
 {
     fprintf(f,
             "usage: lesson-%s [--full] [--smoke] [--seed S] [--data DIR] [--out DIR]\n\n"
@@ -24,14 +25,18 @@ static void usage(FILE *f, const char *number, const char *about, double lr)
             number, about, LL_DATA_DEFAULT_DIR, number);
     if (lr > 0)
         fprintf(f, "  --lr X       the learning rate of the training run (default %g)\n", lr);
+    if (gpu_ok)
+        fprintf(f, "  --gpu        train on the GPU (the CUDA twins of the layers)\n");
 }
 
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv)
 {
     const double default_lr = L->lr;
+    const bool gpu_ok = L->gpu_ok;
     memset(L, 0, sizeof *L);
     L->lr = default_lr;
+    L->gpu_ok = gpu_ok;
     snprintf(L->number, sizeof L->number, "%s", number);
     L->seed = 1;
     snprintf(L->out, sizeof L->out, "out/lesson-%s", number);
@@ -39,12 +44,19 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, number, about, default_lr);
+            usage(stdout, number, about, default_lr, gpu_ok);
             return 0;
         } else if (!strcmp(a, "--full")) {
             L->full = true;
         } else if (!strcmp(a, "--smoke")) {
             L->smoke = true;
+        } else if (!strcmp(a, "--gpu")) {
+            if (!gpu_ok) {
+                fprintf(stderr, "lesson-%s: --gpu: this lesson trains no network (the ones that "
+                        "do: 05, 06, 08, 10, 11)\n", number);
+                return 2;
+            }
+            L->gpu = true;
         } else if (!strcmp(a, "--lr") && default_lr <= 0) {
             fprintf(stderr, "lesson-%s: --lr: this lesson has no single training run to set it for "
                     "(it compares several; its README says where the rates are)\n", number);
@@ -87,6 +99,10 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
         return 2;
     }
+    if (L->gpu && !ll_gpu_available()) {
+        fprintf(stderr, "lesson-%s: --gpu: %s\n", number, ll_gpu_describe());
+        return 2;
+    }
     if (ll_make_dirs(L->out) != LL_OK) {
         fprintf(stderr, "lesson-%s: %s\n", number, ll_last_error());
         return 2;
@@ -94,7 +110,14 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
     printf("Lesson %s: %s\n", number, title);
     printf("(%s run, seed %llu; data and plots go to %s/)\n",
            L->full ? "full" : L->smoke ? "smoke" : "default", (unsigned long long)L->seed, L->out);
+    if (L->gpu)
+        printf("(training on the GPU: %s)\n", ll_gpu_describe());
     return -1;
+}
+
+ll_status ll_lesson_place(const ll_lesson *L, ll_net *net)
+{
+    return L->gpu ? ll_net_to_device(net, LL_GPU) : LL_OK;
 }
 
 void ll_lesson_section(const char *fmt, ...)

@@ -8,6 +8,8 @@
  *   --out DIR     where data and plots go (default out/lesson-NN)
  *   --lr X        the learning rate of the lesson's one training run, in the
  *                 lessons that have one (05, 10); the others refuse it
+ *   --gpu         train on the GPU, in the lessons that train networks (05,
+ *                 06, 08, 10, 11); without a usable GPU it stops with the reason
  *   --help
  * and writes its data files and PNG plots under the output directory.
  */
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "net.h"
 
 typedef struct {
     char number[8];     /* "05" */
@@ -29,6 +32,9 @@ typedef struct {
     double lr;          /* the learning rate of the lesson's one training run: the
                            lesson sets its default before ll_lesson_init, which then
                            accepts --lr; 0 when there is no such run (--lr refused) */
+    bool gpu_ok;        /* set by a lesson that trains networks, before ll_lesson_init:
+                           then --gpu is accepted (and refused by the others) */
+    bool gpu;           /* --gpu: train on the GPU (ll_lesson_place) */
 } ll_lesson;
 
 /* Parses the flags into L (keeping only L->lr, the default learning rate, from
@@ -37,6 +43,10 @@ typedef struct {
  * (0 after --help, 2 after a usage error). `about` is one line for --help. */
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv);
+
+/* Moves net to the GPU when the lesson runs with --gpu (and does nothing
+ * otherwise); call it after the last layer is added and before training. */
+ll_status ll_lesson_place(const ll_lesson *L, ll_net *net);
 
 /* Prints a numbered section heading: "== 3. Training ==". */
 void ll_lesson_section(const char *fmt, ...)

@@ -12,6 +12,7 @@
 #include "layers/relu.h"
 #include "layers/sigmoid.h"
 #include "layers/softmax_with_loss.h"
+#include "gpu.h"
 #include "rng.h"
 
 /* BatchNorm's usual hyperparameters (the book's momentum, PyTorch's eps). */
@@ -30,6 +31,9 @@ struct ll_net {
     ll_layer *loss;
     ll_tensor loss_value, dloss;              /* (1,) each */
     const ll_tensor *x, *t;                   /* the batch of the last ll_net_loss */
+    ll_device device;                         /* where every layer, activation and gradient lives */
+    ll_tensor x_dev, t_dev;                   /* a GPU network's copy of the batch (the upload) */
+    ll_tensor scores_host;                    /* a GPU network's scores, copied back for argmax */
     int n_params;
     ll_param params[LL_NET_MAX_PARAMS];
     char param_name[LL_NET_MAX_PARAMS][48];
@@ -94,6 +98,7 @@ void ll_net_free(ll_net *net)
     ll_layer_free(net->loss);
     ll_tensor_free(&net->loss_value);
     ll_tensor_free(&net->dloss);
+    ll_tensor_free(&net->x_dev), ll_tensor_free(&net->t_dev), ll_tensor_free(&net->scores_host);
     free(net);
 }
 
@@ -126,6 +131,8 @@ ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name)
     }
     ll_shape in = with_batch(ll_net_output_sample(net), 1), out;
     ll_status s = ll_layer_output_shape(layer, &in, &out);
+    if (s == LL_OK) /* a layer joining a GPU network goes to the GPU with it */
+        s = ll_layer_to_device(layer, net->device);
     if (s != LL_OK) {
         ll_layer_free(layer);
         return s;
@@ -320,13 +327,97 @@ static ll_status forward_layers(ll_net *net, const ll_tensor *x)
     return LL_OK;
 }
 
+ll_status ll_net_to_device(ll_net *net, ll_device dev)
+{
+    if (dev != LL_CPU && dev != LL_GPU)
+        return ll_fail(LL_EARG, "net: device %d, expected LL_CPU or LL_GPU", (int)dev);
+    if (dev == net->device)
+        return LL_OK;
+    /* Layer by layer (each move is all or nothing); if one fails, the ones
+     * already moved go back, so the network stays on one device. */
+    ll_layer *all[LL_NET_MAX_LAYERS + 1];
+    int n = 0;
+    for (int i = 0; i < net->n; i++)
+        all[n++] = net->layer[i];
+    all[n++] = net->loss;
+    ll_tensor dloss = {0};
+    ll_status s = ll_tensor_clone(&dloss, &net->dloss, dev);
+    int moved = 0;
+    for (; s == LL_OK && moved < n; moved++)
+        s = ll_layer_to_device(all[moved], dev);
+    if (s != LL_OK) {
+        ll_status first = s;
+        for (int i = 0; i < moved - 1; i++)
+            ll_layer_to_device(all[i], net->device);
+        ll_tensor_free(&dloss);
+        return first;
+    }
+    ll_tensor_free(&net->dloss);
+    net->dloss = dloss;
+    /* Activations, gradients and the uploaded batch are made again, on the
+     * new device, by the next batch; the old ones are given back now. */
+    for (int i = 0; i < net->n; i++)
+        ll_tensor_free(&net->act[i]), ll_tensor_free(&net->grad[i]);
+    ll_tensor_free(&net->loss_value);
+    ll_tensor_free(&net->x_dev), ll_tensor_free(&net->t_dev);
+    net->x = net->t = NULL;
+    net->device = dev;
+    return LL_OK;
+}
+
+ll_device ll_net_device(const ll_net *net)
+{
+    return net->device;
+}
+
+/* A GPU network's batch upload: a CPU x is copied into the network's own
+ * device tensor (allocated once per batch shape), the one copy per step
+ * towards the GPU; *xs is what the layers then read. */
+static ll_status upload_x(ll_net *net, const ll_tensor *x, const ll_tensor **xs)
+{
+    *xs = x;
+    if (net->device != LL_GPU || !x || !x->data || x->device == LL_GPU)
+        return LL_OK; /* nothing to upload; forward_layers judges x */
+    LL_TRY(ll_tensor_ensure(&net->x_dev, x->shape, LL_GPU));
+    LL_TRY(ll_tensor_copy(&net->x_dev, x));
+    *xs = &net->x_dev;
+    return LL_OK;
+}
+
+/* The same for the labels, whose values are checked here, on the host, while
+ * they are still there; the loss is then told so (targets_checked) and does
+ * not copy them back to check them on every call. */
+static ll_status upload_t(ll_net *net, const ll_tensor *t, ll_shape scores, const ll_tensor **ts)
+{
+    *ts = t;
+    net->loss->targets_checked = false;
+    if (net->device != LL_GPU || !t || !t->data || t->device == LL_GPU)
+        return LL_OK; /* the loss checks t itself */
+    LL_TRY(ll_softmax_with_loss_check_targets(t, scores));
+    LL_TRY(ll_tensor_ensure(&net->t_dev, t->shape, LL_GPU));
+    LL_TRY(ll_tensor_copy(&net->t_dev, t));
+    *ts = &net->t_dev;
+    net->loss->targets_checked = true;
+    return LL_OK;
+}
+
 ll_status ll_net_loss(ll_net *net, const ll_tensor *x, const ll_tensor *t, double *loss)
 {
-    LL_TRY(forward_layers(net, x));
-    const ll_tensor *in[] = {layer_input(net, net->n), t};
+    const ll_tensor *xs, *ts;
+    LL_TRY(upload_x(net, x, &xs));
+    LL_TRY(forward_layers(net, xs));
+    const ll_tensor *scores = layer_input(net, net->n);
+    LL_TRY(upload_t(net, t, scores->shape, &ts));
+    const ll_tensor *in[] = {scores, ts};
     LL_TRY(ll_layer_forward(net->loss, in, &net->loss_value));
-    net->t = t;
-    *loss = (double)net->loss_value.data[0];
+    net->t = ts;
+    /* The scalar loss: on a GPU network, the one copy per step back to the host. */
+    ll_real value;
+    if (net->loss_value.device == LL_GPU)
+        LL_TRY(ll_gpu_memcpy(&value, false, net->loss_value.data, true, sizeof value));
+    else
+        value = net->loss_value.data[0];
+    *loss = (double)value;
     return LL_OK;
 }
 
@@ -349,6 +440,7 @@ ll_status ll_net_backward(ll_net *net)
 
 ll_status ll_net_predict(ll_net *net, const ll_tensor *x, const ll_tensor **scores)
 {
+    LL_TRY(upload_x(net, x, &x));
     LL_TRY(forward_layers(net, x));
     *scores = layer_input(net, net->n);
     return LL_OK;
@@ -389,6 +481,13 @@ ll_status ll_net_accuracy(ll_net *net, const ll_tensor *x, const int *labels, in
         ll_tensor view = ll_tensor_rows(x, start, count);
         const ll_tensor *scores;
         s = ll_net_predict(net, &view, &scores);
+        /* A GPU network's scores (count x classes numbers) come back for the argmax. */
+        if (s == LL_OK && scores->device == LL_GPU) {
+            s = ll_tensor_ensure(&net->scores_host, scores->shape, LL_CPU);
+            if (s == LL_OK)
+                s = ll_tensor_copy(&net->scores_host, scores);
+            scores = &net->scores_host;
+        }
         if (s == LL_OK)
             s = ll_net_argmax(scores, pred);
         for (int n = 0; s == LL_OK && n < count; n++)
@@ -427,6 +526,11 @@ ll_status ll_net_gradcheck(ll_net *net, const ll_tensor *x, const ll_tensor *t,
 {
     memset(rep, 0, sizeof *rep);
     snprintf(rep->subject, sizeof rep->subject, "network (%d layers)", net->n);
+    if (net->device != LL_CPU)
+        return ll_fail(LL_EDEVICE, "net gradcheck: the network is on the GPU; the whole-network "
+                                   "check perturbs weights on the host: move it with "
+                                   "ll_net_to_device(net, LL_CPU) first (gradcheck LAYER --gpu "
+                                   "checks each layer's CUDA twin)");
     if (net->n_params > LL_GC_MAX_TARGETS)
         return ll_fail(LL_EARG, "net gradcheck: %d parameter tensors, at most %d per check",
                        net->n_params, LL_GC_MAX_TARGETS);

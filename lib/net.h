@@ -97,6 +97,18 @@ const ll_buffer *ll_net_buffers(const ll_net *net, int *n);
 /* The total number of trainable numbers. */
 size_t ll_net_param_count(const ll_net *net);
 
+/* Moves every layer (weights, gradients, buffers) and the network's own
+ * tensors to dev. On the GPU, ll_net_loss and ll_net_predict take batches on
+ * either device: a CPU batch is uploaded into the network's own GPU tensors
+ * (its labels checked on the host first), and the scalar loss is copied
+ * back; nothing else crosses between host and device in a training step.
+ * Make the optimizer after the move (its state lives with the parameters).
+ * All or nothing: on failure the network stays where it was. */
+ll_status ll_net_to_device(ll_net *net, ll_device dev);
+
+/* Where the network lives (LL_CPU until ll_net_to_device). */
+ll_device ll_net_device(const ll_net *net);
+
 /* Training mode (batch statistics, dropout on) or evaluation mode. */
 void ll_net_set_training(ll_net *net, bool training);
 
@@ -112,7 +124,8 @@ ll_status ll_net_loss(ll_net *net, const ll_tensor *x, const ll_tensor *t, doubl
 ll_status ll_net_backward(ll_net *net);
 
 /* Forward without the loss; *scores points at the network's own (N, classes)
- * activation, valid until the next call. Uses the current mode. */
+ * activation, on the network's device, valid until the next call. Uses the
+ * current mode. */
 ll_status ll_net_predict(ll_net *net, const ll_tensor *x, const ll_tensor **scores);
 
 /* The index of the largest score of each row: the predicted classes. */

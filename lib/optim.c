@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optim_rules.h"
+
 static const char *const NAME = "optim";
 
 /* The defaults of ll_optim_defaults, as optim.h lists them. */
@@ -42,6 +44,7 @@ static const int state_count[LL_OPTIM_COUNT] = {
 typedef struct {
     ll_param param;                    /* the caller's entry, copied */
     ll_shape shape;                    /* value's shape at ll_optim_new */
+    ll_device device;                  /* value's device then: the state lives there too */
     bool decayed;                      /* named "W": weight decay applies */
     ll_tensor state[OPTIM_MAX_STATE];  /* v (or h), then Adam's second moment */
 } optim_slot;
@@ -184,16 +187,18 @@ static ll_status expect_config(const ll_optim_config *cfg)
     return LL_OK;
 }
 
-/* Fails unless p's value and grad are distinct CPU tensors of one shape;
- * when want is given (a step), that shape must still be the one of ll_optim_new. */
-static ll_status expect_param(int i, const ll_param *p, const ll_shape *want)
+/* Fails unless p's value and grad are distinct tensors of one shape on one
+ * device; when slot is given (a step), that shape and device must still be
+ * the ones of ll_optim_new, where the state was allocated. */
+static ll_status expect_param(int i, const ll_param *p, const optim_slot *slot)
 {
     /* Every step checks every parameter: the common, valid case costs a few
      * comparisons, and the messages below (two snprintf per parameter) are
      * written only when something is wrong. */
     const ll_tensor *v = p->value, *g = p->grad;
-    if (p->name && v && g && v->data && g->data && v->device == LL_CPU && g->device == LL_CPU &&
-        ll_shape_equal(g->shape, v->shape) && (!want || ll_shape_equal(v->shape, *want)) &&
+    if (p->name && v && g && v->data && g->data && v->device == g->device &&
+        ll_shape_equal(g->shape, v->shape) &&
+        (!slot || (ll_shape_equal(v->shape, slot->shape) && v->device == slot->device)) &&
         v->data != g->data)
         return LL_OK;
     char what[96];
@@ -202,12 +207,18 @@ static ll_status expect_param(int i, const ll_param *p, const ll_shape *want)
         return ll_fail(LL_EARG, "%s: params[%d].name is NULL, expected a name (weight decay needs it)",
                        NAME, i);
     snprintf(what, sizeof what, "params[%d] (%s) value", i, name);
-    LL_TRY(ll_expect_cpu(NAME, what, p->value));
-    if (want)
-        LL_TRY(ll_expect_shape(NAME, what, p->value, *want));
+    LL_TRY(ll_expect_tensor(NAME, what, p->value));
+    if (slot) {
+        LL_TRY(ll_expect_shape(NAME, what, p->value, slot->shape));
+        if (p->value->device != slot->device)
+            return ll_fail(LL_EDEVICE,
+                           "%s: %s is on the %s but was on the %s when the optimizer was made; "
+                           "move the network first, then create the optimizer",
+                           NAME, what, p->value->device == LL_GPU ? "GPU" : "CPU",
+                           slot->device == LL_GPU ? "GPU" : "CPU");
+    }
     snprintf(what, sizeof what, "params[%d] (%s) grad", i, name);
-    LL_TRY(ll_expect_cpu(NAME, what, p->grad));
-    LL_TRY(ll_expect_shape(NAME, what, p->grad, p->value->shape));
+    LL_TRY(ll_expect_like(NAME, what, p->grad, p->value->shape, "value", p->value));
     /* The step loops promise the compiler that value and grad do not overlap. */
     if (p->value->data == p->grad->data)
         return ll_fail(LL_EARG, "%s: params[%d] (%s) value and grad share memory, expected two tensors",
@@ -254,9 +265,10 @@ ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_para
         optim_slot *s = &slots[i];
         s->param = params[i];
         s->shape = params[i].value->shape;
+        s->device = params[i].value->device;
         s->decayed = is_weight_matrix(params[i].name);
         for (int k = 0; k < state_count[cfg->kind]; k++) {
-            ll_status st = ll_tensor_alloc(&s->state[k], s->shape, LL_CPU);
+            ll_status st = ll_tensor_alloc(&s->state[k], s->shape, s->device); /* zeros */
             if (st != LL_OK) {
                 free_slots(slots, n);
                 free(opt);
@@ -273,82 +285,48 @@ ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_para
     return LL_OK;
 }
 
-/* The rules, one loop each over n contiguous elements. l2 is the L2
- * coefficient for this parameter (0 when it is not decayed), folded into the
- * gradient locally so the grad tensor stays as backward wrote it; with l2 = 0
- * the sum is g exactly, so there is no branch in the loop. */
+/* The rules themselves live in optim_rules.h, one element at a time, shared
+ * with the GPU kernel. Here, one loop per rule over n contiguous elements:
+ * with the rule inlined and restrict pointers, each loop vectorizes. */
 
-static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real lr, ll_real l2)
+static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g,
+                     const ll_optim_coef *k)
 {
     for (size_t i = 0; i < n; i++)
-        w[i] -= lr * (g[i] + l2 * w[i]);
+        ll_rule_sgd(&w[i], g[i], k);
 }
 
 static void step_momentum(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                          ll_real *restrict v, ll_real lr, ll_real l2, ll_real mu)
+                          ll_real *restrict v, const ll_optim_coef *k)
 {
-    for (size_t i = 0; i < n; i++) {
-        v[i] = mu * v[i] - lr * (g[i] + l2 * w[i]);
-        w[i] += v[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        ll_rule_momentum(&w[i], &v[i], g[i], k);
 }
 
 static void step_nesterov(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                          ll_real *restrict v, ll_real lr, ll_real l2, ll_real mu)
+                          ll_real *restrict v, const ll_optim_coef *k)
 {
-    for (size_t i = 0; i < n; i++) {
-        ll_real ge = g[i] + l2 * w[i];
-        v[i] = mu * v[i] - lr * ge;
-        w[i] += mu * v[i] - lr * ge;
-    }
+    for (size_t i = 0; i < n; i++)
+        ll_rule_nesterov(&w[i], &v[i], g[i], k);
 }
-
-/* AdaGrad and RMSProp differ only in how h forgets: h = keep * h + add * g^2,
- * with decay and 1 - decay for RMSProp and, for AdaGrad's h += g^2, these
- * (multiplying by 1 is exact, so AdaGrad loses nothing by sharing the loop). */
-static const ll_real ADAGRAD_KEEP = 1;
-static const ll_real ADAGRAD_ADD = 1;
 
 static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                        ll_real *restrict h, ll_real lr, ll_real l2, ll_real keep, ll_real add,
-                        ll_real eps)
+                        ll_real *restrict h, const ll_optim_coef *k)
 {
-    for (size_t i = 0; i < n; i++) {
-        ll_real ge = g[i] + l2 * w[i];
-        h[i] = keep * h[i] + add * ge * ge;
-        w[i] -= lr * ge / (ll_sqrt(h[i]) + eps);
-    }
+    for (size_t i = 0; i < n; i++)
+        ll_rule_scaled(&w[i], &h[i], g[i], k);
 }
 
-/* Adam's per-step coefficients, worked out in double once per step and
- * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1.
- * The bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t are folded into
- * one step size and one eps, so the loop does no per-element correction:
- *   lr * (m / c1) / (sqrt(v / c2) + eps) = step * m / (sqrt(v) + eps_hat)
- * with step = lr * sqrt(c2) / c1 and eps_hat = eps * sqrt(c2) (multiply the
- * fraction above and below by sqrt(c2)). It is the same update as the one
- * docs/optimizers.md writes, eps included, not the book's variant. */
-typedef struct {
-    ll_real b1, one_minus_b1;
-    ll_real b2, one_minus_b2;
-    ll_real step, eps_hat;
-} adam_coef;
-
-/* Adam with bias correction, plus AdamW's decoupled decay of the weights as
- * they were before this step (Loshchilov & Hutter's algorithm, PyTorch's
- * order; lr_wd = lr * weight_decay, 0 for Adam and for undecayed params,
- * where it subtracts 0). */
 static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
-                      ll_real *restrict v, ll_real l2, adam_coef k, ll_real lr_wd)
+                      ll_real *restrict v, const ll_optim_coef *k)
 {
-    for (size_t i = 0; i < n; i++) {
-        ll_real ge = g[i] + l2 * w[i];
-        m[i] = k.b1 * m[i] + k.one_minus_b1 * ge;
-        v[i] = k.b2 * v[i] + k.one_minus_b2 * ge * ge;
-        ll_real decay = lr_wd * w[i];
-        w[i] -= k.step * m[i] / (ll_sqrt(v[i]) + k.eps_hat) + decay;
-    }
+    for (size_t i = 0; i < n; i++)
+        ll_rule_adam(&w[i], &m[i], &v[i], g[i], k);
 }
+
+/* AdaGrad's h += g^2 as the shared rule h = keep * h + add * g^2. */
+static const ll_real ADAGRAD_KEEP = 1;
+static const ll_real ADAGRAD_ADD = 1;
 
 ll_status ll_optim_step(ll_optim *opt)
 {
@@ -356,27 +334,39 @@ ll_status ll_optim_step(ll_optim *opt)
         return ll_fail(LL_EARG, "%s: opt is NULL, expected an optimizer", NAME);
     /* Check everything first: a failed step must leave every parameter as it was. */
     for (int i = 0; i < opt->n; i++)
-        LL_TRY(expect_param(i, &opt->slots[i].param, &opt->slots[i].shape));
+        LL_TRY(expect_param(i, &opt->slots[i].param, &opt->slots[i]));
 
     const ll_optim_config *c = &opt->cfg;
     const bool adam = c->kind == LL_ADAM || c->kind == LL_ADAMW;
     const bool decoupled = c->kind == LL_ADAMW;
     opt->t++;
-    adam_coef k = {0};
+    /* The per-step coefficients, worked out in double once per step and
+     * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1. */
+    ll_optim_coef k = {
+        .lr = (ll_real)c->lr,
+        .mu = (ll_real)c->momentum,
+        .eps = (ll_real)c->eps,
+        .keep = c->kind == LL_RMSPROP ? (ll_real)c->decay : ADAGRAD_KEEP,
+        .add = c->kind == LL_RMSPROP ? (ll_real)(1 - c->decay) : ADAGRAD_ADD,
+    };
     if (adam) {
+        /* Adam's bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t are
+         * folded into one step size and one eps, so the loop does no
+         * per-element correction:
+         *   lr * (m / c1) / (sqrt(v / c2) + eps) = step * m / (sqrt(v) + eps_hat)
+         * with step = lr * sqrt(c2) / c1 and eps_hat = eps * sqrt(c2) (multiply
+         * the fraction above and below by sqrt(c2)). It is the same update as
+         * the one docs/optimizers.md writes, eps included, not the book's variant. */
         opt->beta1_pow *= c->beta1;
         opt->beta2_pow *= c->beta2;
         double c1 = 1 - opt->beta1_pow, sqrt_c2 = sqrt(1 - opt->beta2_pow);
-        k = (adam_coef){
-            .b1 = (ll_real)c->beta1,
-            .one_minus_b1 = (ll_real)(1 - c->beta1),
-            .b2 = (ll_real)c->beta2,
-            .one_minus_b2 = (ll_real)(1 - c->beta2),
-            .step = (ll_real)(c->lr * sqrt_c2 / c1),
-            .eps_hat = (ll_real)(c->eps * sqrt_c2),
-        };
+        k.b1 = (ll_real)c->beta1;
+        k.one_minus_b1 = (ll_real)(1 - c->beta1);
+        k.b2 = (ll_real)c->beta2;
+        k.one_minus_b2 = (ll_real)(1 - c->beta2);
+        k.step = (ll_real)(c->lr * sqrt_c2 / c1);
+        k.eps_hat = (ll_real)(c->eps * sqrt_c2);
     }
-    const ll_real lr = (ll_real)c->lr, eps = (ll_real)c->eps, mu = (ll_real)c->momentum;
 
     for (int i = 0; i < opt->n; i++) {
         optim_slot *s = &opt->slots[i];
@@ -384,30 +374,25 @@ ll_status ll_optim_step(ll_optim *opt)
         ll_real *w = s->param.value->data;
         const ll_real *g = s->param.grad->data;
         ll_real *s0 = s->state[0].data, *s1 = s->state[1].data;
+        /* L2 folds weight_decay * W into the gradient; AdamW instead subtracts
+         * lr * weight_decay * W (decoupled); both only for weight matrices. */
         ll_real wd = s->decayed ? (ll_real)c->weight_decay : 0;
-        ll_real l2 = decoupled ? 0 : wd;
+        k.l2 = decoupled ? 0 : wd;
+        k.lr_wd = decoupled ? k.lr * wd : 0;
+        if (s->param.value->device == LL_GPU) {
+            /* lib/gpu/optim.cu: the same rules, one thread per element */
+            LL_TRY(ll_optim_step_gpu(c->kind, &k, n, w, g, s0, s1));
+            continue;
+        }
         switch (c->kind) {
-        case LL_SGD:
-            step_sgd(n, w, g, lr, l2);
-            break;
-        case LL_MOMENTUM:
-            step_momentum(n, w, g, s0, lr, l2, mu);
-            break;
-        case LL_NESTEROV:
-            step_nesterov(n, w, g, s0, lr, l2, mu);
-            break;
+        case LL_SGD: step_sgd(n, w, g, &k); break;
+        case LL_MOMENTUM: step_momentum(n, w, g, s0, &k); break;
+        case LL_NESTEROV: step_nesterov(n, w, g, s0, &k); break;
         case LL_ADAGRAD:
-            step_scaled(n, w, g, s0, lr, l2, ADAGRAD_KEEP, ADAGRAD_ADD, eps);
-            break;
-        case LL_RMSPROP:
-            step_scaled(n, w, g, s0, lr, l2, (ll_real)c->decay, (ll_real)(1 - c->decay), eps);
-            break;
+        case LL_RMSPROP: step_scaled(n, w, g, s0, &k); break;
         case LL_ADAM:
-        case LL_ADAMW:
-            step_adam(n, w, g, s0, s1, l2, k, decoupled ? lr * wd : 0);
-            break;
-        default:
-            break;
+        case LL_ADAMW: step_adam(n, w, g, s0, s1, &k); break;
+        default: break;
         }
     }
     return LL_OK;

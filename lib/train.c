@@ -102,7 +102,7 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
             s = ll_fail(LL_ENOMEM, "train: out of memory for the best weights");
         for (int k = 0; s == LL_OK && k < n_state; k++) {
             state[k] = k < n_params ? params[k].value : buffers[k - n_params].value;
-            s = ll_tensor_alloc(&best[k], state[k]->shape, LL_CPU);
+            s = ll_tensor_alloc(&best[k], state[k]->shape, state[k]->device);
             if (s == LL_OK)
                 s = ll_tensor_copy(&best[k], state[k]);
         }

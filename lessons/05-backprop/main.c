@@ -214,8 +214,12 @@ static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *tes
     ll_lesson_section("4. Training on %s", train->name);
     ll_net *net = NULL;
     ll_status s = build_two_layer_net(&net, L->seed);
-    if (s != LL_OK)
+    if (s == LL_OK) /* --gpu: the whole training loop on the GPU */
+        s = ll_lesson_place(L, net);
+    if (s != LL_OK) {
+        ll_net_free(net);
         return ll_lesson_fail(L, "building the network", s);
+    }
     ll_train_config cfg = ll_train_defaults();
     cfg.epochs = L->full ? FULL_EPOCHS : L->smoke ? SMOKE_EPOCHS : DEFAULT_EPOCHS;
     cfg.batch = BATCH;
@@ -264,7 +268,7 @@ static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *tes
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.lr = LEARNING_RATE}; /* --lr changes it */
+    ll_lesson L = {.lr = LEARNING_RATE, .gpu_ok = true}; /* --lr and --gpu change them */
     int rc = ll_lesson_init(&L, "05", "backpropagation",
                             "Mul/Add graphs, the layers' backward passes, a gradient check of a\n"
                             "two-layer network, and training it on Fashion-MNIST with SGD.",

@@ -216,6 +216,8 @@ static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_d
     s = ll_tensor_alloc(&W0, params[0].value->shape, LL_CPU);
     if (s == LL_OK)
         s = ll_tensor_copy(&W0, params[0].value);
+    if (s == LL_OK) /* --gpu: every layer, and so the whole training loop, on the GPU */
+        s = ll_lesson_place(L, net);
 
     ll_train_config cfg = ll_train_defaults();
     cfg.epochs = L->full ? FULL_EPOCHS : L->smoke ? SMOKE_EPOCHS : DEFAULT_EPOCHS;
@@ -247,9 +249,14 @@ static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_d
            "across the whole image is what the convnet adds.\n",
            h.test_acc[h.epochs - 1], h.iterations, h.seconds,
            h.seconds > 0 ? (double)h.iterations * cfg.batch / h.seconds : 0);
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Simple convnet on %s, Adam lr %g'", epoch_log,
-             train->name, cfg.optim.lr);
+    snprintf(vars, sizeof vars, "datafile='%s'; title='Simple convnet on %s, Adam lr %g%s'",
+             epoch_log, train->name, cfg.optim.lr, L->gpu ? ", GPU" : "");
     s = ll_plot("accuracy.gp", ll_lesson_path(L, "accuracy.png", png, sizeof png), vars, true);
+    if (s == LL_OK && L->gpu) {
+        /* The filters are drawn and the model written from host memory. */
+        printf("(The trained network comes back to the CPU for the plots and the file.)\n");
+        s = ll_net_to_device(net, LL_CPU);
+    }
 
     ll_lesson_section("4. The first-layer filters");
     if (s == LL_OK)
@@ -332,7 +339,7 @@ int main(int argc, char **argv)
         }
     }
     argc = kept;
-    ll_lesson L = {.lr = LEARNING_RATE}; /* --lr changes it */
+    ll_lesson L = {.lr = LEARNING_RATE, .gpu_ok = true}; /* --lr and --gpu change them */
     int rc = ll_lesson_init(&L, "10", "convolutional networks",
                             "im2col, pooling, and the book's simple convnet trained on Fashion-MNIST,\n"
                             "its filters drawn, the model saved and loaded back.\n"

@@ -5,6 +5,7 @@
  * #ifdef: it calls the same functions whether CUDA is there or not.
  */
 #include "../gpu.h"
+#include "../optim_rules.h"
 #include "layers_gpu.h"
 
 static const char no_cuda[] =
@@ -65,6 +66,13 @@ ll_status ll_gemm_gpu(bool trans_a, bool trans_b, int M, int N, int K, ll_real a
     (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
     (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
     return ll_fail(LL_ENOGPU, "gemm: %s", no_cuda);
+}
+
+ll_status ll_optim_step_gpu(ll_optim_kind kind, const ll_optim_coef *k, size_t n, ll_real *w,
+                            const ll_real *g, ll_real *s0, ll_real *s1)
+{
+    (void)kind, (void)k, (void)n, (void)w, (void)g, (void)s0, (void)s1;
+    return ll_fail(LL_ENOGPU, "optim: %s", no_cuda);
 }
 
 /* Every layer twin of lib/gpu/layers_gpu.h, generated from its list: the

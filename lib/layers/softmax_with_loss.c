@@ -99,14 +99,34 @@ static ll_status expect_targets(const ll_tensor *t, ll_shape x, labels_form *for
     return LL_OK;
 }
 
-ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
-                                       ll_tensor *loss)
+ll_status ll_softmax_with_loss_check_targets(const ll_tensor *t, ll_shape scores)
+{
+    labels_form form;
+    LL_TRY(expect_scores("x", scores));
+    return expect_targets(t, scores, &form);
+}
+
+/* The form of t for scores x; its values are checked too unless the caller
+ * already did (targets_checked: a network checks a batch on the host before
+ * uploading it, which spares a GPU loss the copy back that checking needs). */
+static ll_status targets_of(const ll_tensor *t, ll_shape x, bool targets_checked,
+                            labels_form *form)
+{
+    if (!targets_checked)
+        return expect_targets(t, x, form);
+    LL_TRY(ll_expect_tensor(NAME, "t", t));
+    return target_form(x, t->shape, form);
+}
+
+/* ll_softmax_with_loss_forward, with the targets' values already checked or not. */
+static ll_status forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
+                         ll_tensor *prob, ll_tensor *loss)
 {
     labels_form form;
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_scores("x", x->shape));
     LL_TRY(ll_expect_same_device(NAME, "t", t, "x", x));
-    LL_TRY(expect_targets(t, x->shape, &form));
+    LL_TRY(targets_of(t, x->shape, targets_checked, &form));
     LL_TRY(ll_expect_like(NAME, "prob", prob, x->shape, "x", x));
     LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
     if (x->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: the loss stays on the device */
@@ -149,14 +169,21 @@ ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, l
     return LL_OK;
 }
 
-ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
-                                        const ll_tensor *dloss, ll_tensor *dx)
+ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
+                                       ll_tensor *loss)
+{
+    return forward(x, t, false, prob, loss);
+}
+
+/* ll_softmax_with_loss_backward, with the targets' values already checked or not. */
+static ll_status backward(const ll_tensor *prob, const ll_tensor *t, bool targets_checked,
+                          const ll_tensor *dloss, ll_tensor *dx)
 {
     labels_form form;
     LL_TRY(ll_expect_tensor(NAME, "prob", prob));
     LL_TRY(expect_scores("prob", prob->shape));
     LL_TRY(ll_expect_same_device(NAME, "t", t, "prob", prob));
-    LL_TRY(expect_targets(t, prob->shape, &form));
+    LL_TRY(targets_of(t, prob->shape, targets_checked, &form));
     LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "prob", prob));
     LL_TRY(ll_expect_like(NAME, "dx", dx, prob->shape, "prob", prob));
     if (prob->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: dloss is read on the device */
@@ -181,6 +208,12 @@ ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *
     return LL_OK;
 }
 
+ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
+                                        const ll_tensor *dloss, ll_tensor *dx)
+{
+    return backward(prob, t, false, dloss, dx);
+}
+
 /* --- the layer object --- */
 
 typedef struct {
@@ -203,7 +236,7 @@ static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     /* The cache lives on x's device (the GPU twin writes it there). */
     LL_TRY(ll_tensor_ensure(&s->prob, x[0]->shape, x[0]->device));
-    return ll_softmax_with_loss_forward(x[0], x[1], &s->prob, y);
+    return forward(x[0], x[1], l->targets_checked, &s->prob, y);
 }
 
 /* The labels have no gradient (dx[1] is always NULL) and there are no
@@ -222,7 +255,7 @@ static ll_status swl_backward_op(ll_layer *l, const ll_tensor *const *x, const l
                        "forward first",
                        NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
     }
-    return ll_softmax_with_loss_backward(&s->prob, x[1], dy, dx[0]);
+    return backward(&s->prob, x[1], l->targets_checked, dy, dx[0]);
 }
 
 static void swl_destroy(ll_layer *l)

@@ -28,6 +28,14 @@ ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, l
 ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
                                         const ll_tensor *dloss, ll_tensor *dx);
 
+/* Checks the values of the targets t (a CPU tensor, or a GPU one through a
+ * host copy) for scores of shape `scores`, as forward and backward do:
+ * LL_OK, or LL_EARG naming the first bad row. A network calls it on each
+ * batch's labels while they are still on the host, before uploading them, and
+ * then sets the layer's targets_checked (layer.h) so that the GPU loss does
+ * not copy them back to check them again. */
+ll_status ll_softmax_with_loss_check_targets(const ll_tensor *t, ll_shape scores);
+
 /* A SoftmaxWithLoss layer: inputs x and t, output the loss (1,). */
 ll_status ll_softmax_with_loss_new(ll_layer **out);
 
