@@ -228,6 +228,11 @@ static ll_status race_one(const ll_lesson *L, const contestant *c, const ll_data
 {
     ll_net *net = NULL;
     LL_TRY(build_net(&net, L->seed)); /* the same seed: the same initial weights for all */
+    ll_status placed = ll_lesson_place(L, net); /* --gpu: the race runs on the GPU */
+    if (placed != LL_OK) {
+        ll_net_free(net);
+        return placed;
+    }
     ll_train_config cfg = ll_train_defaults();
     cfg.batch = BATCH;
     cfg.optim = ll_optim_defaults(c->kind);
@@ -375,7 +380,7 @@ static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.gpu_ok = true}; /* --gpu: train on the GPU */
     int rc = ll_lesson_init(&L, "06", "optimizers",
                             "SGD, Momentum, Nesterov, AdaGrad, RMSProp and Adam: paths on a valley,\n"
                             "then loss curves training the same network on Fashion-MNIST.",

@@ -51,7 +51,13 @@ static ll_status run(const ll_lesson *L, const ll_dataset *train, const ll_datas
                      bool batchnorm, int epochs, ll_train_history *h, double *test_acc)
 {
     ll_net *net = NULL;
-    LL_TRY(build(&net, std, batchnorm, L->seed));
+    ll_status s = build(&net, std, batchnorm, L->seed);
+    if (s == LL_OK) /* --gpu: train on the GPU */
+        s = ll_lesson_place(L, net);
+    if (s != LL_OK) {
+        ll_net_free(net);
+        return s;
+    }
     ll_train_config cfg = ll_train_defaults();
     cfg.epochs = epochs;
     cfg.batch = BATCH;
@@ -59,7 +65,7 @@ static ll_status run(const ll_lesson *L, const ll_dataset *train, const ll_datas
     cfg.optim.lr = LEARNING_RATE;
     cfg.seed = L->seed;
     cfg.quiet = true;
-    ll_status s = ll_train(net, train, NULL, &cfg, h);
+    s = ll_train(net, train, NULL, &cfg, h);
     if (s == LL_EDIVERGED) {
         /* A huge initial scale can blow up the plain network: that is part of
          * the lesson, not an error; its accuracy stays where it was. */
@@ -133,7 +139,7 @@ static ll_status experiment(const ll_lesson *L, const ll_dataset *train, const l
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.gpu_ok = true}; /* --gpu: train on the GPU */
     int rc = ll_lesson_init(&L, "08", "Batch Normalization",
                             "The book's experiment: training with and without BatchNorm from 16\n"
                             "initial weight scales, drawn as a grid of accuracy curves.",

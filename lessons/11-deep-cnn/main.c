@@ -6,10 +6,13 @@
  * with ReLU after every Conv and the first Affine, He initial weights and
  * Adam (lr 0.001). It is trained twice from the same seed: plain, and with a
  * BatchNorm layer after every Conv. The test images the better network gets
- * wrong are drawn with their predicted and true classes.
+ * wrong are drawn with their predicted and true classes. With --gpu both are
+ * trained on the GPU, and the BatchNorm run once more on the CPU: the two
+ * loss curves of the same seeded run are drawn on one plot.
  *
  * Read lessons/11-deep-cnn/README.md alongside the output.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +66,13 @@ static ll_status build(ll_net **net, bool batchnorm, uint64_t seed)
     return LL_OK;
 }
 
-/* Trains one variant; writes train_<name>.csv and returns the trained net. */
+/* Trains one variant on dev; writes the epoch log `log_file` and returns the trained net. */
 static ll_status train_variant(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test,
-                               bool batchnorm, ll_net **out, ll_train_history *h)
+                               bool batchnorm, ll_device dev, const char *log_file, ll_net **out,
+                               ll_train_history *h)
 {
     LL_TRY(build(out, batchnorm, L->seed));
+    LL_TRY(ll_net_to_device(*out, dev));
     ll_train_config cfg = ll_train_defaults();
     cfg.epochs = L->full ? FULL_EPOCHS : L->smoke ? SMOKE_EPOCHS : DEFAULT_EPOCHS;
     cfg.batch = BATCH;
@@ -75,10 +80,64 @@ static ll_status train_variant(const ll_lesson *L, const ll_dataset *train, cons
     cfg.optim.lr = LEARNING_RATE;
     cfg.seed = L->seed;
     cfg.eval_train_samples = EVAL_TRAIN_SAMPLES;
-    cfg.label = batchnorm ? "BatchNorm" : "plain";
+    cfg.label = batchnorm ? (dev == LL_GPU ? "BatchNorm, GPU" : "BatchNorm")
+                          : (dev == LL_GPU ? "plain, GPU" : "plain");
     char log[1200];
-    cfg.epoch_log = ll_lesson_path(L, batchnorm ? "train_batchnorm.csv" : "train_plain.csv", log, sizeof log);
+    cfg.epoch_log = ll_lesson_path(L, log_file, log, sizeof log);
     return ll_train(*out, train, test, &cfg, h);
+}
+
+/* --gpu: the BatchNorm run again, from the same seed on the same batches, on
+ * the CPU; both runs' mini-batch losses go into loss_cpu_gpu.csv and onto one
+ * plot, and the largest difference is printed. */
+static ll_status compare_devices(const ll_lesson *L, const ll_dataset *train,
+                                 const ll_dataset *test, const ll_train_history *gpu)
+{
+    ll_lesson_section("5. The same run on the CPU");
+    printf("The BatchNorm network again, same seed, same batches, same dropout masks,\n"
+           "this time on the CPU, to compare the two devices iteration by iteration.\n\n");
+    ll_net *net = NULL;
+    ll_train_history cpu = {0};
+    ll_status s = train_variant(L, train, test, true, LL_CPU, "train_batchnorm_cpu.csv", &net, &cpu);
+    ll_net_free(net);
+    char csv[1200], png[1200], vars[4096];
+    FILE *f = s == LL_OK ? fopen(ll_lesson_path(L, "loss_cpu_gpu.csv", csv, sizeof csv), "w") : NULL;
+    if (s == LL_OK && !f)
+        s = ll_fail(LL_EIO, "cannot write %s", csv);
+    long n = cpu.iterations < gpu->iterations ? cpu.iterations : gpu->iterations;
+    double first_diff = 0, worst = 0;
+    long worst_at = 0;
+    if (f) {
+        fprintf(f, "iteration,cpu,gpu\n");
+        for (long i = 0; i < n; i++) {
+            double c = cpu.iter_loss[i], g = gpu->iter_loss[i], d = fabs(c - g) / fabs(c);
+            fprintf(f, "%ld,%.9g,%.9g\n", i + 1, c, g);
+            if (i == 0)
+                first_diff = d;
+            if (d > worst)
+                worst = d, worst_at = i + 1;
+        }
+        if (fclose(f) != 0)
+            s = ll_fail(LL_EIO, "writing %s failed", csv);
+    }
+    if (s == LL_OK) {
+        printf("\n  %d iterations on each device. Relative difference of the mini-batch loss:\n"
+               "  %.2g at the first iteration, at most %.2g (iteration %ld) over the run.\n"
+               "  Training time: CPU %.1f s, GPU %.1f s (%.1fx).\n",
+               (int)n, first_diff, worst, worst_at, cpu.seconds, gpu->seconds,
+               gpu->seconds > 0 ? cpu.seconds / gpu->seconds : 0);
+        printf("  The two devices run the same formulas; they differ only in the order in\n"
+               "  which sums are added (cuBLAS tiles its products differently from OpenBLAS),\n"
+               "  a few units in the last place of a float at first. Each step feeds the\n"
+               "  next, so those differences grow slowly; the curves stay on top of each\n"
+               "  other (loss_cpu_gpu.png: the dashed GPU curve on the solid CPU one).\n");
+        snprintf(vars, sizeof vars, "datafile='%s'; title='Deep convnet with BatchNorm: the same "
+                 "seeded run on the CPU and on the GPU'", csv);
+        s = ll_plot("device_losses.gp", ll_lesson_path(L, "loss_cpu_gpu.png", png, sizeof png), vars,
+                    false);
+    }
+    ll_train_history_free(&cpu);
+    return s;
 }
 
 /* Draws the first SHOWN_MISTAKES test images net gets wrong; returns the error count. */
@@ -151,7 +210,8 @@ static ll_status lesson(const ll_lesson *L, const ll_dataset *train, const ll_da
     ll_status s = LL_OK;
     for (int v = 0; s == LL_OK && v < 2; v++) {
         ll_lesson_section("%d. Training %s", v + 2, v ? "with BatchNorm" : "without BatchNorm");
-        s = train_variant(L, train, test, v == 1, &nets[v], &h[v]);
+        s = train_variant(L, train, test, v == 1, L->gpu ? LL_GPU : LL_CPU,
+                          v ? "train_batchnorm.csv" : "train_plain.csv", &nets[v], &h[v]);
     }
     if (s == LL_OK) {
         ll_lesson_section("4. Compared");
@@ -168,7 +228,10 @@ static ll_status lesson(const ll_lesson *L, const ll_dataset *train, const ll_da
                "  one more pass over the feature maps.\n");
         int better = h[1].test_acc[h[1].epochs - 1] >= h[0].test_acc[h[0].epochs - 1];
         int wrong = 0;
-        s = show_mistakes(L, nets[better], test, &wrong);
+        /* The mistakes are drawn from host memory: a GPU network comes back first. */
+        s = ll_net_to_device(nets[better], LL_CPU);
+        if (s == LL_OK)
+            s = show_mistakes(L, nets[better], test, &wrong);
         if (s == LL_OK)
             printf("\n  The %s network gets %d of %d test images wrong; misclassified.png shows the\n"
                    "  first %d with predicted / true class. Most mistakes are between classes that\n"
@@ -187,6 +250,8 @@ static ll_status lesson(const ll_lesson *L, const ll_dataset *train, const ll_da
                  ll_lesson_path(L, "train_batchnorm.csv", b, sizeof b));
         s = ll_plot("accuracy.gp", ll_lesson_path(L, "accuracy_batchnorm.png", png, sizeof png), vars, false);
     }
+    if (s == LL_OK && L->gpu)
+        s = compare_devices(L, train, test, &h[1]);
     for (int v = 0; v < 2; v++) {
         ll_train_history_free(&h[v]);
         ll_net_free(nets[v]);
@@ -196,7 +261,7 @@ static ll_status lesson(const ll_lesson *L, const ll_dataset *train, const ll_da
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.gpu_ok = true}; /* --gpu: train on the GPU and compare with the CPU */
     int rc = ll_lesson_init(&L, "11", "a deeper convnet",
                             "Six 3x3 conv layers, He init, Adam and dropout, trained with and without\n"
                             "BatchNorm; the test images it gets wrong, drawn.",
@@ -222,6 +287,7 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "the lesson", s);
     printf("\nWrote %s/: train_plain.csv, train_batchnorm.csv, accuracy_plain.png,\n"
-           "accuracy_batchnorm.png, misclassified.png.\n", L.out);
+           "accuracy_batchnorm.png, misclassified.png%s.\n", L.out,
+           L.gpu ? ", train_batchnorm_cpu.csv, loss_cpu_gpu.csv, loss_cpu_gpu.png" : "");
     return 0;
 }
