@@ -205,7 +205,10 @@ try "shapes" "a reshape to a different number of elements" 2 "$GC" reshape --sha
 
 try "training" "a learning rate so large that the loss becomes NaN" 1 "$L05" --smoke --lr 1e100 --out "$WORK/o"
 
-try "gpu" "gradcheck --gpu with no GPU (or a build without CUDA)" 2 "$GC" relu --gpu
+# CUDA_VISIBLE_DEVICES= hides every GPU, so these mean the same on a GPU machine.
+try "gpu" "gradcheck --gpu with no GPU (or a build without CUDA)" 2 env CUDA_VISIBLE_DEVICES= "$GC" relu --gpu
+try "gpu" "lesson --gpu with no GPU (or a build without CUDA)" 2 env CUDA_VISIBLE_DEVICES= "$L05" --smoke --gpu --out "$WORK/o"
+try "gpu" "--gpu to a lesson that trains no network" 2 "$BUILD/lessons/lesson-03" --gpu
 
 try "plots" "gnuplot missing from PATH (still exits 0: the data is written)" 0 env PATH=/nonexistent "$L05" --smoke --out "$WORK/o"
 
