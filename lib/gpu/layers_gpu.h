@@ -66,7 +66,33 @@ extern "C" {
     X(ll_sigmoid_cross_entropy_forward_gpu,                                                        \
       (const ll_tensor *x, const ll_tensor *t, ll_tensor *loss))                                   \
     X(ll_sigmoid_cross_entropy_backward_gpu,                                                       \
-      (const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx))
+      (const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx))             \
+    X(ll_batchnorm_forward_train_gpu,                                                              \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, double momentum,         \
+       double eps, ll_tensor *running_mean, ll_tensor *running_var, ll_tensor *xhat,               \
+       ll_tensor *inv_std, ll_tensor *y))                                                          \
+    X(ll_batchnorm_forward_eval_gpu,                                                               \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,                          \
+       const ll_tensor *running_mean, const ll_tensor *running_var, double eps, ll_tensor *y))     \
+    X(ll_batchnorm_backward_train_gpu,                                                             \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,                    \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                   \
+    X(ll_batchnorm_backward_eval_gpu,                                                              \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *running_mean,                  \
+       const ll_tensor *running_var, double eps, const ll_tensor *dy, ll_tensor *dx,               \
+       ll_tensor *dgamma, ll_tensor *dbeta))                                                       \
+    X(ll_layernorm_forward_gpu,                                                                    \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, double eps,              \
+       ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))                                         \
+    X(ll_layernorm_backward_gpu,                                                                   \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,                    \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                   \
+    X(ll_groupnorm_forward_gpu,                                                                    \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, int groups,              \
+       double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))                             \
+    X(ll_groupnorm_backward_gpu,                                                                   \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma, int groups,        \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
 
 #define LL_GPU_DECLARE_TWIN(name, params) ll_status name params;
 LL_GPU_TWIN_LIST(LL_GPU_DECLARE_TWIN)
