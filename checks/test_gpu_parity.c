@@ -16,8 +16,9 @@
  *     16    element-wise maths through exp, tanh, expm1, log (CUDA's and the
  *           C library's differ by an ulp or two);
  *     + 16 sqrt(K) double ulps, for sums of K terms that both sides add in
- *           double but in another order (the row reductions, the losses):
- *           in float that is 2^-29 of an ulp, in double it is the whole story;
+ *           double but in another order (the row reductions, the losses, the
+ *           statistics of the normalization layers): in float that is 2^-29
+ *           of an ulp, in double it is the whole story;
  *     + 16 sqrt(K) ulps, for matrix products (cuBLAS and OpenBLAS add the K
  *           products of a dot product in ll_real, in different orders).
  *
@@ -69,6 +70,8 @@ typedef enum {
     R_NONE, /* nothing: element by element */
     R_ROW,  /* rows of the last dimension, in double (softmax, log_softmax) */
     R_ALL,  /* every element into one scalar, in double (the losses) */
+    R_NORM, /* per-sample and per-channel sums, in double (batchnorm, layernorm, groupnorm):
+             * K = max(size / dim 0, size / dim 1), see compare_case */
     R_GEMM, /* matrix products in ll_real: K = the longest dot product */
 } reduction;
 
@@ -125,6 +128,24 @@ static const parity_case twin_cases[] = {
     {"conv", "filters=6 kernel=3 stride=2 pad=2", {4, {3, 4, 13, 11}}, 16, R_GEMM},
     {"deconv", "", DEFAULT_SHAPE, 16, R_GEMM},
     {"deconv", "filters=5 kernel=4 stride=3 pad=1", {4, {3, 6, 9, 7}}, 16, R_GEMM},
+    /* The normalization layers: 16 ulps for the element-wise part as for
+     * softmax (no exp here, but sqrt and divisions, the statistics rounded to
+     * ll_real, and up to four roundings per element in dx = a dy - b - c xhat,
+     * any multiply-add of which nvcc may fuse), plus R_NORM for their sums.
+     * BatchNorm: a 2-D case with M = N = 300 > 256 values per feature (each
+     * thread takes two) over 40 blocks, and a 4-D one with M = N*H*W = 2304.
+     * LayerNorm: rows of 700 and of 3*17*19 = 969 values. GroupNorm: groups
+     * of 4 channels * 323 = 1292 values in 24 blocks, channels of 8 * 323 =
+     * 2584 values for dgamma, and G = C (instance norm) on (N, C, L). */
+    {"batchnorm", "", DEFAULT_SHAPE, 16, R_NORM},
+    {"batchnorm", "", {2, {300, 40}}, 16, R_NORM},
+    {"batchnorm", "momentum=0.5", {4, {16, 8, 12, 12}}, 16, R_NORM},
+    {"layernorm", "", DEFAULT_SHAPE, 16, R_NORM},
+    {"layernorm", "", {2, {37, 700}}, 16, R_NORM},
+    {"layernorm", "", {4, {8, 3, 17, 19}}, 16, R_NORM},
+    {"groupnorm", "", DEFAULT_SHAPE, 16, R_NORM},
+    {"groupnorm", "groups=3", {4, {8, 12, 17, 19}}, 16, R_NORM},
+    {"groupnorm", "groups=12", {3, {6, 12, 300}}, 16, R_NORM},
 };
 
 typedef struct {
@@ -289,6 +310,17 @@ static void compare_case(const test_case *t, ll_device dev, double tol_scale, bo
     double tol = t->c.ulps;
     if (t->c.reduce == R_ROW || t->c.reduce == R_ALL) {
         double K = t->c.reduce == R_ROW ? x0.dim[x0.ndim - 1] : (double)ll_shape_size(x0);
+        tol += 16 * sqrt(K) * (DBL_EPSILON / EPS);
+    } else if (t->c.reduce == R_NORM) {
+        /* Every sum of the three normalization layers adds values of one
+         * sample (LayerNorm's rows; a GroupNorm group is a part of a sample)
+         * or of one channel across the batch (BatchNorm's statistics, every
+         * parameter gradient), so K = the larger of size / N and size / C
+         * bounds them all. It is exact for BatchNorm and for LayerNorm's
+         * rows; a GroupNorm group is G times shorter than size / N, which
+         * makes that tolerance sqrt(G) looser than it need be. */
+        double size = (double)ll_shape_size(x0);
+        double K = fmax(size / x0.dim[0], size / x0.dim[1]);
         tol += 16 * sqrt(K) * (DBL_EPSILON / EPS);
     } else if (t->c.reduce == R_GEMM) {
         /* The longest dot product: a row of x, the batch, or a row of y. */

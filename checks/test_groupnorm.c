@@ -337,7 +337,8 @@ static void bad_arguments_are_reported(void **state)
                  LL_ESHAPE, "groupnorm: xhat has shape (6,), expected (2, 4, 2, 2)");
     ll_tensor gpu = x;
     gpu.device = LL_GPU;
-    assert_fails(forward(&gpu, &b), LL_EDEVICE, "groupnorm: x is on the GPU");
+    /* A GPU x with CPU parameters: refused by name before anything is read. */
+    assert_fails(forward(&gpu, &b), LL_EDEVICE, "groupnorm: gamma is on the CPU but x is on the GPU");
     /* Nothing was written by the failing calls. */
     for (size_t i = 0; i < b.y.size; i++)
         assert_true(b.y.data[i] == SENTINEL && b.xhat.data[i] == SENTINEL);

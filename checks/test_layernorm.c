@@ -332,7 +332,8 @@ static void bad_arguments_are_reported(void **state)
                  LL_EARG, "layernorm: y is NULL");
     ll_tensor gpu = x;
     gpu.device = LL_GPU;
-    assert_fails(forward(&gpu, &b), LL_EDEVICE, "layernorm: x is on the GPU");
+    /* A GPU x with CPU parameters: refused by name before anything is read. */
+    assert_fails(forward(&gpu, &b), LL_EDEVICE, "layernorm: gamma is on the CPU but x is on the GPU");
     /* Nothing was written by the failing calls. */
     for (size_t i = 0; i < b.y.size; i++)
         assert_true(b.y.data[i] == SENTINEL);

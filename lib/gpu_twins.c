@@ -16,11 +16,12 @@ static const char *const twins[] = {
     "relu",    "sigmoid", "tanh",    "leaky_relu",        "elu",
     "mul",     "add",     "flatten", "reshape",           "dropout",
     "affine",  "softmax_with_loss",  "softmax",           "log_softmax",
-    "mse",     "sigmoid_cross_entropy", "conv",              "deconv", NULL,
+    "mse",     "sigmoid_cross_entropy", "conv",              "deconv",
+    "batchnorm", "layernorm", "groupnorm", NULL,
 };
 
 static const char *const missing[] = {
-    "batchnorm", "pool", "layernorm", "groupnorm", "concat", NULL,
+    "pool", "concat", NULL,
 };
 
 static bool listed(const char *const *list, const char *kind)

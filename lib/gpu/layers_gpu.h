@@ -77,7 +77,33 @@ extern "C" {
                               int stride, int pad, ll_tensor *col, ll_tensor *y))                  \
     X(ll_deconv_backward_gpu,                                                                      \
       (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy, int stride, int pad,           \
-       ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+       ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db))                              \
+    X(ll_batchnorm_forward_train_gpu,                                                              \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, double momentum,         \
+       double eps, ll_tensor *running_mean, ll_tensor *running_var, ll_tensor *xhat,               \
+       ll_tensor *inv_std, ll_tensor *y))                                                          \
+    X(ll_batchnorm_forward_eval_gpu,                                                               \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,                          \
+       const ll_tensor *running_mean, const ll_tensor *running_var, double eps, ll_tensor *y))     \
+    X(ll_batchnorm_backward_train_gpu,                                                             \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,                    \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                   \
+    X(ll_batchnorm_backward_eval_gpu,                                                              \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *running_mean,                  \
+       const ll_tensor *running_var, double eps, const ll_tensor *dy, ll_tensor *dx,               \
+       ll_tensor *dgamma, ll_tensor *dbeta))                                                       \
+    X(ll_layernorm_forward_gpu,                                                                    \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, double eps,              \
+       ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))                                         \
+    X(ll_layernorm_backward_gpu,                                                                   \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,                    \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                   \
+    X(ll_groupnorm_forward_gpu,                                                                    \
+      (const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta, int groups,              \
+       double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))                             \
+    X(ll_groupnorm_backward_gpu,                                                                   \
+      (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma, int groups,        \
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
 
 #define LL_GPU_DECLARE_TWIN(name, params) ll_status name params;
 LL_GPU_TWIN_LIST(LL_GPU_DECLARE_TWIN)

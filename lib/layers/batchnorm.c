@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "batchnorm";
@@ -53,18 +54,19 @@ static size_t feature_offset(const bn_layout *lay, size_t n, int f)
     return (n * (size_t)lay->features + (size_t)f) * lay->inner;
 }
 
-/* Fails unless t is a CPU vector of one value per feature. */
-static ll_status expect_per_feature(const char *tensor, const ll_tensor *t, int features)
+/* Fails unless t is a vector of one value per feature on the device of ref
+ * (the first input, named ref_name). */
+static ll_status expect_per_feature(const char *tensor, const ll_tensor *t, int features,
+                                    const char *ref_name, const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, LL_SHAPE(features)));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, LL_SHAPE(features), ref_name, ref);
 }
 
-/* Fails unless t is a CPU tensor of shape s (y, dy, dx, xhat all have x's shape). */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+/* Fails unless t has ref's shape and device (y, dy, dx, xhat all have x's shape). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, const char *ref_name,
+                             const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, ref->shape, ref_name, ref);
 }
 
 /* eps keeps 1/sqrt(var + eps) finite for a constant feature, so it must be positive. */
@@ -85,6 +87,16 @@ static ll_status expect_momentum(double momentum)
 /* A negative running variance would make sqrt(var + eps) NaN in eval mode. */
 static ll_status expect_variances(const ll_tensor *running_var)
 {
+    if (running_var->device == LL_GPU) {
+        /* Checked on a host copy (one number per feature): the same check and
+         * message for a small copy per eval call (docs/gpu.md says why that
+         * copy should go before inference runs on the GPU). */
+        ll_tensor host = {0};
+        LL_TRY(ll_tensor_clone(&host, running_var, LL_CPU));
+        ll_status s = expect_variances(&host);
+        ll_tensor_free(&host);
+        return s;
+    }
     for (size_t f = 0; f < running_var->size; f++)
         if (!(running_var->data[f] >= 0))
             return ll_fail(LL_EARG, "%s: running_var[%zu] = %g, expected a variance >= 0", NAME, f,
@@ -179,17 +191,20 @@ ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
                                      ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
 {
     bn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
-    LL_TRY(expect_per_feature("beta", beta, lay.features));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
-    LL_TRY(expect_like("xhat", xhat, x->shape));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features));
-    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
+    LL_TRY(expect_like("xhat", xhat, "x", x));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features, "x", x));
+    LL_TRY(expect_like("y", y, "x", x));
     LL_TRY(expect_momentum(momentum));
     LL_TRY(expect_eps(eps));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu: the running statistics stay on the device */
+        return ll_batchnorm_forward_train_gpu(x, gamma, beta, momentum, eps, running_mean,
+                                              running_var, xhat, inv_std, y);
 
     const double m = (double)lay.m;
     for (int f0 = 0; f0 < lay.features; f0 += FB) {
@@ -247,15 +262,17 @@ ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                     const ll_tensor *running_var, double eps, ll_tensor *y)
 {
     bn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
-    LL_TRY(expect_per_feature("beta", beta, lay.features));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
-    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
+    LL_TRY(expect_like("y", y, "x", x));
     LL_TRY(expect_eps(eps));
     LL_TRY(expect_variances(running_var));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_forward_eval_gpu(x, gamma, beta, running_mean, running_var, eps, y);
 
     for (int f0 = 0; f0 < lay.features; f0 += FB) {
         int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
@@ -294,15 +311,17 @@ ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *in
                                       ll_tensor *dgamma, ll_tensor *dbeta)
 {
     bn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
     LL_TRY(expect_layout("xhat", xhat->shape, &lay));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
-    LL_TRY(expect_like("dy", dy, xhat->shape));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features, "xhat", xhat));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, "xhat", xhat));
     if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features));
-    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features));
+        LL_TRY(expect_like("dx", dx, "xhat", xhat));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features, "xhat", xhat));
+    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features, "xhat", xhat));
+    if (xhat->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_backward_train_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
 
     const double m = (double)lay.m;
     for (int f0 = 0; f0 < lay.features; f0 += FB) {
@@ -356,18 +375,21 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                      ll_tensor *dgamma, ll_tensor *dbeta)
 {
     bn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features));
-    LL_TRY(expect_like("dy", dy, x->shape));
+    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
+    LL_TRY(expect_like("dy", dy, "x", x));
     if (dx)
-        LL_TRY(expect_like("dx", dx, x->shape));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features));
-    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features));
+        LL_TRY(expect_like("dx", dx, "x", x));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features, "x", x));
+    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features, "x", x));
     LL_TRY(expect_eps(eps));
     LL_TRY(expect_variances(running_var));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_backward_eval_gpu(x, gamma, running_mean, running_var, eps, dy, dx,
+                                              dgamma, dbeta);
 
     for (int f0 = 0; f0 < lay.features; f0 += FB) {
         int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
@@ -441,10 +463,9 @@ static ll_status batchnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll
     if (!l->training)
         return ll_batchnorm_forward_eval(x[0], &bn->gamma, &bn->beta, &bn->running_mean,
                                          &bn->running_var, bn->eps, y);
-    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
-    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
-    LL_TRY(ll_tensor_ensure(&bn->xhat, x[0]->shape, LL_CPU));
-    LL_TRY(ll_tensor_ensure(&bn->inv_std, LL_SHAPE(bn->features), LL_CPU));
+    /* The caches live on x's device (the GPU twin writes them there). */
+    LL_TRY(ll_tensor_ensure(&bn->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(&bn->inv_std, LL_SHAPE(bn->features), x[0]->device));
     return ll_batchnorm_forward_train(x[0], &bn->gamma, &bn->beta, bn->momentum, bn->eps,
                                       &bn->running_mean, &bn->running_var, &bn->xhat, &bn->inv_std,
                                       y);

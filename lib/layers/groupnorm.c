@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "groupnorm";
@@ -72,11 +73,11 @@ static ll_status layout_of(const char *tensor, ll_shape s, int groups, gn_layout
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+/* Fails unless t has shape s and lives on the device of ref (the first input, named ref_name). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
+                             const char *ref_name, const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
 /* eps keeps 1/sqrt(var + eps) finite for a constant group, so it must be positive. */
@@ -92,14 +93,16 @@ ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
                                ll_tensor *y)
 {
     gn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(layout_of("x", x->shape, groups, &lay));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels)));
-    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay.channels)));
-    LL_TRY(expect_like("xhat", xhat, x->shape));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups)));
-    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels), "x", x));
+    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay.channels), "x", x));
+    LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups), "x", x));
+    LL_TRY(expect_like("y", y, x->shape, "x", x));
     LL_TRY(expect_eps(eps));
+    if (x->device == LL_GPU) /* lib/gpu/groupnorm.cu */
+        return ll_groupnorm_forward_gpu(x, gamma, beta, groups, eps, xhat, inv_std, y);
 
     const double m = (double)lay.m;
     for (size_t n = 0; n < lay.n; n++)
@@ -139,15 +142,17 @@ ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
     gn_layout lay = {0};
-    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
     LL_TRY(layout_of("xhat", xhat->shape, groups, &lay));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups)));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels)));
-    LL_TRY(expect_like("dy", dy, xhat->shape));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels), "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
     if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape));
-    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay.channels)));
-    LL_TRY(expect_like("dbeta", dbeta, LL_SHAPE(lay.channels)));
+        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
+    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay.channels), "xhat", xhat));
+    LL_TRY(expect_like("dbeta", dbeta, LL_SHAPE(lay.channels), "xhat", xhat));
+    if (xhat->device == LL_GPU) /* lib/gpu/groupnorm.cu */
+        return ll_groupnorm_backward_gpu(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta);
 
     const double m = (double)lay.m;
     if (dx)
@@ -222,10 +227,10 @@ static ll_status groupnorm_output_shape(const ll_layer *l, const ll_shape *in, l
 static ll_status groupnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     groupnorm_layer *gn = (groupnorm_layer *)l;
-    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
-    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
-    LL_TRY(ll_tensor_ensure(&gn->xhat, x[0]->shape, LL_CPU));
-    LL_TRY(ll_tensor_ensure(&gn->inv_std, LL_SHAPE(x[0]->shape.dim[0], gn->groups), LL_CPU));
+    /* The caches live on x's device (the GPU twin writes them there). */
+    LL_TRY(ll_tensor_ensure(&gn->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(&gn->inv_std, LL_SHAPE(x[0]->shape.dim[0], gn->groups),
+                            x[0]->device));
     return ll_groupnorm_forward(x[0], &gn->gamma, &gn->beta, gn->groups, gn->eps, &gn->xhat,
                                 &gn->inv_std, y);
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "layernorm";
@@ -41,11 +42,11 @@ static ll_status expect_batch(const char *tensor, ll_shape s)
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+/* Fails unless t has shape s and lives on the device of ref (the first input, named ref_name). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
+                             const char *ref_name, const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
 /* eps keeps 1/sqrt(var + eps) finite for a constant sample, so it must be positive. */
@@ -59,15 +60,17 @@ static ll_status expect_eps(double eps)
 ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
                                double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_batch("x", x->shape));
     ll_shape fs = sample_shape(x->shape);
-    LL_TRY(expect_like("gamma", gamma, fs));
-    LL_TRY(expect_like("beta", beta, fs));
-    LL_TRY(expect_like("xhat", xhat, x->shape));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(x->shape.dim[0])));
-    LL_TRY(expect_like("y", y, x->shape));
+    LL_TRY(expect_like("gamma", gamma, fs, "x", x));
+    LL_TRY(expect_like("beta", beta, fs, "x", x));
+    LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(x->shape.dim[0]), "x", x));
+    LL_TRY(expect_like("y", y, x->shape, "x", x));
     LL_TRY(expect_eps(eps));
+    if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
 
     size_t n_samples = (size_t)x->shape.dim[0], m = x->size / n_samples;
     const ll_real *g = gamma->data, *b = beta->data; /* (M) */
@@ -99,16 +102,18 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                 ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    LL_TRY(ll_expect_cpu(NAME, "xhat", xhat));
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
     LL_TRY(expect_batch("xhat", xhat->shape));
     ll_shape fs = sample_shape(xhat->shape);
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0])));
-    LL_TRY(expect_like("gamma", gamma, fs));
-    LL_TRY(expect_like("dy", dy, xhat->shape));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
     if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape));
-    LL_TRY(expect_like("dgamma", dgamma, fs));
-    LL_TRY(expect_like("dbeta", dbeta, fs));
+        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
+    LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
+    LL_TRY(expect_like("dbeta", dbeta, fs, "xhat", xhat));
+    if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
 
     size_t n_samples = (size_t)xhat->shape.dim[0], m = xhat->size / n_samples;
     const ll_real *g = gamma->data; /* (M) */
@@ -173,10 +178,9 @@ static ll_status layernorm_output_shape(const ll_layer *l, const ll_shape *in, l
 static ll_status layernorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     layernorm_layer *ln = (layernorm_layer *)l;
-    /* Checked before the caches are sized so a GPU x is not mirrored on the CPU. */
-    LL_TRY(ll_expect_cpu(NAME, "x", x[0]));
-    LL_TRY(ll_tensor_ensure(&ln->xhat, x[0]->shape, LL_CPU));
-    LL_TRY(ll_tensor_ensure(&ln->inv_std, LL_SHAPE(x[0]->shape.dim[0]), LL_CPU));
+    /* The caches live on x's device (the GPU twin writes them there). */
+    LL_TRY(ll_tensor_ensure(&ln->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(&ln->inv_std, LL_SHAPE(x[0]->shape.dim[0]), x[0]->device));
     return ll_layernorm_forward(x[0], &ln->gamma, &ln->beta, ln->eps, &ln->xhat, &ln->inv_std, y);
 }
 
