@@ -8,7 +8,8 @@
 # build/cudaemu64): the CPU library, the .cu files of lib/gpu/ rewritten by transform.py
 # and compiled by g++ against include/, test_gpu_parity and gradcheck. Then
 # runs test_gpu_parity (also with LL_CUDA_MAX_BLOCKS=1) and gradcheck LAYER
-# --gpu for every layer with a twin. Exit status 0 when all of that passed.
+# --gpu for every layer with a twin; with LL_EMU_LESSONS=1 also lessons 05 and
+# 11 with --smoke --gpu. Exit status 0 when all of that passed.
 set -eu
 prec=${1:-f32}
 case $prec in
@@ -63,4 +64,32 @@ for layer in $("$out/gradcheck" --list | sed -n 's/^  \([a-z_][a-z_0-9]*\) .*/\1
         status=1
     fi
 done
+
+# With LL_EMU_LESSONS=1: the lessons that train, --smoke --gpu, on the
+# emulator (a few minutes each: every block is 256 real threads, so grids are
+# capped at 8 blocks here). lesson-05's mini-batch losses must equal those of
+# the same run on the CPU; lesson-11 --gpu compares the devices itself.
+if [ "${LL_EMU_LESSONS:-0}" = 1 ]; then
+    echo "== lessons --smoke --gpu on the CPU emulator ($prec) =="
+    for n in 05-backprop 11-deep-cnn; do
+        num=${n%%-*}
+        gcc $cflags -c "$root/lessons/$n/main.c" -o "$out/obj/lesson-$num.o"
+        g++ -o "$out/lesson-$num" "$out/obj/lesson-$num.o" $objs $libs
+        if LL_CUDA_MAX_BLOCKS=8 "$out/lesson-$num" --smoke --gpu --out "$out/lesson-$num-gpu" \
+            > "$out/lesson-$num-gpu.txt" 2>&1; then
+            echo "  pass  lesson-$num --smoke --gpu"
+        else
+            echo "  FAIL  lesson-$num --smoke --gpu: $(tail -n 1 "$out/lesson-$num-gpu.txt")"
+            status=1
+        fi
+    done
+    "$out/lesson-05" --smoke --out "$out/lesson-05-cpu" > "$out/lesson-05-cpu.txt" 2>&1 || status=1
+    if cmp -s "$out/lesson-05-cpu/iterations.csv" "$out/lesson-05-gpu/iterations.csv"; then
+        echo "  pass  lesson-05: the same mini-batch losses on the CPU and the emulated GPU"
+    else
+        echo "  FAIL  lesson-05: iterations.csv differs between the CPU and the emulated GPU"
+        status=1
+    fi
+    grep -A1 "Relative difference" "$out/lesson-11-gpu.txt" | sed 's/^/  /'
+fi
 exit $status
