@@ -16,11 +16,12 @@ static const char *const twins[] = {
     "relu",    "sigmoid", "tanh",    "leaky_relu",        "elu",
     "mul",     "add",     "flatten", "reshape",           "dropout",
     "affine",  "softmax_with_loss",  "softmax",           "log_softmax",
-    "mse",     "sigmoid_cross_entropy", NULL,
+    "mse",     "sigmoid_cross_entropy", "pool",           "concat",
+    NULL,
 };
 
 static const char *const missing[] = {
-    "batchnorm", "pool", "conv", "deconv", "layernorm", "groupnorm", "concat", NULL,
+    "batchnorm", "conv", "deconv", "layernorm", "groupnorm", NULL,
 };
 
 static bool listed(const char *const *list, const char *kind)
