@@ -12,7 +12,8 @@
  * and each case has a tolerance in those units (docs/gpu.md, "Parity
  * tolerances", says how they were chosen):
  *     0     the twin does the same single IEEE operation per element (a
- *           comparison, one multiply or add, a copy): bit-identical;
+ *           comparison, one multiply or add, a copy), or the CPU's very
+ *           additions in the CPU's order (pool): bit-identical;
  *     16    element-wise maths through exp, tanh, expm1, log (CUDA's and the
  *           C library's differ by an ulp or two);
  *     + 16 sqrt(K) double ulps, for sums of K terms that both sides add in
@@ -41,6 +42,7 @@
 #include "gradcheck.h"
 #include "init.h"
 #include "layers/dropout.h"
+#include "layers/pool.h"
 #include "layers/relu.h"
 #include "net.h"
 #include "optim.h"
@@ -87,7 +89,10 @@ typedef struct {
 
 /* Two or more shapes per twin: the registry's default, and one large enough
  * for many blocks and, for the row kernels, rows longer than a block (C = 700
- * > 256 threads). */
+ * > 256 threads). Pool: max and average, the 2x2 stride-2 default (the CPU's
+ * fast path; odd H and W leave a row and a column in no window), overlapping
+ * padded windows (3x3 stride 2 pad 1; 3x3 stride 1: up to 9 windows per
+ * pixel) and windows with gaps between them (pixels in no window). */
 static const parity_case twin_cases[] = {
     {"relu", "", DEFAULT_SHAPE, 0, R_NONE},
     {"relu", "", {2, {64, 1000}}, 0, R_NONE},
@@ -146,6 +151,19 @@ static const parity_case twin_cases[] = {
     {"groupnorm", "", DEFAULT_SHAPE, 16, R_NORM},
     {"groupnorm", "groups=3", {4, {8, 12, 17, 19}}, 16, R_NORM},
     {"groupnorm", "groups=12", {3, {6, 12, 300}}, 16, R_NORM},
+    {"pool", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"pool", "", {4, {16, 8, 33, 31}}, 0, R_NONE},
+    {"pool", "window=3 stride=2 pad=1", {4, {8, 8, 31, 29}}, 0, R_NONE},
+    {"pool", "window=3 stride=1 pad=2", {4, {4, 8, 40, 37}}, 0, R_NONE},
+    {"pool", "window=2 stride=3", {4, {8, 4, 30, 29}}, 0, R_NONE},
+    {"pool", "mode=avg", DEFAULT_SHAPE, 0, R_NONE},
+    {"pool", "mode=avg", {4, {16, 8, 33, 31}}, 0, R_NONE},
+    {"pool", "mode=avg window=3 stride=2 pad=1", {4, {8, 8, 31, 29}}, 0, R_NONE},
+    {"pool", "mode=avg window=3 stride=1 pad=2", {4, {4, 8, 40, 37}}, 0, R_NONE},
+    {"pool", "mode=avg window=2 stride=3", {4, {8, 4, 30, 29}}, 0, R_NONE},
+    {"concat", "", DEFAULT_SHAPE, 0, R_NONE},
+    {"concat", "cb=5", {4, {16, 7, 20, 21}}, 0, R_NONE},
+    {"concat", "cb=300", {2, {64, 1000}}, 0, R_NONE},
 };
 
 typedef struct {
@@ -553,6 +571,94 @@ static void net_parity(void **state)
         ll_optim_free(opt[d]), ll_net_free(net[d]);
 }
 
+/* Fails unless the device tensor holds the very bits of the CPU one. */
+static void expect_same_bits(const char *test, const char *what, const ll_tensor *dev,
+                             const ll_tensor *cpu)
+{
+    ll_tensor h = {0};
+    assert_ok(ll_tensor_clone(&h, dev, LL_CPU));
+    assert_int_equal(h.size, cpu->size);
+    for (size_t i = 0; i < cpu->size; i++)
+        if (memcmp(&h.data[i], &cpu->data[i], sizeof(ll_real)) != 0) {
+            double got = h.data[i], want = cpu->data[i];
+            ll_tensor_free(&h);
+            fail_msg("%s: %s[%zu]: device %.17g, cpu %.17g, expected the same bits", test, what,
+                     i, got, want);
+        }
+    ll_tensor_free(&h);
+}
+
+/* Max pooling on data full of ties (small integers, some -inf, a NaN), for
+ * the 2x2 stride-2 fast path and for overlapping and padded windows, through
+ * the public functions with the argmax in device memory (as the layer keeps
+ * it): y, every argmax and dx must be the CPU's bit for bit, which checks the
+ * first-max rule, the index encoding and the order of dx's additions.
+ * Average pooling on the same data: y and dx bit for bit too. */
+static void pool_ties_parity(void **state)
+{
+    (void)state;
+    require_gpu();
+    static const ll_pool_geom geoms[] = {
+        {.mode = LL_POOL_MAX, .kh = 2, .kw = 2, .stride = 2, .pad = 0},
+        {.mode = LL_POOL_MAX, .kh = 3, .kw = 3, .stride = 2, .pad = 1},
+        {.mode = LL_POOL_MAX, .kh = 3, .kw = 2, .stride = 1, .pad = 1},
+        {.mode = LL_POOL_MAX, .kh = 1, .kw = 1, .stride = 2, .pad = 0},
+        {.mode = LL_POOL_AVG, .kh = 3, .kw = 3, .stride = 2, .pad = 1},
+        {.mode = LL_POOL_AVG, .kh = 2, .kw = 2, .stride = 2, .pad = 0},
+    };
+    const ll_shape xs = LL_SHAPE(3, 5, 13, 11);
+    ll_tensor xc = ll_test_random(xs, SEED, 11), xg = {0};
+    for (size_t i = 0; i < xc.size; i++)
+        xc.data[i] = (ll_real)floor(fabs((double)xc.data[i]) * 2); /* 0, 1, 2, ...: ties */
+    for (size_t i = 0; i < xc.size; i += 37)
+        xc.data[i] = -INFINITY;
+    for (size_t g = 0; g < sizeof geoms / sizeof *geoms; g++) {
+        const ll_pool_geom geom = geoms[g];
+        char test[96];
+        snprintf(test, sizeof test, "pool ties %s %dx%d stride %d pad %d",
+                 geom.mode == LL_POOL_MAX ? "max" : "avg", geom.kh, geom.kw, geom.stride,
+                 geom.pad);
+        /* A NaN only for max pooling, where values are compared and copied:
+         * a sum would return the device's own NaN, with other bits. */
+        xc.data[xc.size / 2] = geom.mode == LL_POOL_MAX ? (ll_real)NAN : 0;
+        assert_ok(ll_tensor_clone(&xg, &xc, LL_GPU));
+        ll_shape ys;
+        assert_ok(ll_pool_output_shape(geom, xs, &ys));
+        ll_tensor yc = {0}, yg = {0}, dyc = ll_test_random(ys, SEED, 12), dyg = {0};
+        ll_tensor dxc = {0}, dxg = {0};
+        assert_ok(ll_tensor_alloc(&yc, ys, LL_CPU)), assert_ok(ll_tensor_alloc(&yg, ys, LL_GPU));
+        assert_ok(ll_tensor_alloc(&dxc, xs, LL_CPU)), assert_ok(ll_tensor_alloc(&dxg, xs, LL_GPU));
+        assert_ok(ll_tensor_fill(&dxg, NAN)); /* backward must overwrite every element */
+        assert_ok(ll_tensor_clone(&dyg, &dyc, LL_GPU));
+        int32_t *ac = NULL, *ag = NULL, *ah = NULL;
+        if (geom.mode == LL_POOL_MAX) {
+            ac = malloc(yc.size * sizeof *ac), ah = malloc(yc.size * sizeof *ah);
+            assert_non_null(ac), assert_non_null(ah);
+            void *mem = NULL;
+            assert_ok(ll_gpu_alloc(&mem, yc.size * sizeof *ag));
+            ag = mem;
+        }
+        assert_ok(ll_pool_forward(&xc, geom, &yc, ac));
+        assert_ok(ll_pool_forward(&xg, geom, &yg, ag));
+        assert_ok(ll_pool_backward(&xc, geom, ac, &dyc, &dxc));
+        assert_ok(ll_pool_backward(&xg, geom, ag, &dyg, &dxg));
+        expect_same_bits(test, "y", &yg, &yc);
+        expect_same_bits(test, "dx", &dxg, &dxc);
+        if (ag) {
+            assert_ok(ll_gpu_memcpy(ah, false, ag, true, yc.size * sizeof *ah));
+            for (size_t o = 0; o < yc.size; o++)
+                if (ah[o] != ac[o])
+                    fail_msg("%s: argmax[%zu]: device %d, cpu %d", test, o, (int)ah[o],
+                             (int)ac[o]);
+        }
+        print_message("  %-44s y, dx%s: the same bits\n", test, ag ? ", argmax" : "");
+        free(ac), free(ah), ll_gpu_free(ag);
+        ll_tensor_free(&yc), ll_tensor_free(&yg), ll_tensor_free(&dyc), ll_tensor_free(&dyg);
+        ll_tensor_free(&dxc), ll_tensor_free(&dxg);
+    }
+    ll_tensor_free(&xc), ll_tensor_free(&xg);
+}
+
 /* A layer moved to the GPU and back keeps its parameters bit for bit, and a
  * failed move (to a GPU from a twinless layer) moves nothing. */
 static void layer_round_trip(void **state)
@@ -770,6 +876,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(layer_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(optim_parity);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(net_parity);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(pool_ties_parity);
     for (int k = 0; k < n_cases; k++)
         tests[n++] = (struct CMUnitTest){.name = cases[k].name, .test_func = parity,
                                          .initial_state = &cases[k]};

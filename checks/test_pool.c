@@ -430,7 +430,8 @@ static void bad_arguments_are_reported(void **state)
     assert_fails(ll_pool_forward(&empty, MAX2, &y, argmax), LL_EARG, "pool: x is an empty tensor");
     ll_tensor gpu = x;
     gpu.device = LL_GPU; /* never dereferenced: the check comes first */
-    assert_fails(ll_pool_forward(&gpu, MAX2, &y, argmax), LL_EDEVICE, "pool: x is on the GPU");
+    assert_fails(ll_pool_forward(&gpu, MAX2, &y, argmax), LL_EDEVICE,
+                 "pool: y is on the CPU but x is on the GPU");
 
     assert_ok(ll_pool_forward(&x, MAX2, &y, argmax));
     assert_fails(ll_pool_backward(&x, MAX2, argmax, &dx, &dx), LL_ESHAPE,

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "../layers/pool.h" /* ll_pool_geom */
 #include "../tensor.h"
 
 #ifdef __cplusplus
@@ -103,7 +104,12 @@ extern "C" {
        double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))                             \
     X(ll_groupnorm_backward_gpu,                                                                   \
       (const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma, int groups,        \
-       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
+       const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                   \
+    X(ll_pool_forward_gpu, (const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax))    \
+    X(ll_pool_backward_gpu, (const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,            \
+                             const ll_tensor *dy, ll_tensor *dx))                                  \
+    X(ll_concat_forward_gpu, (const ll_tensor *a, const ll_tensor *b, ll_tensor *y))               \
+    X(ll_concat_backward_gpu, (const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db))
 
 #define LL_GPU_DECLARE_TWIN(name, params) ll_status name params;
 LL_GPU_TWIN_LIST(LL_GPU_DECLARE_TWIN)

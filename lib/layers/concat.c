@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "concat";
@@ -41,11 +42,11 @@ ll_status ll_concat_shape(ll_shape a, ll_shape b, ll_shape *y)
     return LL_OK;
 }
 
-/* Fails unless t is a CPU tensor of shape s. */
-static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s)
+/* Fails unless t has shape s and lives on the device of ref (named ref_name). */
+static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
+                             const char *ref_name, const ll_tensor *ref)
 {
-    LL_TRY(ll_expect_shape(NAME, tensor, t, s));
-    return ll_expect_cpu(NAME, tensor, t);
+    return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
 /* Copies, for each of n samples, `count` values from src (sample stride
@@ -59,11 +60,13 @@ static void copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src, siz
 
 ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
 {
-    LL_TRY(ll_expect_cpu(NAME, "a", a));
-    LL_TRY(ll_expect_cpu(NAME, "b", b));
+    LL_TRY(ll_expect_tensor(NAME, "a", a));
+    LL_TRY(ll_expect_same_device(NAME, "b", b, "a", a));
     ll_shape out;
     LL_TRY(ll_concat_shape(a->shape, b->shape, &out));
-    LL_TRY(expect_like("y", y, out));
+    LL_TRY(expect_like("y", y, out, "a", a));
+    if (a->device == LL_GPU)
+        return ll_concat_forward_gpu(a, b, y); /* lib/gpu/concat.cu: the same copies */
 
     size_t n = (size_t)out.dim[0], inner = inner_size(out);
     size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
@@ -75,7 +78,7 @@ ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y
 
 ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
 {
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
+    LL_TRY(ll_expect_tensor(NAME, "dy", dy));
     char buf[64];
     if (dy->shape.ndim < 2)
         return ll_fail(LL_ESHAPE,
@@ -90,9 +93,11 @@ ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tens
     sa.dim[1] = ca;
     sb.dim[1] = c - ca;
     if (da)
-        LL_TRY(expect_like("da", da, sa));
+        LL_TRY(expect_like("da", da, sa, "dy", dy));
     if (db)
-        LL_TRY(expect_like("db", db, sb));
+        LL_TRY(expect_like("db", db, sb, "dy", dy));
+    if (dy->device == LL_GPU)
+        return ll_concat_backward_gpu(dy, ca, da, db); /* lib/gpu/concat.cu: the same copies */
 
     size_t n = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
     size_t va = (size_t)ca * inner, vb = (size_t)(c - ca) * inner; /* values per sample */

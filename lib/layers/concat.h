@@ -12,7 +12,8 @@
  * NULL to skip it. In memory (row-major), sample n of y is sample n of a
  * (Ca * inner values, inner = the product of dimensions 2 and up) followed
  * by sample n of b (Cb * inner values). y is its own tensor (a copy).
- * No parameters, no cache, no kink. Maths: docs/layers/concat.md.
+ * No parameters, no cache, no kink. With GPU tensors (all on one device)
+ * the functions run the CUDA twin, lib/gpu/concat.cu. Maths: docs/layers/concat.md.
  */
 #ifndef LL_CONCAT_H
 #define LL_CONCAT_H

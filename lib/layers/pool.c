@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gpu.h"
+#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "pool";
@@ -161,14 +163,15 @@ static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, i
 
 ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     ll_shape ys = {0}; /* set by ll_pool_output_shape */
     LL_TRY(ll_pool_output_shape(g, x->shape, &ys));
-    LL_TRY(ll_expect_shape(NAME, "y", y, ys));
-    LL_TRY(ll_expect_cpu(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "y", y, ys, "x", x));
     if (g.mode == LL_POOL_MAX && !argmax)
         return ll_fail(LL_EARG, "pool: argmax is NULL, expected %zu entries for max pooling",
                        y->size);
+    if (x->device == LL_GPU) /* lib/gpu/pool.cu: argmax is then device memory */
+        return ll_pool_forward_gpu(x, g, y, argmax);
 
     int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
     int planes = ys.dim[0] * ys.dim[1]; /* N*C independent (H, W) images */
@@ -253,32 +256,38 @@ static void max_back_2x2(const ll_real *dyp, const int32_t *ap, int H, int W, in
 ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
                            const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_cpu(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
     ll_shape ys = {0}; /* set by ll_pool_output_shape */
     LL_TRY(ll_pool_output_shape(g, x->shape, &ys));
-    LL_TRY(ll_expect_shape(NAME, "dy", dy, ys));
-    LL_TRY(ll_expect_cpu(NAME, "dy", dy));
-    LL_TRY(ll_expect_shape(NAME, "dx", dx, x->shape));
-    LL_TRY(ll_expect_cpu(NAME, "dx", dx));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, ys, "x", x));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
     int planes = ys.dim[0] * ys.dim[1];
     if (g.mode == LL_POOL_MAX) {
         if (!argmax)
             return ll_fail(LL_EARG, "pool: argmax is NULL, expected the %zu entries of forward",
                            dy->size);
-        /* A stale or foreign argmax must not scatter outside dx. */
-        if (is_max_2x2(g))
-            LL_TRY(expect_argmax_2x2(argmax, x->size, planes, H, W, OH, OW));
-        else
-            for (size_t o = 0; o < dy->size; o++)
-                if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
-                    return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
-                                   (int)argmax[o], x->size);
+        /* A stale or foreign argmax must not scatter outside dx. A device
+         * argmax is not read here (that would be a copy to the host per
+         * call): the GPU gathers instead of scattering, so whatever it holds,
+         * nothing outside dx is written (lib/gpu/pool.cu). */
+        if (x->device == LL_CPU) {
+            if (is_max_2x2(g))
+                LL_TRY(expect_argmax_2x2(argmax, x->size, planes, H, W, OH, OW));
+            else
+                for (size_t o = 0; o < dy->size; o++)
+                    if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
+                        return ll_fail(LL_EARG,
+                                       "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
+                                       (int)argmax[o], x->size);
+        }
     }
 
     /* dx is written while dy is still being read: they must be different memory. */
     if (dx && dy && dx->data && dx->data == dy->data)
         return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
+    if (x->device == LL_GPU) /* lib/gpu/pool.cu: one thread per pixel of dx, no atomics */
+        return ll_pool_backward_gpu(x, g, argmax, dy, dx);
     if (is_max_2x2(g)) {
         for (int p = 0; p < planes; p++) {
             size_t in = (size_t)p * H * W, out = (size_t)p * OH * OW; /* plane p of dx; of dy */
@@ -318,13 +327,57 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
 
 /* --- the layer object --- */
 
+/* The argmax cache is int32 on both devices: the plain functions take an
+ * int32_t * (exact for any x of up to 2^31 elements, where indices stored in
+ * a float tensor would be exact only up to 2^24), and on the GPU it is a
+ * plain device buffer from ll_gpu_alloc, written and read only by the
+ * kernels of lib/gpu/pool.cu. Like every cache it follows x: a forward on
+ * the other device replaces it; ll_layer_to_device does not move it. */
 typedef struct {
     ll_layer base;
     ll_pool_geom g;
     int32_t *argmax;   /* max pooling: one winner per output of the last forward */
+    ll_device argmax_device; /* where argmax lives: malloc'd (CPU) or ll_gpu_alloc'd (GPU) */
     size_t capacity;   /* entries argmax can hold */
     size_t count;      /* entries the last forward wrote (0 before any, or for avg) */
 } pool_layer;
+
+/* Frees the argmax cache wherever it lives. */
+static void release_argmax(pool_layer *p)
+{
+    if (p->argmax_device == LL_GPU)
+        ll_gpu_free(p->argmax);
+    else
+        free(p->argmax);
+    p->argmax = NULL;
+    p->argmax_device = LL_CPU;
+    p->capacity = p->count = 0;
+}
+
+/* Makes the argmax cache hold n entries on dev. Grow only: later batches of
+ * the same or a smaller size reuse the buffer. */
+static ll_status ensure_argmax(pool_layer *p, size_t n, ll_device dev)
+{
+    if (p->argmax_device != dev)
+        release_argmax(p); /* a cache is not moved: the next forward rewrites it */
+    if (n <= p->capacity)
+        return LL_OK;
+    if (dev == LL_GPU) {
+        /* No realloc for device memory: the old entries are dead anyway. */
+        void *grown = NULL;
+        release_argmax(p);
+        LL_TRY(ll_gpu_alloc(&grown, n * sizeof *p->argmax));
+        p->argmax = grown;
+        p->argmax_device = LL_GPU;
+    } else {
+        int32_t *grown = realloc(p->argmax, n * sizeof *grown);
+        if (!grown)
+            return ll_fail(LL_ENOMEM, "pool: cannot allocate %zu argmax entries", n);
+        p->argmax = grown;
+    }
+    p->capacity = n;
+    return LL_OK;
+}
 
 static ll_status pool_output_shape_op(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
@@ -337,15 +390,8 @@ static ll_status pool_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tens
     pool_layer *p = (pool_layer *)l;
     if (p->g.mode != LL_POOL_MAX)
         return ll_pool_forward(x[0], p->g, y, NULL);
-    /* Grow only: later batches of the same or a smaller size reuse the buffer. */
-    if (y->size > p->capacity) {
-        int32_t *grown = realloc(p->argmax, y->size * sizeof *grown);
-        if (!grown)
-            return ll_fail(LL_ENOMEM, "pool: cannot allocate %zu argmax entries", y->size);
-        p->argmax = grown;
-        p->capacity = y->size;
-    }
     p->count = 0; /* until forward succeeds, there is no valid argmax */
+    LL_TRY(ensure_argmax(p, y->size, x[0]->device));
     LL_TRY(ll_pool_forward(x[0], p->g, y, p->argmax));
     p->count = y->size;
     return LL_OK;
@@ -357,7 +403,9 @@ static ll_status pool_backward_op(ll_layer *l, const ll_tensor *const *x, const 
     pool_layer *p = (pool_layer *)l;
     if (!dx[0])
         return LL_OK; /* no parameters: nothing else to write */
-    if (p->g.mode == LL_POOL_MAX && p->count != y->size)
+    /* The argmax must come from a forward on this x, on x's device (after
+     * ll_layer_to_device, the last forward's argmax is on the old device). */
+    if (p->g.mode == LL_POOL_MAX && (p->count != y->size || p->argmax_device != x[0]->device))
         return ll_fail(LL_EARG,
                        "pool: backward needs the argmax of a forward on this x, run forward first");
     return ll_pool_backward(x[0], p->g, p->argmax, dy, dx[0]);
@@ -369,15 +417,14 @@ static uint64_t pool_fingerprint(const ll_layer *l, const ll_tensor *const *x, c
 {
     (void)x, (void)y;
     const pool_layer *p = (const pool_layer *)l;
+    if (p->argmax_device != LL_CPU) /* device memory is never read here; and the hook is */
+        return LL_HASH_INIT;          /* asked of CPU layers only (layer.h) */
     return ll_hash_bytes(LL_HASH_INIT, p->argmax, p->count * sizeof *p->argmax);
 }
 
 static void pool_destroy(ll_layer *l)
 {
-    pool_layer *p = (pool_layer *)l;
-    free(p->argmax);
-    p->argmax = NULL;
-    p->capacity = p->count = 0;
+    release_argmax((pool_layer *)l);
 }
 
 static const ll_layer_ops pool_ops = {

@@ -12,7 +12,9 @@
  *            backward: every pixel of the window gets dy / (KH*KW).
  *
  * stride >= 1, 0 <= pad < kernel size. dx is overwritten (= rule). The layer
- * object owns the argmax cache (int32, one per output). The argmax is a kink:
+ * object owns the argmax cache (int32, one per output, on x's device). With
+ * GPU tensors the functions run the CUDA twin (lib/gpu/pool.cu) and argmax
+ * must be device memory (ll_gpu_alloc). The argmax is a kink:
  * when x+h and x-h pick different winners the gradient checker skips that
  * element. Maths: docs/layers/pool.md.
  */
@@ -35,11 +37,14 @@ typedef struct {
 /* Validates g and computes y's shape for input shape x. */
 ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y);
 
-/* y = pool(x); argmax (y->size entries) is written for max pooling and may be
- * NULL for average pooling. y must have the shape ll_pool_output_shape gives. */
+/* y = pool(x); argmax (y->size entries, on x's device) is written for max
+ * pooling and may be NULL for average pooling. y must have the shape
+ * ll_pool_output_shape gives. */
 ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax);
 
-/* dx (x's shape) from dy (y's shape), using the argmax of forward for max pooling. */
+/* dx (x's shape) from dy (y's shape), using the argmax of forward for max
+ * pooling. A CPU argmax is checked to name pixels of x; a device one is not
+ * read on the host (the GPU's gather cannot write outside dx whatever it holds). */
 ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
                            const ll_tensor *dy, ll_tensor *dx);
 

@@ -27,9 +27,10 @@ extern ll_emu_dim3 blockIdx, blockDim, gridDim;
 extern thread_local ll_emu_dim3 threadIdx;
 void __syncthreads();
 
-/* Round-to-nearest double operations that CUDA never fuses into an FMA. */
+/* Round-to-nearest operations that CUDA never fuses into an FMA. */
 static inline double __dadd_rn(double a, double b) { return a + b; }
 static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
 
 typedef enum {
     cudaSuccess = 0,
