@@ -175,8 +175,9 @@ typedef struct {
  * makes only BENCH_QUICK_BATCHES batches of them). */
 ll_status bench_load_data(const char *dir, bool quick, ll_dataset *train, bool *random);
 
-/* Times an iteration of each net (res[BENCH_NETS]) on data. */
-ll_status bench_train_layerlab(const bench_plan *plan, const ll_dataset *data, bench_train_result *res);
+/* Times an iteration of each net (res[BENCH_NETS]) on data, the nets on dev. */
+ll_status bench_train_layerlab(const bench_plan *plan, const ll_dataset *data, ll_device dev,
+                               bench_train_result *res);
 
 /* What torch_ref.py is asked for. */
 typedef struct {

@@ -438,15 +438,14 @@ static double epoch_seconds(const bench_train_result *r)
 }
 
 static void train_row(FILE *csv, const char *net, const char *impl, const char *version,
-                      const char *data, const bench_train_result *r)
+                      const char *device, const char *data, const bench_train_result *r)
 {
     const char *dtype = sizeof(ll_real) == sizeof(double) ? "float64" : "float32";
-    say("  %-10s %-9s %7d %10ld %10.3f %10.0f %9.2f\n", net, impl, r->threads, r->iterations,
-        r->s_per_iter * MILLI, BENCH_BATCH / r->s_per_iter, epoch_seconds(r));
-    /* A GPU run adds rows with device "gpu". */
-    fprintf(csv, "%s,%s,%s,cpu,%d,%s,%s,%ld,%.4f,%.1f,%.3f\n", net, impl, version, r->threads,
-            dtype, data, r->iterations, r->s_per_iter * MILLI, BENCH_BATCH / r->s_per_iter,
-            epoch_seconds(r));
+    say("  %-10s %-9s %-6s %7d %10ld %10.3f %10.0f %9.2f\n", net, impl, device, r->threads,
+        r->iterations, r->s_per_iter * MILLI, BENCH_BATCH / r->s_per_iter, epoch_seconds(r));
+    fprintf(csv, "%s,%s,%s,%s,%d,%s,%s,%ld,%.4f,%.1f,%.3f\n", net, impl, version, device,
+            r->threads, dtype, data, r->iterations, r->s_per_iter * MILLI,
+            BENCH_BATCH / r->s_per_iter, epoch_seconds(r));
 }
 
 static ll_status section_train(const bench_args *a, const bench_plan *plan, bench_train_result *ours,
@@ -471,11 +470,22 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
         plan->repeats, plan->sample_seconds, BENCH_EPOCH_IMAGES);
     int threads = ll_blas_threads();
     /* A net that fails says why on stderr and counts as a failure below. */
-    (void)bench_train_layerlab(plan, &data, ours);
+    (void)bench_train_layerlab(plan, &data, LL_CPU, ours);
     for (int k = 0; k < BENCH_NETS; k++) {
         ours[k].threads = threads;
         if (!ours[k].ok)
             (*failures)++;
+    }
+    /* The same nets trained on the GPU, when there is one (docs/gpu.md). */
+    bench_train_result gpu[BENCH_NETS];
+    memset(gpu, 0, sizeof gpu);
+    const bool on_gpu = ll_gpu_available();
+    if (on_gpu) {
+        say("  The same nets on the GPU (%s)...\n", ll_gpu_describe());
+        (void)bench_train_layerlab(plan, &data, LL_GPU, gpu);
+        for (int k = 0; k < BENCH_NETS; k++)
+            if (!gpu[k].ok)
+                (*failures)++;
     }
     if (a->torch) {
         say("  Running checks/bench/torch_ref.py (PyTorch, %d threads)...\n", threads);
@@ -499,14 +509,23 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
         return ll_fail(LL_EIO, "bench: cannot write %s", path);
     fprintf(csv, "net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,"
                  "epoch_s\n");
-    say("\n  %-10s %-9s %7s %10s %10s %10s %9s\n", "net", "impl", "threads", "iterations", "ms/iter",
-        "images/s", "s/epoch");
+    say("\n  %-10s %-9s %-6s %7s %10s %10s %10s %9s\n", "net", "impl", "device", "threads",
+        "iterations", "ms/iter", "images/s", "s/epoch");
     for (int k = 0; k < BENCH_NETS; k++) {
         if (ours[k].ok)
-            train_row(csv, BENCH_NET_NAMES[k], "layerlab", LL_BENCH_VERSION, data_name, &ours[k]);
+            train_row(csv, BENCH_NET_NAMES[k], "layerlab", LL_BENCH_VERSION, "cpu", data_name,
+                      &ours[k]);
+        if (gpu[k].ok)
+            train_row(csv, BENCH_NET_NAMES[k], "layerlab", LL_BENCH_VERSION, "gpu", data_name,
+                      &gpu[k]);
         if (torch->available)
-            train_row(csv, BENCH_NET_NAMES[k], "pytorch", torch->version, torch->data, &torch->res[k]);
+            train_row(csv, BENCH_NET_NAMES[k], "pytorch", torch->version, "cpu", torch->data,
+                      &torch->res[k]);
     }
+    for (int k = 0; on_gpu && k < BENCH_NETS; k++)
+        if (ours[k].ok && gpu[k].ok)
+            say("  %-10s GPU %.1fx faster than layerlab on the CPU\n", BENCH_NET_NAMES[k],
+                ours[k].s_per_iter / gpu[k].s_per_iter);
     if (fclose(csv) != 0)
         return ll_fail(LL_EIO, "bench: writing %s failed", path);
 
@@ -684,9 +703,10 @@ int main(int argc, char **argv)
     say("OpenBLAS %s, %d threads; %ld CPUs online\n", ll_blas_corename(), ll_blas_threads(),
         sysconf(_SC_NPROCESSORS_ONLN));
     if (ll_gpu_available())
-        say("GPU: %s — GPU layers are not written yet: GPU table skipped\n", ll_gpu_describe());
+        say("GPU: %s — the training table adds rows for the nets on the GPU\n",
+            ll_gpu_describe());
     else
-        say("no GPU: GPU table skipped (%s)\n", ll_gpu_describe());
+        say("no GPU: training on the GPU skipped (%s)\n", ll_gpu_describe());
     say_load("as the bench starts");
 
     int failures = 0;
