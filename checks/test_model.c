@@ -168,6 +168,28 @@ static void saving_is_atomic(void **state)
     ll_net_free(a), ll_net_free(b);
 }
 
+/* Saving and loading read and write host memory: a network on the GPU is
+ * refused by name, before anything is read or written (its tensors here
+ * only claim the GPU; the refusal comes before any access). */
+static void gpu_networks_are_refused(void **state)
+{
+    (void)state;
+    ll_net *a = small_net(1);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", tmp_path("gpu.safetensors")); /* tmp_path's buffer is reused */
+    assert_ok(ll_model_save(a, path));
+    int n;
+    ll_tensor *W = ll_net_params(a, &n)[0].value;
+    ll_real first = W->data[0];
+    W->device = LL_GPU;
+    assert_fails(ll_model_save(a, tmp_path("gpu2.safetensors")), LL_EDEVICE,
+                 "model save: conv0.W is on the GPU");
+    assert_fails(ll_model_load(a, path), LL_EDEVICE, "model load: conv0.W is on the GPU");
+    W->device = LL_CPU;
+    assert_true(W->data[0] == first);
+    ll_net_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +197,7 @@ int main(void)
         cmocka_unit_test(file_layout_is_safetensors),
         cmocka_unit_test(bad_files_name_the_tensor),
         cmocka_unit_test(saving_is_atomic),
+        cmocka_unit_test(gpu_networks_are_refused),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

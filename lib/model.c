@@ -289,6 +289,10 @@ ll_status ll_model_parse(ll_net *net, const unsigned char *bytes, size_t nbytes,
 
     named_tensor want[MAX_TENSORS];
     int n_want = collect(net, want, MAX_TENSORS);
+    /* The values are written from host memory: a GPU network must come back
+     * first (ll_net_to_device(net, LL_CPU)), then go out again. */
+    for (int i = 0; i < n_want; i++)
+        LL_TRY(ll_expect_cpu("model load", want[i].name, want[i].value));
     file_tensor *found = calloc(MAX_TENSORS, sizeof *found);
     int *match = malloc(MAX_TENSORS * sizeof *match);
     if (!found || !match) {
