@@ -67,10 +67,11 @@ ll_optim_config ll_optim_defaults(ll_optim_kind kind);
 const char *ll_optim_name(ll_optim_kind kind);
 ll_status ll_optim_parse(const char *name, ll_optim_kind *kind);
 
-/* Creates an optimizer over params[0..n-1] (values must be CPU tensors;
- * the list is copied, the tensors are not owned). Rejects bad hyperparameters
- * (lr <= 0, momentum outside [0, 1), ...) with a message naming them; only
- * the fields the kind uses are checked. */
+/* Creates an optimizer over params[0..n-1] (each value and its grad on one
+ * device, CPU or GPU, where the state is allocated too; the list is copied,
+ * the tensors are not owned). Rejects bad hyperparameters (lr <= 0, momentum
+ * outside [0, 1), ...) with a message naming them; only the fields the kind
+ * uses are checked. */
 ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_param *params, int n);
 
 /* Applies one update to every parameter from its current gradient. */
