@@ -92,12 +92,15 @@ ll_status ll_model_save(const ll_net *net, const char *path)
 {
     named_tensor tensors[MAX_TENSORS];
     int n = collect(net, tensors, MAX_TENSORS);
+    /* The values are written from host memory: a GPU network must come back
+     * first (ll_net_to_device(net, LL_CPU)). Checked before anything is built. */
+    for (int i = 0; i < n; i++)
+        LL_TRY(ll_expect_cpu("model save", tensors[i].name, tensors[i].value));
     text h = {0};
     append(&h, "{");
     size_t offset = 0;
     for (int i = 0; i < n; i++) {
         const ll_tensor *v = tensors[i].value;
-        LL_TRY(ll_expect_cpu("model save", tensors[i].name, v));
         append(&h, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i ? "," : "", tensors[i].name, dtype_name());
         for (int d = 0; d < v->shape.ndim; d++)
             append(&h, "%s%d", d ? "," : "", v->shape.dim[d]);
