@@ -140,6 +140,27 @@ __device__ double ll_block_reduce(double v, Op op)
     return result;
 }
 
+/* The mean and 1 / sqrt(variance + eps) of the M values v[0..M) (the biased
+ * variance, / M), in double, in two passes (the mean, then the squared
+ * deviations from it) as the CPU loops of LayerNorm and GroupNorm compute
+ * them, each pass a block reduction. Every thread of the block must call it
+ * (it synchronises), and every thread gets both results. */
+__device__ inline void ll_block_mean_istd(const ll_real *v, size_t M, double eps, double *mean,
+                                          double *inv_std)
+{
+    const double m = (double)M;
+    double sum = 0;
+    for (size_t k = threadIdx.x; k < M; k += blockDim.x)
+        sum += v[k];
+    const double mu = ll_block_reduce(sum, ll_sum_op()) / m;
+    double sq = 0;
+    for (size_t k = threadIdx.x; k < M; k += blockDim.x)
+        sq += ((double)v[k] - mu) * ((double)v[k] - mu);
+    sq = ll_block_reduce(sq, ll_sum_op());
+    *mean = mu;
+    *inv_std = 1.0 / sqrt(sq / m + eps);
+}
+
 /* Pass 1 of a sum over n terms: block b adds term(i) for its grid-stride share
  * of i (in double) and writes its total to partial[b]. */
 template <typename Term>

@@ -38,22 +38,13 @@ __global__ void gn_forward_kernel(const ll_real *x, const ll_real *gamma, const 
                                   size_t groups_total, int G, int cpg, size_t inner)
 {
     const size_t M = (size_t)cpg * inner;
-    const double m = (double)M;
     for (size_t r = blockIdx.x; r < groups_total; r += gridDim.x) {
         const ll_real *xg = x + r * M; /* (cpg, inner): the group, contiguous */
         ll_real *hg = xhat + r * M;    /* (cpg, inner) */
         ll_real *yg = y + r * M;       /* (cpg, inner) */
         const int c0 = (int)(r % (size_t)G) * cpg; /* the group's first channel */
-        /* Two passes (mean, then squared deviations), as on the CPU. */
-        double sum = 0;
-        for (size_t k = threadIdx.x; k < M; k += blockDim.x)
-            sum += xg[k];
-        const double mu = ll_block_reduce(sum, ll_sum_op()) / m;
-        double sq = 0;
-        for (size_t k = threadIdx.x; k < M; k += blockDim.x)
-            sq += ((double)xg[k] - mu) * ((double)xg[k] - mu);
-        sq = ll_block_reduce(sq, ll_sum_op());
-        const double istd = 1.0 / sqrt(sq / m + eps); /* biased variance: / M */
+        double mu, istd; /* two passes (mean, then squared deviations), as on the CPU */
+        ll_block_mean_istd(xg, M, eps, &mu, &istd);
         for (size_t k = threadIdx.x; k < M; k += blockDim.x) {
             const int c = c0 + (int)(k / inner); /* channel of value k */
             const double gc = gamma[c], bc = beta[c];

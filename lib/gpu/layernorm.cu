@@ -33,21 +33,12 @@ __global__ void ln_forward_kernel(const ll_real *x, const ll_real *gamma, const 
                                   double eps, ll_real *xhat, ll_real *inv_std, ll_real *y,
                                   size_t N, size_t M)
 {
-    const double m = (double)M;
     for (size_t n = blockIdx.x; n < N; n += gridDim.x) {
         const ll_real *xn = x + n * M; /* (M) the sample's values */
         ll_real *hn = xhat + n * M;    /* (M) */
         ll_real *yn = y + n * M;       /* (M) */
-        /* Two passes (mean, then squared deviations), as on the CPU. */
-        double sum = 0;
-        for (size_t k = threadIdx.x; k < M; k += blockDim.x)
-            sum += xn[k];
-        const double mu = ll_block_reduce(sum, ll_sum_op()) / m;
-        double sq = 0;
-        for (size_t k = threadIdx.x; k < M; k += blockDim.x)
-            sq += ((double)xn[k] - mu) * ((double)xn[k] - mu);
-        sq = ll_block_reduce(sq, ll_sum_op());
-        const double istd = 1.0 / sqrt(sq / m + eps); /* biased variance: / M */
+        double mu, istd; /* two passes (mean, then squared deviations), as on the CPU */
+        ll_block_mean_istd(xn, M, eps, &mu, &istd);
         for (size_t k = threadIdx.x; k < M; k += blockDim.x) {
             const double h = ((double)xn[k] - mu) * istd;
             hn[k] = (ll_real)h; /* after xn[k] is read, so xhat may be x */
