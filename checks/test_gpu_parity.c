@@ -5,7 +5,11 @@
  * the CPU and one is moved to the GPU (ll_layer_to_device). Both run forward
  * and backward on identical inputs and an identical upstream gradient, in
  * training mode at two steps (two dropout masks) and in evaluation mode, and
- * the output and every gradient are compared element by element.
+ * the output and every gradient are compared element by element. Beyond the
+ * layers: the random numbers on the device (rng_parity), max pooling on ties
+ * and NaN (pool_ties_parity), every optimizer's step (optim_parity, bit for
+ * bit) and a small convnet trained a few steps on both devices through
+ * ll_net_to_device (net_parity: the path of the lessons' --gpu).
  *
  * The error is measured in ulps of the tensor's largest |CPU| value:
  *     max_i |gpu_i - cpu_i| / (eps * max_i |cpu_i|)
