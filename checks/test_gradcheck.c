@@ -162,17 +162,6 @@ static ll_status relu_flipped_bwd(ll_layer *l, const ll_tensor *const *x, const 
     return LL_OK;
 }
 
-static uint64_t sign_fingerprint(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
-{
-    (void)l, (void)y;
-    uint64_t h = LL_HASH_INIT;
-    for (size_t i = 0; i < x[0]->size; i++) {
-        unsigned char positive = x[0]->data[i] > 0;
-        h = ll_hash_bytes(h, &positive, 1);
-    }
-    return h;
-}
-
 static const ll_layer_ops relu_flipped_ops = {
     .kind = "relu-flipped-sign",
     .n_inputs = 1,
@@ -181,7 +170,7 @@ static const ll_layer_ops relu_flipped_ops = {
     .output_shape = same_shape,
     .forward = relu_fwd,
     .backward = relu_flipped_bwd,
-    .fingerprint = sign_fingerprint,
+    .fingerprint = ll_fingerprint_signs,
 };
 
 /* ReLU whose backward adds into dx (+=) instead of overwriting it: the
@@ -203,7 +192,7 @@ static const ll_layer_ops relu_accumulating_ops = {
     .output_shape = same_shape,
     .forward = relu_fwd,
     .backward = relu_accumulating_bwd,
-    .fingerprint = sign_fingerprint,
+    .fingerprint = ll_fingerprint_signs,
 };
 
 /* Sigmoid whose backward uses x where the derivative needs y. */
@@ -1158,7 +1147,7 @@ static const ll_layer_ops relu_overwrites_dy_ops = {
     .output_shape = same_shape,
     .forward = relu_fwd,
     .backward = relu_overwrites_dy_bwd,
-    .fingerprint = sign_fingerprint,
+    .fingerprint = ll_fingerprint_signs,
 };
 
 static void backward_writing_into_dy_is_caught(void **state)

@@ -172,17 +172,6 @@ static ll_status relu_doubled_bwd(ll_layer *l, const ll_tensor *const *x, const 
     return LL_OK;
 }
 
-static uint64_t relu_signs(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
-{
-    (void)l, (void)y;
-    uint64_t h = LL_HASH_INIT;
-    for (size_t i = 0; i < x[0]->size; i++) {
-        unsigned char positive = x[0]->data[i] > 0;
-        h = ll_hash_bytes(h, &positive, 1);
-    }
-    return h;
-}
-
 static const ll_layer_ops relu_doubled_ops = {
     .kind = "relu-doubled",
     .n_inputs = 1,
@@ -191,7 +180,7 @@ static const ll_layer_ops relu_doubled_ops = {
     .output_shape = same_shape,
     .forward = relu_fwd,
     .backward = relu_doubled_bwd,
-    .fingerprint = relu_signs,
+    .fingerprint = ll_fingerprint_signs,
 };
 
 /* The bug sits between the two Affine layers: the parameters before it get

@@ -142,6 +142,17 @@ uint64_t ll_hash_bytes(uint64_t h, const void *bytes, size_t n)
     return h;
 }
 
+uint64_t ll_fingerprint_signs(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
+{
+    (void)l, (void)y;
+    uint64_t h = LL_HASH_INIT;
+    for (size_t i = 0; i < x[0]->size; i++) {
+        unsigned char positive = x[0]->data[i] > 0;
+        h = ll_hash_bytes(h, &positive, 1);
+    }
+    return h;
+}
+
 ll_status ll_layer_new_stateless(const ll_layer_ops *ops, ll_layer **out)
 {
     ll_layer *l = calloc(1, sizeof *l);

@@ -137,4 +137,9 @@ void ll_layer_add_buffer(ll_layer *l, const char *name, ll_tensor *value);
 uint64_t ll_hash_bytes(uint64_t h, const void *bytes, size_t n);
 #define LL_HASH_INIT 0xcbf29ce484222325ull
 
+/* The fingerprint hook of a layer whose only kink is at x = 0 (ReLU,
+ * LeakyReLU, ELU): a hash of which elements of x[0] are positive, so the
+ * gradient checker sees when x + h and x - h fall on two sides of 0. */
+uint64_t ll_fingerprint_signs(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y);
+
 #endif

@@ -97,19 +97,6 @@ static ll_status elu_backward_op(ll_layer *l, const ll_tensor *const *x, const l
     return dx[0] ? ll_elu_backward(y, dy, ((elu_layer *)l)->alpha, dx[0]) : LL_OK;
 }
 
-/* The kink is the sign of each x (a jump of the slope, or for alpha = 1 of
- * the curvature): hash which elements were positive. */
-static uint64_t elu_fingerprint(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
-{
-    (void)l, (void)y;
-    uint64_t h = LL_HASH_INIT;
-    for (size_t i = 0; i < x[0]->size; i++) {
-        unsigned char positive = x[0]->data[i] > 0;
-        h = ll_hash_bytes(h, &positive, 1);
-    }
-    return h;
-}
-
 static const ll_layer_ops elu_ops = {
     .kind = "elu",
     .n_inputs = 1,
@@ -118,7 +105,8 @@ static const ll_layer_ops elu_ops = {
     .output_shape = elu_output_shape,
     .forward = elu_forward_op,
     .backward = elu_backward_op,
-    .fingerprint = elu_fingerprint,
+    /* The kink is at x = 0: a jump of the slope (for alpha = 1, of the curvature). */
+    .fingerprint = ll_fingerprint_signs,
 };
 
 ll_status ll_elu_new(ll_layer **out, double alpha)

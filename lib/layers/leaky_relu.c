@@ -88,19 +88,6 @@ static ll_status leaky_relu_backward_op(ll_layer *l, const ll_tensor *const *x, 
     return dx[0] ? ll_leaky_relu_backward(x[0], dy, ((leaky_relu_layer *)l)->alpha, dx[0]) : LL_OK;
 }
 
-/* The kink is the sign of each x: hash which elements were positive. */
-static uint64_t leaky_relu_fingerprint(const ll_layer *l, const ll_tensor *const *x,
-                                       const ll_tensor *y)
-{
-    (void)l, (void)y;
-    uint64_t h = LL_HASH_INIT;
-    for (size_t i = 0; i < x[0]->size; i++) {
-        unsigned char positive = x[0]->data[i] > 0;
-        h = ll_hash_bytes(h, &positive, 1);
-    }
-    return h;
-}
-
 static const ll_layer_ops leaky_relu_ops = {
     .kind = "leaky_relu",
     .n_inputs = 1,
@@ -109,7 +96,7 @@ static const ll_layer_ops leaky_relu_ops = {
     .output_shape = leaky_relu_output_shape,
     .forward = leaky_relu_forward_op,
     .backward = leaky_relu_backward_op,
-    .fingerprint = leaky_relu_fingerprint,
+    .fingerprint = ll_fingerprint_signs, /* the kink is the sign of each x */
 };
 
 ll_status ll_leaky_relu_new(ll_layer **out, double alpha)

@@ -62,18 +62,6 @@ static ll_status relu_backward_op(ll_layer *l, const ll_tensor *const *x, const 
     return dx[0] ? ll_relu_backward(x[0], dy, dx[0]) : LL_OK;
 }
 
-/* The kink is the sign of each x: hash which elements were positive. */
-static uint64_t relu_fingerprint(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
-{
-    (void)l, (void)y;
-    uint64_t h = LL_HASH_INIT;
-    for (size_t i = 0; i < x[0]->size; i++) {
-        unsigned char positive = x[0]->data[i] > 0;
-        h = ll_hash_bytes(h, &positive, 1);
-    }
-    return h;
-}
-
 static const ll_layer_ops relu_ops = {
     .kind = "relu",
     .n_inputs = 1,
@@ -82,7 +70,7 @@ static const ll_layer_ops relu_ops = {
     .output_shape = relu_output_shape,
     .forward = relu_forward_op,
     .backward = relu_backward_op,
-    .fingerprint = relu_fingerprint,
+    .fingerprint = ll_fingerprint_signs, /* the kink is the sign of each x */
 };
 
 ll_status ll_relu_new(ll_layer **out)
