@@ -27,3 +27,18 @@ int ll_blas_threads(void)
 {
     return openblas_get_num_threads();
 }
+
+double ll_sum(const ll_real *v, size_t n)
+{
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += v[i + k];
+    double s = 0;
+    for (int k = 0; k < 8; k++)
+        s += part[k];
+    for (; i < n; i++)
+        s += v[i];
+    return s;
+}

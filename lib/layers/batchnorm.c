@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../blas.h"
 #include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
@@ -113,26 +114,8 @@ static ll_status expect_variances(const ll_tensor *running_var)
  * (N, C, H, W), where H*W consecutive values belong to one channel. */
 #define FB 64
 
-/* A contiguous run of n values summed in double with eight partial sums:
- * with one running sum every add waits for the previous one (the loop is
- * latency-bound), with eight the adds overlap and vectorize. */
-static double run_sum(const ll_real *v, size_t n)
-{
-    double part[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            part[k] += v[i + k];
-    double s = 0;
-    for (int k = 0; k < 8; k++)
-        s += part[k];
-    for (; i < n; i++)
-        s += v[i];
-    return s;
-}
-
-/* sum of a * (b - mu) over a run, the same way (mu = 0: a plain dot product;
- * a = b: the squared deviations). */
+/* sum of a * (b - mu) over a run, in double with eight partial sums as
+ * ll_sum adds (mu = 0: a plain dot product; a = b: the squared deviations). */
 static double run_dot(const ll_real *a, const ll_real *b, size_t n, double mu)
 {
     double part[8] = {0};
@@ -160,7 +143,7 @@ static void feature_sums(const bn_layout *lay, const ll_real *v, int f0, int fb,
                 out[f] += vb[f];
         else
             for (int f = 0; f < fb; f++)
-                out[f] += run_sum(vb + f * lay->inner, lay->inner);
+                out[f] += ll_sum(vb + f * lay->inner, lay->inner);
     }
 }
 

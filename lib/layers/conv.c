@@ -94,24 +94,6 @@ static ll_status conv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, con
     return LL_OK;
 }
 
-/* The sum of v[0..n) in double. Eight independent partial sums: with one
- * running sum every add waits for the previous one (latency-bound, several
- * times slower); eight keep the adder busy and vectorize without -ffast-math. */
-static double sum_of(const ll_real *v, size_t n)
-{
-    double part[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            part[k] += v[i + k];
-    double s = 0;
-    for (int k = 0; k < 8; k++)
-        s += part[k];
-    for (; i < n; i++)
-        s += v[i];
-    return s;
-}
-
 /* How many images one GEMM covers: as many as keep the chunk's product
  * ycol (F, B*L) within CONV_CHUNK_BYTES, at least one, at most N. */
 static int chunk_images(const conv_dims *d)
@@ -216,7 +198,7 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
                 const ll_real *src = dy->data + ((size_t)(n0 + n) * d.F + f) * d.L; /* (L) */
                 memcpy(row + (size_t)n * d.L, src, (size_t)d.L * sizeof *row);
             }
-            ll_real sum = (ll_real)sum_of(row, (size_t)cols);
+            ll_real sum = (ll_real)ll_sum(row, (size_t)cols);
             db->data[f] = n0 == 0 ? sum : db->data[f] + sum;
         }
         /* dW (F, CKK) (=, then +=) dycol (F, cols) . colc^T (cols, CKK): beta = 0
