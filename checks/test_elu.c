@@ -181,26 +181,14 @@ static void registry_entry(void **state)
 
 /* --- the gradient check --- */
 
-/* Checks every element of x with the default options; fails with the report printed. */
-static void gc_expect_pass(const char *option, ll_shape x0, uint64_t seed)
-{
-    ll_gc_report rep;
-    ll_test_gc_run("elu", option, x0, seed, &rep);
-    if (!rep.pass) {
-        ll_gc_report_print(stderr, &rep);
-        fail_msg("gradcheck elu %s seed %llu failed", option ? option : "", (unsigned long long)seed);
-    }
-    assert_true(rep.entry[0].checked + rep.entry[0].kinks == ll_shape_size(x0));
-}
-
 static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gc_expect_pass(NULL, ll_elu_info.default_input, seed);
-        gc_expect_pass("alpha=0.5", ll_elu_info.default_input, seed);
-        gc_expect_pass("alpha=2.5", LL_SHAPE(2, 3, 4), seed);
-        gc_expect_pass("alpha=0", LL_SHAPE(2, 3, 4), seed);
+        ll_test_gc_expect_pass("elu", NULL, ll_elu_info.default_input, seed, true);
+        ll_test_gc_expect_pass("elu", "alpha=0.5", ll_elu_info.default_input, seed, true);
+        ll_test_gc_expect_pass("elu", "alpha=2.5", LL_SHAPE(2, 3, 4), seed, true);
+        ll_test_gc_expect_pass("elu", "alpha=0", LL_SHAPE(2, 3, 4), seed, true);
     }
 }
 

@@ -279,15 +279,8 @@ static void gradient_check(void **state)
     const ll_shape shapes[] = {ll_softmax_info.default_input, LL_SHAPE(2, 3, 4), LL_SHAPE(7),
                                LL_SHAPE(2, 2, 2, 3)};
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        for (int k = 0; k < 4; k++) {
-            ll_gc_report rep;
-            ll_test_gc_run("softmax", NULL, shapes[k], seed, &rep);
-            if (!rep.pass) {
-                ll_gc_report_print(stderr, &rep);
-                fail_msg("gradcheck softmax seed %llu failed", (unsigned long long)seed);
-            }
-            assert_true(rep.entry[0].checked == ll_shape_size(shapes[k]));
-        }
+        for (int k = 0; k < 4; k++)
+            ll_test_gc_expect_pass("softmax", NULL, shapes[k], seed, false);
     }
     /* A last axis of length 1 is refused as degenerate, not passed. */
     ll_gc_report rep;

@@ -110,3 +110,17 @@ void ll_test_gc_run(const char *kind, const char *option, ll_shape x0, uint64_t 
     for (int i = 0; i < LL_MAX_INPUTS; i++)
         ll_tensor_free(&x[i]);
 }
+
+void ll_test_gc_expect_pass(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                            bool kinks_allowed)
+{
+    ll_gc_report rep;
+    ll_test_gc_run(kind, option, x0, seed, &rep);
+    if (!rep.pass) {
+        ll_gc_report_print(stderr, &rep);
+        fail_msg("gradcheck %s %s seed %llu failed", kind, option ? option : "",
+                 (unsigned long long)seed);
+    }
+    size_t skipped = kinks_allowed ? rep.entry[0].kinks : 0;
+    assert_true(rep.entry[0].checked + skipped == ll_shape_size(x0));
+}

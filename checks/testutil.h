@@ -56,6 +56,12 @@ ll_layer *ll_test_gc_setup(const char *kind, const char *option, ll_shape x0, ui
 void ll_test_gc_run(const char *kind, const char *option, ll_shape x0, uint64_t seed,
                     ll_gc_report *rep);
 
+/* Runs ll_test_gc_run and fails the test, the report printed, unless the
+ * check passed and every element of x was checked, or, with kinks_allowed,
+ * checked or skipped for lying on a kink. */
+void ll_test_gc_expect_pass(const char *kind, const char *option, ll_shape x0, uint64_t seed,
+                            bool kinks_allowed);
+
 /* A scratch directory for this suite (created), from $LL_TEST_TMP or /tmp. */
 const char *ll_test_tmpdir(void);
 
