@@ -57,9 +57,10 @@ ll_status ll_gemm_gpu(bool trans_a, bool trans_b, int M, int N, int K, ll_real a
  * what the source tree holds, the same in a CPU-only build (lib/gpu_twins.c). */
 bool ll_gpu_has_twin(const char *kind);
 
-/* True for a known layer kind whose CUDA twin is not written yet ("conv"):
- * its GPU tensors get "layer conv has no CUDA twin yet". False for anything
- * else, twinned layers and names that are not layers ("fill", "optim"). */
+/* True for a registered layer kind whose CUDA twin is not written yet: its
+ * GPU tensors get "layer X has no CUDA twin yet". Every layer has a twin
+ * today, so this is false for all of them, and for names that are not layers
+ * ("fill", "optim"); it keeps a layer added later honest until it has one. */
 bool ll_gpu_lacks_twin(const char *kind);
 
 #endif

@@ -121,7 +121,7 @@ void ll_layer_free(ll_layer *l);
  * is copied to a new tensor there and the old memory freed (explicit, like
  * every copy between devices). Caches (a dropout mask, im2col columns) follow
  * the input on the next forward. Moving to the GPU needs a layer with a CUDA
- * twin ("layer conv has no CUDA twin yet" otherwise). On failure nothing has
+ * twin ("layer X has no CUDA twin yet" otherwise). On failure nothing has
  * moved. */
 ll_status ll_layer_to_device(ll_layer *l, ll_device dev);
 

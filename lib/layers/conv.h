@@ -16,7 +16,9 @@
  *               dcol (CKK, B*L) = W^T (CKK, F) . dycol;  dx_n = col2im(image n's columns)
  *
  * B is as many images as keep ycol near the size of an L2 cache (at least 1,
- * at most N): see CONV_CHUNK_BYTES in conv.c. Padding is zeros; stride >= 1,
+ * at most N): see CONV_CHUNK_BYTES in conv.c. The CUDA twin (lib/gpu/conv.cu)
+ * takes B = N, one GEMM for the whole batch, and sizes ycol, dycol and dcol
+ * (., N*OH*OW) accordingly. Padding is zeros; stride >= 1,
  * pad >= 0, and the padded input must hold at least one kernel window. The
  * layer object owns W, b, dW, db, the cache col that forward fills and
  * backward reads, ycol, which forward writes each chunk's product into and

@@ -29,7 +29,8 @@
  * Padding crops p rows and columns off every side of the full output (it is
  * the pad of the Conv it undoes); stride >= 1, pad >= 0, and OH, OW must come
  * out >= 1. Smooth (linear): no kink. The layer object owns W, b, dW, db and
- * the per-image scratch col (F*KH*KW, H*W) that forward and backward reuse;
+ * the per-image scratch col (F*KH*KW, H*W) that forward and backward reuse
+ * (the CUDA twin, lib/gpu/deconv.cu, keeps the whole batch's, (F*KH*KW, N*H*W));
  * no cache passes from forward to backward (backward reads x and dy only).
  * Maths: docs/layers/deconv.md.
  */
