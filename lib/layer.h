@@ -86,10 +86,11 @@ struct ll_layer {
     const ll_layer_ops *ops;
     bool training;   /* true: batch statistics, dropout on; false: eval mode */
     uint64_t step;   /* training step, set by the caller; seeds per-step randomness */
-    /* Loss layers: the caller has checked the values of the targets it passes
-     * (a network does, on the host, before uploading a batch), so the layer
-     * checks only their shape; without it a GPU loss copies its targets to the
-     * host on every call to check them. Set by the caller, false by default. */
+    /* For SoftmaxWithLoss, the loss of every network: the caller has checked
+     * the values of the targets it passes (a network does, on the host, before
+     * uploading a batch), so the layer checks only their shape; without it a
+     * GPU loss copies its targets to the host on every call to check them.
+     * Set by the caller, false by default; the other layers ignore it. */
     bool targets_checked;
     int n_params;
     ll_param params[LL_MAX_PARAMS];
