@@ -149,6 +149,32 @@ static void int_getter(void **state)
     assert_int_equal(v, 42); /* failures write nothing */
 }
 
+/* " 4", "+4" and " -4" are what strtol takes but nobody types on purpose. */
+static void int_getter_wants_digits(void **state)
+{
+    (void)state;
+    ll_config c = make((const char *[]){"space= 4", "plus=+4", "spneg= -4", "neg=-4", "tabs=4\t",
+                                        "lone=-", NULL});
+    int v = 42;
+    assert_fails(ll_config_int(&c, "conv", "space", 1, 0, 10, &v), LL_EARG,
+                 "conv: space= 4 is not an integer (digits only)");
+    assert_fails(ll_config_int(&c, "conv", "plus", 1, 0, 10, &v), LL_EARG, "plus=+4 is not an integer");
+    assert_fails(ll_config_int(&c, "conv", "spneg", 1, -10, 10, &v), LL_EARG, "is not an integer");
+    assert_fails(ll_config_int(&c, "conv", "neg", 1, 0, 10, &v), LL_EARG, "neg=-4 is out of range");
+    assert_fails(ll_config_int(&c, "conv", "tabs", 1, 0, 10, &v), LL_EARG, "is not an integer");
+    assert_fails(ll_config_int(&c, "conv", "lone", 1, -10, 10, &v), LL_EARG, "is not an integer");
+    assert_int_equal(v, 42);
+    assert_ok(ll_config_int(&c, "x", "neg", 1, -10, 10, &v));
+    assert_int_equal(v, -4);
+    double r = 9;
+    ll_config d = make((const char *[]){"space= 0.5", "plus=+0.5", NULL});
+    assert_fails(ll_config_real(&d, "dropout", "space", 0.5, 0, 1, true, &r), LL_EARG,
+                 "space= 0.5 is not a finite number");
+    assert_fails(ll_config_real(&d, "dropout", "plus", 0.5, 0, 1, true, &r), LL_EARG,
+                 "plus=+0.5 is not a finite number");
+    assert_true(r == 9);
+}
+
 static void real_getter(void **state)
 {
     (void)state;
@@ -237,7 +263,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(add_parses_key_value), cmocka_unit_test(add_rejects_bad_words),
         cmocka_unit_test(too_many_options),     cmocka_unit_test(check_keys_names_unknown),
-        cmocka_unit_test(int_getter),           cmocka_unit_test(real_getter),
+        cmocka_unit_test(int_getter),           cmocka_unit_test(int_getter_wants_digits),
+        cmocka_unit_test(real_getter),
         cmocka_unit_test(choice_getter),        cmocka_unit_test(last_occurrence_wins),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,11 +69,14 @@ ll_status ll_config_int(const ll_config *c, const char *layer, const char *key, 
         *out = def;
         return LL_OK;
     }
+    /* Digits after an optional '-': strtol would also take " 4" and "+4",
+     * which nobody types on purpose. */
+    const char *digits = v + (v[0] == '-');
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (errno || *end || end == v)
-        return ll_fail(LL_EARG, "%s: %s=%s is not an integer", layer, key, v);
+    if (errno || *end || end == v || !*digits || strspn(digits, "0123456789") != strlen(digits))
+        return ll_fail(LL_EARG, "%s: %s=%s is not an integer (digits only)", layer, key, v);
     if (x < min || x > max)
         return ll_fail(LL_EARG, "%s: %s=%ld is out of range, expected %d to %d", layer, key, x, min, max);
     *out = (int)x;
@@ -90,7 +94,8 @@ ll_status ll_config_real(const ll_config *c, const char *layer, const char *key,
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(x))
+    /* strtod skips leading spaces and takes "+": neither is a number typed on purpose. */
+    if (errno || *end || end == v || !isfinite(x) || isspace((unsigned char)v[0]) || v[0] == '+')
         return ll_fail(LL_EARG, "%s: %s=%s is not a finite number", layer, key, v);
     if (x < min || x > max || (max_open && x == max))
         return ll_fail(LL_EARG, "%s: %s=%g is out of range, expected %g to %g%s", layer, key, x, min,

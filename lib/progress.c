@@ -19,6 +19,7 @@ void ll_progress_start(ll_progress *p, const char *label, long total)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->label, sizeof p->label, "%s", label);
+    p->unit = "img";
     p->total = total > 0 ? total : 1;
     p->start = ll_now();
     p->tty = isatty(STDOUT_FILENO);
@@ -44,13 +45,14 @@ void ll_progress_update(ll_progress *p, long done, long items, const char *statu
         for (int i = 0; i < BAR_WIDTH; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[BAR_WIDTH] = 0;
-        printf("\r  %s [%s] %3d%%  %s  %.0f img/s\033[K", p->label, bar, pct, status, rate(p, now));
+        printf("\r  %s [%s] %3d%%  %s  %.0f %s/s\033[K", p->label, bar, pct, status, rate(p, now),
+               p->unit);
         fflush(stdout);
     } else {
         int quarter = (int)(4 * done / p->total);
         if (quarter > p->last_quarter && quarter < 4) {
             p->last_quarter = quarter;
-            printf("  %s %3d%%  %s  %.0f img/s\n", p->label, pct, status, rate(p, now));
+            printf("  %s %3d%%  %s  %.0f %s/s\n", p->label, pct, status, rate(p, now), p->unit);
             fflush(stdout);
         }
     }
@@ -61,6 +63,6 @@ void ll_progress_finish(ll_progress *p, const char *status)
     double now = ll_now();
     if (p->tty)
         printf("\r\033[K");
-    printf("  %s  %s  %.0f img/s, %.1f s\n", p->label, status, rate(p, now), now - p->start);
+    printf("  %s  %s  %.0f %s/s, %.1f s\n", p->label, status, rate(p, now), p->unit, now - p->start);
     fflush(stdout);
 }

@@ -12,6 +12,7 @@
 
 typedef struct {
     char label[48];     /* "epoch 3/10" */
+    const char *unit;   /* what items are, for the rate: "img" (set after start to change) */
     long total;         /* units of work (batches) */
     long items_done;    /* items (images) processed, for the rate */
     double start;       /* seconds, monotonic */

@@ -2,10 +2,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* One message per thread: a message must survive until the caller reads it,
  * and threads (OpenBLAS, a future data loader) must not overwrite each other. */
-static _Thread_local char last_message[1024];
+/* Room for a message that quotes two paths of the longest length accepted
+ * (LL_PATH_MAX, lib/files.h) with their context. */
+static _Thread_local char last_message[10240];
 
 const char *ll_status_name(ll_status s)
 {
@@ -31,9 +34,13 @@ const char *ll_last_error(void)
 
 ll_status ll_fail(ll_status code, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be ll_last_error() itself, when
+     * a caller adds context to the message below it. */
+    char message[sizeof last_message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_message, message, sizeof message);
     return code;
 }

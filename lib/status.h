@@ -28,7 +28,8 @@ const char *ll_status_name(ll_status s);
 const char *ll_last_error(void);
 
 /* Records a printf-style message for ll_last_error() and returns code, so a
- * failing check reads: return ll_fail(LL_ESHAPE, "relu: x has ...", ...). */
+ * failing check reads: return ll_fail(LL_ESHAPE, "relu: x has ...", ...).
+ * ll_last_error() may be one of the arguments, to add context to a message. */
 ll_status ll_fail(ll_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -152,6 +152,12 @@ ll_status ll_tensor_reshape(ll_tensor *t, ll_shape s)
 
 ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count)
 {
+    if (start < 0 || count < 0 || start > t->shape.dim[0] - count) {
+        fflush(stdout);
+        fprintf(stderr, "ll_tensor_rows: rows [%d, %d) of a tensor of %d rows: a bug, please "
+                "report it\n", start, start + count, t->shape.dim[0]);
+        abort();
+    }
     ll_tensor v = *t;
     size_t per_row = t->size / (size_t)t->shape.dim[0];
     v.shape.dim[0] = count;

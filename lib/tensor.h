@@ -74,7 +74,9 @@ ll_status ll_tensor_reshape(ll_tensor *t, ll_shape s);
 
 /* A borrowed view of rows [start, start + count) of t (along the first
  * dimension): it shares t's memory, must not outlive t, and must never be
- * freed. Used to walk a data set in batches without copying. */
+ * freed. Used to walk a data set in batches without copying. Rows outside t
+ * are a bug in the caller, never input: the program stops with a message
+ * rather than read past the data. */
 ll_tensor ll_tensor_rows(const ll_tensor *t, int start, int count);
 
 /* Sets every element of a tensor to value (on either device). */
