@@ -7,10 +7,13 @@
  * parameters and buffers are all there for the name, shape, dtype and offset
  * checks to compare against. Promises checked: a rejected file gives a status
  * with a message naming it, and leaves every tensor of the network as it was
- * ("nothing is written unless the whole file fits", model.h).
+ * ("nothing is written unless the whole file fits", model.h); an accepted
+ * file leaves only finite values (never NaN, inf, or a double too large for
+ * the build's ll_real turned into inf).
  */
 #include "fuzz.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +69,13 @@ static void check_values(ll_tensor *v, size_t offset)
                   "a rejected file changed the network's tensors");
 }
 
+static void check_finite(ll_tensor *v, size_t offset)
+{
+    (void)offset;
+    for (size_t e = 0; e < v->size; e++)
+        LL_FUZZ_CHECK(isfinite(v->data[e]), "an accepted file left a non-finite value at index %zu", e);
+}
+
 /* Builds the network once; a fuzzer run keeps it, so every input meets the
  * same network with the same values. */
 static void setup(void)
@@ -99,6 +109,7 @@ ll_status ll_fuzz_one(const uint8_t *data, size_t size)
         ll_fuzz_check_failure(s);
         each_tensor(check_values);
     } else {
+        each_tensor(check_finite);
         each_tensor(restore_values);
     }
     return s;

@@ -78,6 +78,16 @@ def idx_seeds():
                                          labels([0], count=100000000)),
         "bad-claims-1e8-gzip": pair(gz(images(100000000, 4, 4, [0] * 16)),
                                     gz(labels([0], count=100000000))),
+        # Issue 13: a header is checked against the 1 GiB cap, and against
+        # what its file can hold, before anything is inflated or allocated.
+        "bad-claims-2.7e6-images-gzip": pair(gz(images(2700000, 28, 28, [])), gz(labels([0]))),
+        "bad-gzip-cannot-inflate-to-claim": pair(gz(images(1000000, 28, 28, [0] * 12)),
+                                                 labels([0], count=1000000)),
+        "bad-claims-60000-images-raw": pair(images(60000, 28, 28, [0] * 12), labels([0] * 3)),
+        # A file gzip shrinks about 1000 times is fine: the inflation bound
+        # (1032 to 1) is deflate's own limit, not a guess.
+        "ok-gzip-1000-blank-images": pair(gz(images(1000, 28, 28, [0] * 784000)),
+                                          gz(labels([0] * 1000))),
         "bad-text": pair(b"hello, world", b"hello, world"),
     }
 
@@ -125,6 +135,8 @@ def npy_seeds():
         "bad-magic-only": b"\x93NUMPY",
         "bad-version-9": npy(dict_header(), six, version=(9, 0)),
         "bad-header-past-end": b"\x93NUMPY\x01\x00\xff\xff{'descr'",
+        "bad-v2-header-past-end": b"\x93NUMPY\x02\x00\xff\xff\xff\xff{'descr'",
+        "bad-claims-1e6-elements": npy(dict_header(shape="(1000, 1000)"), six),
         "bad-fortran": npy(dict_header(fortran="True"), six),
         "bad-big-endian": npy(dict_header(">f4"), six),
         "bad-int32": npy(dict_header("<i4"), six),
@@ -164,25 +176,41 @@ def count(shape):
     return n
 
 
-def safetensors(tensors, dtype="F32", metadata=True, edit=None, raw_header=None):
+def safetensors(tensors, dtype="F32", metadata=True, edit=None, raw_header=None, values=None,
+                replace=(), after=b"", dumps=None):
     """A safetensors file: an 8-byte little-endian header length, the JSON
     header padded with spaces to 8 bytes, then the tensors' data in order.
-    edit(header_dict) may change the header before it is written."""
+    edit(header_dict) may change the header before it is written; values
+    {(name, index): x} sets single values; replace is a list of (old, new)
+    byte strings substituted in the JSON text (escapes json.dumps would not
+    write); after is appended to the data; dumps(header) writes the JSON."""
     item = 4 if dtype == "F32" else 8
     pack = f4 if dtype == "F32" else f8
     header, data, offset = {}, b"", 0
     for name, shape in tensors:
         n = count(shape)
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n * item]}
-        data += pack([0.25 * (i % 7) - 0.5 for i in range(n)])
+        xs = [0.25 * (i % 7) - 0.5 for i in range(n)]
+        for (which, index), x in (values or {}).items():
+            if which == name:
+                xs[index] = x
+        data += pack(xs)
         offset += n * item
     if metadata:
         header["__metadata__"] = {"format": "layerlab", "layers": MODEL_LAYERS}
     if edit:
         edit(header)
-    text = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    if raw_header is not None:
+        text = raw_header
+    elif dumps:
+        text = dumps(header).encode()
+    else:
+        text = json.dumps(header, separators=(",", ":")).encode()
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
     text += b" " * ((-len(text)) % 8)
-    return struct.pack("<Q", len(text)) + text + data
+    return struct.pack("<Q", len(text)) + text + data + after
 
 
 def model_seeds():
@@ -226,6 +254,48 @@ def model_seeds():
         "bad-escaped-name": safetensors(MODEL_TENSORS, edit=rename("conv0.b", "conv0\\u002eb")),
         "bad-trailing-after-json": safetensors(MODEL_TENSORS, raw_header=json.dumps(
             {"__metadata__": {}}).encode() + b"}"),
+        # The tensors must tile the data: no overlap, gap or leftover (issue 13).
+        "bad-overlap": safetensors(MODEL_TENSORS, edit=set_offsets("conv0.b", [64, 72])),
+        "bad-all-at-zero": safetensors(MODEL_TENSORS, edit=lambda h: [
+            t.__setitem__("data_offsets", [0, t["data_offsets"][1] - t["data_offsets"][0]])
+            for k, t in h.items() if k != "__metadata__"]),
+        "bad-gap": safetensors(MODEL_TENSORS, after=bytes(4), edit=lambda h: [
+            t.__setitem__("data_offsets", [t["data_offsets"][0] + 4, t["data_offsets"][1] + 4])
+            for k, t in h.items() if k.startswith("affine4") or k.startswith("batchnorm1.running")]),
+        "bad-trailing-data": safetensors(MODEL_TENSORS, after=bytes(4)),
+        # Finite values only, whatever the dtype.
+        "bad-nan": safetensors(MODEL_TENSORS, values={("conv0.W", 5): float("nan")}),
+        "bad-inf-f64": safetensors(MODEL_TENSORS, dtype="F64", values={("affine4.W", 4): float("inf")}),
+        "bad-minus-inf": safetensors(MODEL_TENSORS, values={("batchnorm1.running_var", 1): float("-inf")}),
+        # The header is real JSON: escapes decoded (an escaped name is the same
+        # name), invalid ones refused, and a name holds no NUL.
+        "ok-escaped-names": safetensors(MODEL_TENSORS, replace=[
+            (b'"conv0.W"', b'"conv0\\u002eW"'), (b'"dtype"', b'"\\u0064type"'),
+            (b'"batchnorm1.gamma"', b'"batchnorm1\\u002e\\u0067amma"')]),
+        "ok-surrogate-pair-metadata": safetensors(
+            MODEL_TENSORS, edit=lambda h: h["__metadata__"].__setitem__("note", "caf\u00e9 \U0001f600")),
+        "ok-utf8-metadata": safetensors(
+            MODEL_TENSORS, edit=lambda h: h["__metadata__"].__setitem__("note", "caf\u00e9 \U0001f600"),
+            dumps=lambda h: json.dumps(h, ensure_ascii=False)),
+        "ok-json-whitespace": safetensors(MODEL_TENSORS, dumps=lambda h: json.dumps(h, indent="\t")),
+        "bad-u-escape-not-hex": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\u12G4"')]),
+        "bad-u-escape-cut": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\u12"')]),
+        "bad-lone-high-surrogate": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\ud83d"')]),
+        "bad-high-surrogate-then-ascii": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\ud83d\\u0041"')]),
+        "bad-lone-low-surrogate": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\ude00"')]),
+        "bad-unknown-escape": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\\x41"')]),
+        "bad-nul-in-name": safetensors(MODEL_TENSORS, replace=[(b'"conv0.b"', b'"conv0\\u0000b"')]),
+        "bad-control-char": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"layer\tlab"')]),
+        "bad-invalid-utf8": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\xc0\x80"')]),
+        "bad-encoded-surrogate": safetensors(MODEL_TENSORS, replace=[(b'"layerlab"', b'"\xed\xa0\x80"')]),
+        "bad-leading-zero": safetensors(MODEL_TENSORS, replace=[(b'"data_offsets":[0,', b'"data_offsets":[00,')]),
+        "bad-fraction": safetensors(MODEL_TENSORS, replace=[(b'"shape":[2]', b'"shape":[2.0]')]),
+        "bad-negative": safetensors(MODEL_TENSORS, replace=[(b'"shape":[2]', b'"shape":[-2]')]),
+        "bad-duplicate-key": safetensors(MODEL_TENSORS, replace=[(b'{"dtype":"F32"', b'{"dtype":"F32","dtype":"F32"')]),
+        "bad-trailing-comma": safetensors(
+            MODEL_TENSORS, metadata=False, dumps=lambda h: json.dumps(h, separators=(",", ":"))[:-1] + ",}"),
+        "bad-metadata-twice": safetensors(
+            MODEL_TENSORS, dumps=lambda h: json.dumps(h, separators=(",", ":"))[:-1] + ',"__metadata__":{}}'),
     }
 
 
