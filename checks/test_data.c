@@ -4,11 +4,15 @@
  * and the validation split. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +23,7 @@
 #endif
 
 #include "data.h"
+#include "rng.h"
 
 #define MAGIC_IMAGES 0x00000803u
 #define MAGIC_LABELS 0x00000801u
@@ -27,6 +32,12 @@
 #define FASHION_SIDE 28
 #define FASHION_CLASSES 10
 #define TWO_PI 6.283185307179586476925286766559
+/* A loader that blocks (on a FIFO, say) is killed by SIGALRM after this many
+ * seconds, failing the suite instead of hanging it; a refusal comes in well
+ * under QUICK_SECONDS, even under the sanitizers. */
+#define ALARM_SECONDS 20
+#define QUICK_SECONDS 2.0
+#define MIB ((size_t)1 << 20)
 
 /* The three 2x2 test images and their labels. */
 #define SMALL_N 3
@@ -218,8 +229,9 @@ static void load_rejects_bad_files(void **state)
     snprintf(msg, sizeof msg, "data: cannot open '%s': No such file or directory", missing);
     LOAD_FAILS(missing, lbl, 10, LL_EIO, msg);
     LOAD_FAILS(img, tmp_path("missing.labels"), 10, LL_EIO, "missing.labels': No such file");
-    /* A directory opens but cannot be read. */
-    LOAD_FAILS(ll_test_tmpdir(), lbl, 10, LL_EIO, "data: cannot read");
+    /* A folder is not read (more kinds of file: load_reads_regular_files_only). */
+    snprintf(msg, sizeof msg, "data: '%s' is a folder, expected a regular file", ll_test_tmpdir());
+    LOAD_FAILS(ll_test_tmpdir(), lbl, 10, LL_EIO, msg);
 
     /* Wrong magic numbers, and the two files swapped. */
     snprintf(msg, sizeof msg, "data: '%s' has magic 0x00000801, expected 0x00000803 (an IDX image file)",
@@ -260,7 +272,8 @@ static void load_rejects_bad_files(void **state)
     write_images(path, false, 0x80000000u, 2, 2, NULL, 0);
     LOAD_FAILS(path, lbl, 10, LL_EFORMAT, "declares 2147483648 images");
     write_images(path, false, 100000000, 28, 28, NULL, 0);
-    LOAD_FAILS(path, lbl, 10, LL_EFORMAT, "more than the 2^31 values a tensor may hold");
+    LOAD_FAILS(path, lbl, 10, LL_EFORMAT, "declares 100000000 images of 28 x 28 pixels (78400000000 "
+               "bytes), more than the limit of 1 GiB (1073741824 bytes) for one IDX file");
     write_labels(path, false, 0, NULL, 0);
     LOAD_FAILS(img, path, 10, LL_EFORMAT, "declares 0 labels");
 
@@ -422,15 +435,42 @@ static void parse_idx_from_memory(void **state)
     assert_fails(ll_dataset_parse_idx(&d, gz, len + 4, "junk.gz", lbl, sizeof lbl, "lbl", 10, NULL),
                  LL_EFORMAT, "'junk.gz' has 4 bytes after its gzip data that are not another gzip member");
 
-    /* 10^8 images of 4 x 4 in a 32-byte file: within the header bounds, so
-     * only reading finds the lie, and the reader must not allocate the 1.6 GB
-     * first (the fuzzer's memory limit catches that; here the message). */
-    unsigned char liar[HEAD + SMALL_PIXELS] = {0, 0, 8, 3, 0x05, 0xf5, 0xe1, 0x00, 0, 0, 0, 4, 0, 0, 0, 4};
-    unsigned char liar_labels[LABEL_HEAD + 1] = {0, 0, 8, 1, 0x05, 0xf5, 0xe1, 0x00};
+    /* 6 x 10^7 images of 4 x 4 (960 MB, under the 1 GiB cap) in a 28-byte
+     * file: refused from the header and the file's size, before a byte of
+     * data is read or allocated. */
+    unsigned char liar[HEAD + SMALL_PIXELS] = {0, 0, 8, 3, 0x03, 0x93, 0x87, 0x00, 0, 0, 0, 4, 0, 0, 0, 4};
+    unsigned char liar_labels[LABEL_HEAD + 1] = {0, 0, 8, 1, 0x03, 0x93, 0x87, 0x00};
     assert_fails(ll_dataset_parse_idx(&d, liar, sizeof liar, "liar", liar_labels, sizeof liar_labels,
                                       "liar labels", 10, NULL),
-                 LL_EFORMAT, "data: 'liar' ends after 12 of 1600000000 image bytes (truncated?)");
+                 LL_EFORMAT, "data: 'liar' ends after 12 of 960000000 image bytes (truncated?): it "
+                 "declares 60000000 images of 4 x 4 pixels");
     assert_int_equal(d.n, -7);
+    /* The same lie compressed, in a file large enough for its gzip data to
+     * inflate to what it declares (random bytes do not compress): only
+     * inflating finds it, and the buffer grows with the bytes that come, never
+     * to what the header claims (the fuzzer's memory limit would see that). */
+    enum { LIAR_COUNT = 5000, LIAR_SIDE = 28, NOISE = 8000 };
+    size_t liar_size = HEAD + NOISE;
+    unsigned char *liar_raw = malloc(liar_size), *liar_gz = malloc(2 * liar_size);
+    assert_non_null(liar_raw);
+    assert_non_null(liar_gz);
+    const unsigned char liar_head[HEAD] = {0, 0, 8, 3, 0, 0, LIAR_COUNT >> 8, LIAR_COUNT & 0xff,
+                                           0, 0, 0, LIAR_SIDE, 0, 0, 0, LIAR_SIDE};
+    memcpy(liar_raw, liar_head, HEAD);
+    for (size_t i = HEAD; i < liar_size; i++)
+        liar_raw[i] = (unsigned char)ll_rng_below(1, 2, i, 256);
+    size_t liar_gz_size = gzip_bytes(liar_raw, liar_size, liar_gz, 2 * liar_size);
+    unsigned char *zero_labels = calloc(LABEL_HEAD + LIAR_COUNT, 1); /* all class 0 */
+    assert_non_null(zero_labels);
+    memcpy(zero_labels, (const unsigned char[]){0, 0, 8, 1, 0, 0, LIAR_COUNT >> 8, LIAR_COUNT & 0xff},
+           LABEL_HEAD);
+    assert_fails(ll_dataset_parse_idx(&d, liar_gz, liar_gz_size, "liar.gz", zero_labels,
+                                      LABEL_HEAD + LIAR_COUNT, "lbl", 10, NULL),
+                 LL_EFORMAT, "data: 'liar.gz' ends after 8000 of 3920000 image bytes (truncated?)");
+    assert_int_equal(d.n, -7);
+    free(zero_labels);
+    free(liar_raw);
+    free(liar_gz);
 
     assert_fails(ll_dataset_parse_idx(&d, NULL, 1, "img", lbl, sizeof lbl, "lbl", 10, NULL), LL_EARG,
                  "NULL");
@@ -617,6 +657,275 @@ static void fashion_class_names(void **state)
         assert_string_equal(ll_fashion_class_name(k), want[k]);
     assert_string_equal(ll_fashion_class_name(-1), "?");
     assert_string_equal(ll_fashion_class_name(10), "?");
+}
+
+/* Loading (images, labels) is refused within QUICK_SECONDS (never blocking
+ * on a FIFO) with want and a message holding needle, writing nothing and
+ * leaking nothing. */
+static void refused_quickly(const char *images, const char *labels, ll_status want,
+                            const char *needle)
+{
+    alarm(ALARM_SECONDS);
+    ll_dataset d = {.n = -7};
+    double t0 = seconds_now();
+    assert_fails(ll_dataset_load_idx(&d, images, labels, 10, "bad"), want, needle);
+    double seconds = seconds_now() - t0;
+    if (seconds >= QUICK_SECONDS)
+        fail_msg("refusing '%s' took %.2f s", images, seconds);
+    LOAD_FAILS(images, labels, 10, want, needle);
+    alarm(0);
+}
+
+/* The same through ll_dataset_load_mnist_layout(dir). */
+static void folder_refused_quickly(const char *dir, ll_status want, const char *needle)
+{
+    alarm(ALARM_SECONDS);
+    ll_dataset train = {.n = -1}, test = {.n = -2};
+    double t0 = seconds_now();
+    assert_fails(ll_dataset_load_mnist_layout(&train, &test, dir), want, needle);
+    double seconds = seconds_now() - t0;
+    if (seconds >= QUICK_SECONDS)
+        fail_msg("refusing '%s' took %.2f s", dir, seconds);
+    assert_int_equal(train.n, -1);
+    assert_int_equal(test.n, -2);
+    alarm(0);
+}
+
+/* Replaces whatever is at path (a file, a link, an empty folder). */
+static void clear_path(const char *path)
+{
+    if (unlink(path) != 0)
+        rmdir(path);
+}
+
+/* Loaders read regular files only: a FIFO (which would block until a writer
+ * came), a device that never ends (which would be read to the size limit), a
+ * folder and a symlink loop are each named as what they are. */
+static void load_reads_regular_files_only(void **state)
+{
+    (void)state;
+    write_small_set();
+    char img[4200], lbl[4200], fifo[4200], loop[4200], msg[8400];
+    snprintf(img, sizeof img, "%s", tmp_path("small.images"));
+    snprintf(lbl, sizeof lbl, "%s", tmp_path("small.labels"));
+    snprintf(fifo, sizeof fifo, "%s", tmp_path("fifo.images"));
+    snprintf(loop, sizeof loop, "%s", tmp_path("loop.images"));
+
+    clear_path(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(msg, sizeof msg, "data: '%s' is a FIFO (named pipe), expected a regular file", fifo);
+    refused_quickly(fifo, lbl, LL_EIO, msg);
+    refused_quickly(img, fifo, LL_EIO, msg);
+    refused_quickly("/dev/zero", lbl, LL_EIO,
+                    "data: '/dev/zero' is a character device, expected a regular file");
+    refused_quickly(ll_test_tmpdir(), lbl, LL_EIO, "is a folder, expected a regular file");
+    clear_path(loop);
+    assert_int_equal(symlink(loop, loop), 0);
+    snprintf(msg, sizeof msg, "data: cannot open '%s': %s", loop, strerror(ELOOP));
+    refused_quickly(loop, lbl, LL_EIO, msg);
+
+    /* The same in a data folder, where a lesson meets them (--data DIR). */
+    const char *dir = tmp_path("hostile-mnist");
+    write_mnist_dir(dir, (const unsigned char[]){4, 5});
+    char target[4300];
+    snprintf(target, sizeof target, "%s/train-images-idx3-ubyte.gz", dir);
+    clear_path(target);
+    assert_int_equal(mkfifo(target, 0600), 0);
+    folder_refused_quickly(dir, LL_EIO, "train-images-idx3-ubyte.gz' is a FIFO (named pipe)");
+    clear_path(target);
+    assert_int_equal(symlink("/dev/zero", target), 0);
+    folder_refused_quickly(dir, LL_EIO, "train-images-idx3-ubyte.gz' is a character device");
+    clear_path(target);
+    assert_int_equal(mkdir(target, 0777), 0);
+    folder_refused_quickly(dir, LL_EIO, "train-images-idx3-ubyte.gz' is a folder");
+    clear_path(target);
+    /* A loop where the .gz belongs is named, not passed over for the raw
+     * file beside it. */
+    snprintf(msg, sizeof msg, "%s/train-images-idx3-ubyte", dir);
+    write_images(msg, false, SMALL_N, SMALL_SIDE, SMALL_SIDE, small_pixels, SMALL_PIXELS);
+    assert_int_equal(symlink(target, target), 0);
+    folder_refused_quickly(dir, LL_EIO, strerror(ELOOP));
+    clear_path(target);
+    ll_dataset train = {0}, test = {0};
+    assert_ok(ll_dataset_load_mnist_layout(&train, &test, dir)); /* the raw file now */
+    check_small_set(&train);
+    ll_dataset_free(&train), ll_dataset_free(&test);
+    clear_path(fifo);
+    clear_path(loop);
+}
+
+/* Writes a gzip file of several members, as gzip -d reads them: the first
+ * holds head (head_size bytes), then come `zeros` zero bytes in members of
+ * 1 MiB (about 1 KB each, compressed): a small file that inflates to a lot. */
+static void write_gzip_zeros(const char *path, const unsigned char *head, size_t head_size,
+                             size_t zeros)
+{
+    unsigned char *zero = calloc(MIB, 1), *member = malloc(MIB);
+    assert_non_null(zero);
+    assert_non_null(member);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    size_t n = gzip_bytes(head, head_size, member, MIB);
+    assert_int_equal(fwrite(member, 1, n, f), n);
+    n = gzip_bytes(zero, MIB, member, MIB);
+    for (size_t i = 0; i < zeros / MIB; i++)
+        assert_int_equal(fwrite(member, 1, n, f), n);
+    n = gzip_bytes(zero, zeros % MIB, member, MIB);
+    assert_int_equal(fwrite(member, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    free(zero);
+    free(member);
+}
+
+/* The labels to go with count images: a .gz of count labels 0, small,
+ * whose header agrees with the images' (so that only the images are wrong). */
+static void write_zero_labels(const char *path, uint32_t count)
+{
+    const unsigned char head[8] = {0, 0, 8, 1, (unsigned char)(count >> 24),
+                                   (unsigned char)(count >> 16), (unsigned char)(count >> 8),
+                                   (unsigned char)count};
+    write_gzip_zeros(path, head, sizeof head, count);
+}
+
+/* An IDX image header declaring count images of side x side. */
+static void image_header(unsigned char head[16], uint32_t count, uint32_t side)
+{
+    const uint32_t words[4] = {MAGIC_IMAGES, count, side, side};
+    for (int w = 0; w < 4; w++)
+        for (int b = 0; b < 4; b++)
+            head[4 * w + b] = (unsigned char)(words[w] >> (24 - 8 * b));
+}
+
+/* What a header declares is checked before anything is inflated or
+ * allocated: against the cap on one IDX file, the bytes the file can really
+ * hold, and (load_checks_memory) the memory the data set will take. */
+static void load_refuses_unaffordable_headers(void **state)
+{
+    (void)state;
+    write_small_set();
+    char lbl[4200], path[4200], msg[8400];
+    snprintf(lbl, sizeof lbl, "%s", tmp_path("small.labels"));
+
+    /* 2.7 million images of 28 x 28 in a 2 MB .gz that really inflates to
+     * 2.1 GB, with as many labels: refused at once, not after inflating it
+     * and asking for an 8.5 GB tensor. */
+    enum { BOMB_COUNT = 2700000, BOMB_SIDE = 28 };
+    unsigned char head[16];
+    image_header(head, BOMB_COUNT, BOMB_SIDE);
+    size_t bomb_bytes = (size_t)BOMB_COUNT * BOMB_SIDE * BOMB_SIDE;
+    snprintf(path, sizeof path, "%s", tmp_path("bomb.images.gz"));
+    write_gzip_zeros(path, head, sizeof head, bomb_bytes);
+    char bomb_labels[4200];
+    snprintf(bomb_labels, sizeof bomb_labels, "%s", tmp_path("bomb.labels.gz"));
+    write_zero_labels(bomb_labels, BOMB_COUNT);
+    snprintf(msg, sizeof msg, "data: '%s' declares 2700000 images of 28 x 28 pixels (2116800000 "
+             "bytes), more than the limit of 1 GiB", path);
+    refused_quickly(path, bomb_labels, LL_EFORMAT, msg);
+    /* As a lesson meets it: the training set of a data folder. */
+    const char *dir = tmp_path("bomb-mnist");
+    write_mnist_dir(dir, (const unsigned char[]){4, 5});
+    char moved[4300];
+    snprintf(moved, sizeof moved, "%s/train-images-idx3-ubyte.gz", dir);
+    assert_int_equal(rename(path, moved), 0);
+    snprintf(moved, sizeof moved, "%s/train-labels-idx1-ubyte.gz", dir);
+    assert_int_equal(rename(bomb_labels, moved), 0);
+    folder_refused_quickly(dir, LL_EFORMAT, "train-images-idx3-ubyte.gz' declares 2700000 images");
+    unlink(moved);
+    snprintf(moved, sizeof moved, "%s/train-images-idx3-ubyte.gz", dir);
+    unlink(moved);
+
+    /* A million images of 28 x 28 (784 MB, under the cap) in a .gz of a few
+     * dozen bytes, which cannot inflate to that much. */
+    image_header(head, 1000000, BOMB_SIDE);
+    snprintf(path, sizeof path, "%s", tmp_path("small-liar.images.gz"));
+    write_bytes(path, true, head, sizeof head);
+    refused_quickly(path, lbl, LL_EFORMAT, "declares 1000000 images of 28 x 28 pixels (784000000 "
+                    "bytes), more than its");
+    refused_quickly(path, lbl, LL_EFORMAT, "bytes of gzip data can inflate to (at most 1032 times "
+                    "as many)");
+
+    /* Raw: the file's size says at once that the data are not there. */
+    snprintf(path, sizeof path, "%s", tmp_path("claims.images"));
+    write_images(path, false, 60000, BOMB_SIDE, BOMB_SIDE, small_pixels, SMALL_PIXELS);
+    refused_quickly(path, lbl, LL_EFORMAT, "ends after 12 of 47040000 image bytes (truncated?): it "
+                    "declares 60000 images of 28 x 28 pixels");
+    snprintf(path, sizeof path, "%s", tmp_path("claims.labels"));
+    write_labels(path, false, 100000000, small_labels, SMALL_N);
+    refused_quickly(tmp_path("small.images"), path, LL_EFORMAT, "ends after 3 of 100000000 label "
+                    "bytes (truncated?): it declares 100000000 labels");
+
+    /* Products far beyond any memory, computed without wrapping. */
+    snprintf(path, sizeof path, "%s", tmp_path("huge.images"));
+    write_images(path, false, 100000000, 4096, 4096, NULL, 0);
+    refused_quickly(path, lbl, LL_EFORMAT, "declares 100000000 images of 4096 x 4096 pixels "
+                    "(1677721600000000 bytes), more than the limit of 1 GiB");
+    write_images(path, false, 0xffffffffu, 4096, 4096, NULL, 0);
+    refused_quickly(path, lbl, LL_EFORMAT, "declares 4294967295 images, expected 1 to 100000000");
+    write_images(path, false, 1, 0xffffffffu, 0xffffffffu, NULL, 0);
+    refused_quickly(path, lbl, LL_EFORMAT, "declares images of 4294967295 x 4294967295 pixels");
+}
+
+/* Whether AddressSanitizer is built in (GCC says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LL_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LL_TEST_ASAN 1
+#endif
+#endif
+
+/* The address-space limit of the calling process, less what it already
+ * maps, stands in for a machine too small for a data set: in a child, with
+ * ulimit -v lowered, a set under the cap but over that limit is refused
+ * before it is inflated. Skipped under AddressSanitizer, whose shadow memory
+ * takes terabytes of address space. */
+static void load_checks_memory(void **state)
+{
+    (void)state;
+#ifdef LL_TEST_ASAN
+    print_message("skipped under AddressSanitizer (it needs terabytes of address space)\n");
+    skip();
+#else
+    /* 10^6 images of 32 x 32: 1 024 000 000 bytes, just under the cap, which
+     * become 4 or 8 bytes each; in a file just large enough to inflate to them. */
+    enum { COUNT = 1000000, SIDE = 32 };
+    unsigned char head[16];
+    image_header(head, COUNT, SIDE);
+    char path[4200], lbl[4200];
+    snprintf(path, sizeof path, "%s", tmp_path("big.images.gz"));
+    write_gzip_zeros(path, head, sizeof head, (size_t)COUNT * SIDE * SIDE);
+    snprintf(lbl, sizeof lbl, "%s", tmp_path("big.labels.gz"));
+    write_zero_labels(lbl, COUNT);
+    /* Room for what the process maps now and 2 GiB more: less than the
+     * 5 GB (float) or 9 GB (double) the set needs. */
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    FILE *statm = fopen("/proc/self/statm", "r");
+    assert_non_null(statm);
+    assert_int_equal(fscanf(statm, "%ld", &pages), 1);
+    fclose(statm);
+    rlim_t limit = (rlim_t)pages * (rlim_t)page + ((rlim_t)2 << 30);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct rlimit rl = {.rlim_cur = limit, .rlim_max = limit};
+        ll_dataset d = {.n = -7};
+        ll_status s = setrlimit(RLIMIT_AS, &rl) == 0
+                          ? ll_dataset_load_idx(&d, path, lbl, 10, "big") : LL_OK;
+        bool ok = s == LL_ENOMEM && d.n == -7 &&
+                  strstr(ll_last_error(), "declares 1000000 images of 32 x 32 pixels: loading it "
+                         "needs") && strstr(ll_last_error(), "GiB of memory this process may use");
+        if (!ok)
+            fprintf(stderr, "load_checks_memory: status %d, message: %s\n", (int)s, ll_last_error());
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    unlink(path);
+    unlink(lbl);
+#endif
 }
 
 static bool same_set(const ll_dataset *a, const ll_dataset *b)
@@ -1084,6 +1393,15 @@ static void label_tensors(void **state)
     ll_tensor_free(&t);
 }
 
+/* Teardown of the tests that set an alarm: a failed assertion leaves the
+ * test early, and its alarm must not end a later test. */
+static int cancel_alarm(void **state)
+{
+    (void)state;
+    alarm(0);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1092,6 +1410,9 @@ int main(void)
         cmocka_unit_test(load_rejects_bad_files),
         cmocka_unit_test(load_rejects_bad_gzip),
         cmocka_unit_test(parse_idx_from_memory),
+        cmocka_unit_test_teardown(load_reads_regular_files_only, cancel_alarm),
+        cmocka_unit_test_teardown(load_refuses_unaffordable_headers, cancel_alarm),
+        cmocka_unit_test(load_checks_memory),
         cmocka_unit_test(mnist_layout),
         cmocka_unit_test(data_dir_precedence),
         cmocka_unit_test(fashion_mnist),

@@ -3,14 +3,30 @@
  * kind of bad file the parser must turn into a message. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "npy.h"
 
 #define PYTHON "/usr/bin/python3"
+/* A loader that blocks (on a FIFO, say) is killed by SIGALRM after this many
+ * seconds, failing the suite instead of hanging it; one that works answers
+ * in well under QUICK_SECONDS. */
+#define ALARM_SECONDS 10
+#define QUICK_SECONDS 2.0
+/* The file size limit that stands in for a full disk, and a tensor too large
+ * for it. */
+#define FSIZE_LIMIT 4096
+#define TOO_LARGE_VALUES 10000
 
 static const char *tmp_path(const char *name)
 {
@@ -166,6 +182,26 @@ static void header_bytes(void **state)
     }
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Whether a file whose name starts with prefix is in the scratch directory
+ * (a temporary file left behind by a failed save). */
+static bool scratch_has(const char *prefix)
+{
+    DIR *d = opendir(ll_test_tmpdir());
+    assert_non_null(d);
+    bool found = false;
+    for (struct dirent *e; (e = readdir(d));)
+        found = found || strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return found;
+}
+
 static void save_errors(void **state)
 {
     (void)state;
@@ -174,7 +210,46 @@ static void save_errors(void **state)
                  "npy save: tensor is an empty tensor");
     ll_tensor t = ll_test_tensor(LL_SHAPE(2), (double[]){1, 2});
     assert_fails(ll_npy_save("/nonexistent-dir/x.npy", &t), LL_EIO,
-                 "npy save: cannot open '/nonexistent-dir/x.npy' for writing");
+                 "npy save: cannot write '/nonexistent-dir/x.npy': No such file or directory");
+
+    /* A write that fails part way is an error and the old file survives it,
+     * with no temporary file left: the file size limit stands in for a full
+     * disk (the write fails with EFBIG instead of ENOSPC). */
+    const char *path = tmp_path("limited.npy");
+    assert_ok(ll_npy_save(path, &t));
+    ll_tensor big = {0};
+    assert_ok(ll_tensor_alloc(&big, LL_SHAPE(TOO_LARGE_VALUES), LL_CPU));
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = (struct rlimit){.rlim_cur = FSIZE_LIMIT, .rlim_max = old.rlim_max};
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    ll_status s = ll_npy_save(path, &big);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_fails(s, LL_EIO, "npy save: cannot write");
+    assert_fails(s, LL_EIO, "limited.npy': File too large");
+    assert_false(scratch_has("limited.npy.tmp"));
+    ll_tensor back = {0};
+    assert_ok(ll_npy_load(path, &back));
+    assert_tensor_near(&back, ((double[]){1, 2}), 0);
+    ll_tensor_free(&back), ll_tensor_free(&big);
+
+    /* A symlink to /dev/full at the target is replaced by the file, not
+     * written through (and /dev/full stays a device). */
+    path = tmp_path("devfull.npy");
+    unlink(path);
+    assert_int_equal(symlink("/dev/full", path), 0);
+    assert_ok(ll_npy_save(path, &t));
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(stat("/dev/full", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    /* /dev/full itself is refused, for root too: a device is never replaced. */
+    assert_fails(ll_npy_save("/dev/full", &t), LL_EIO, "npy save: cannot write '/dev/full'");
+    assert_int_equal(stat("/dev/full", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
     ll_tensor_free(&t);
 }
 
@@ -365,29 +440,118 @@ static void parse_rejects_bad_files(void **state)
     ll_tensor_free(&t);
 }
 
+/* Writes n bytes to path. */
+static void write_file(const char *path, const unsigned char *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (n)
+        assert_int_equal(fwrite(bytes, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* ll_npy_load(path) fails quickly (never blocks) with LL_EIO and a message
+ * holding needle, writing nothing. */
+static void load_refused(const char *path, const char *needle)
+{
+    ll_tensor t = {0};
+    alarm(ALARM_SECONDS);
+    double t0 = seconds_now();
+    assert_fails(ll_npy_load(path, &t), LL_EIO, needle);
+    assert_true(seconds_now() - t0 < QUICK_SECONDS);
+    alarm(0);
+    assert_null(t.data);
+}
+
 static void load_io_errors(void **state)
 {
     (void)state;
     ll_tensor t = {0};
-    assert_fails(ll_npy_load("/nonexistent-dir/missing.npy", &t), LL_EIO,
-                 "npy: cannot open '/nonexistent-dir/missing.npy' for reading");
-    assert_null(t.data);
-    /* A directory opens but cannot be read. */
-    assert_fails(ll_npy_load(ll_test_tmpdir(), &t), LL_EIO, "npy: error reading");
+    load_refused("/nonexistent-dir/missing.npy",
+                 "npy: cannot open '/nonexistent-dir/missing.npy': No such file or directory");
+    /* Only regular files are read: a folder, a FIFO (which must not block
+     * waiting for a writer), a device that never ends, a symlink loop. */
+    load_refused(ll_test_tmpdir(), "is a folder, expected a regular file");
+    const char *fifo = tmp_path("fifo.npy");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    load_refused(fifo, "fifo.npy' is a FIFO (named pipe), expected a regular file");
+    unlink(fifo);
+    load_refused("/dev/zero", "npy: '/dev/zero' is a character device, expected a regular file");
+    const char *loop = tmp_path("loop.npy");
+    unlink(loop);
+    assert_int_equal(symlink(loop, loop), 0);
+    load_refused(loop, "loop.npy'");
+    load_refused(loop, strerror(ELOOP));
+    unlink(loop);
+
     /* A file of the wrong kind names its path. */
     const char *path = tmp_path("text.npy");
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("x,y\n1,2\n", f);
-    fclose(f);
+    write_file(path, (const unsigned char *)"x,y\n1,2\n", 8);
     assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "text.npy' is not a .npy file");
     /* An empty file. */
     path = tmp_path("empty.npy");
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    fclose(f);
+    write_file(path, NULL, 0);
     assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "is not a .npy file");
     assert_null(t.data);
+}
+
+/* What a header declares is checked against the file's real size before a
+ * tensor (or the header itself) is allocated. */
+static void load_checks_declared_sizes(void **state)
+{
+    (void)state;
+    unsigned char buf[1024];
+    ll_tensor t = {0};
+    /* A million values declared, 24 bytes there. */
+    size_t n = npy_with(buf, sizeof buf, "'<f4'", "False", "(1000, 1000)", 24);
+    const char *path = tmp_path("claims.npy");
+    write_file(path, buf, n);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "claims.npy' should hold 4000000 bytes of data "
+                 "for its shape, it has 24");
+    /* The most a tensor holds, in 8-byte values: 16 GiB declared. */
+    n = npy_with(buf, sizeof buf, "'<f8'", "False", "(65536, 32768)", 8);
+    write_file(path, buf, n);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "should hold 17179869184 bytes of data");
+    /* Sizes whose product overflows what a tensor can hold. */
+    n = npy_with(buf, sizeof buf, "'<f4'", "False", "(2147483647, 2147483647)", 8);
+    write_file(path, buf, n);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "more than the 2^31 elements");
+    /* A version 2.0 header length of nearly 4 GiB in a small file. */
+    n = make_npy(buf, sizeof buf, 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+                 NULL, 8);
+    buf[8] = buf[9] = buf[10] = buf[11] = 0xff;
+    write_file(path, buf, n);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "declares a 4294967295-byte header but the file "
+                 "has only 136 bytes");
+    /* The data cut short, and one byte too many. */
+    n = npy_with(buf, sizeof buf, "'<f4'", "False", "(2, 3)", 24);
+    write_file(path, buf, n - 1);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "should hold 24 bytes of data for its shape, it "
+                 "has 23");
+    write_file(path, buf, n + 1);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "it has 25");
+    /* A preamble cut short: the file ends in the header length. */
+    write_file(path, buf, 9);
+    assert_fails(ll_npy_load(path, &t), LL_EFORMAT, "ends inside its preamble");
+    assert_null(t.data);
+    /* The whole file loads. */
+    write_file(path, buf, n);
+    assert_ok(ll_npy_load(path, &t));
+    assert_true(ll_shape_equal(t.shape, LL_SHAPE(2, 3)));
+    ll_tensor_free(&t);
+    /* Versions 2.0 and 3.0 (a 4-byte header length) of float64 values load
+     * from files too, read past their longer preamble. */
+    const double values[3] = {1.5, -2, 1e300};
+    for (int major = 2; major <= 3; major++) {
+        n = make_npy(buf, sizeof buf, major, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+                     values, sizeof values);
+        write_file(path, buf, n);
+        assert_ok(ll_npy_load(path, &t));
+        assert_true(ll_shape_equal(t.shape, LL_SHAPE(3)));
+        assert_true(t.data[0] == (ll_real)1.5 && t.data[1] == -2 && t.data[2] == (ll_real)1e300);
+        ll_tensor_free(&t);
+    }
 }
 
 /* Files written by NumPy itself: float32, float64, format 2.0 and 3.0, 0-d, and
@@ -489,6 +653,15 @@ static void numpy_reads_ours(void **state)
     ll_tensor_free(&t), ll_tensor_free(&v), ll_tensor_free(&r), ll_tensor_free(&back);
 }
 
+/* Teardown of the tests that set an alarm: a failed assertion leaves the
+ * test early, and its alarm must not end a later test. */
+static int cancel_alarm(void **state)
+{
+    (void)state;
+    alarm(0);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,7 +670,8 @@ int main(void)
         cmocka_unit_test(save_errors),
         cmocka_unit_test(parse_accepts_variants),
         cmocka_unit_test(parse_rejects_bad_files),
-        cmocka_unit_test(load_io_errors),
+        cmocka_unit_test_teardown(load_io_errors, cancel_alarm),
+        cmocka_unit_test(load_checks_declared_sizes),
         cmocka_unit_test(load_numpy_files),
         cmocka_unit_test(numpy_reads_ours),
     };

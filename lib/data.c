@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
+#include "files.h"
 #include "rng.h"
 
 /* The two IDX kinds we read: unsigned bytes (type code 0x08) in 3 dimensions
@@ -24,16 +27,34 @@
  * of asking for terabytes: 4096 x 4096 images, 10^8 samples. */
 #define IDX_MAX_SIDE 4096u
 #define IDX_MAX_COUNT 100000000u
+/* The most data bytes (pixels or labels) one IDX file may declare: 1 GiB. The
+ * largest real IDX sets hold about half of that (EMNIST ByClass: 697 932
+ * training images of 28 x 28, 547 MB); a header that declares more is damaged
+ * or hostile, and is refused before anything is inflated or allocated (2.7
+ * million images of 28 x 28 in a 2 MB .gz would otherwise inflate 2.1 GB and
+ * ask for an 8.5 GB tensor). */
+#define IDX_MAX_DATA_BYTES ((uint64_t)1 << 30)
+#define IDX_MAX_DATA_TEXT "1 GiB"
 /* ll_shape_validate refuses tensors of more than 2^31 elements. */
 #define TENSOR_MAX_ELEMENTS ((uint64_t)1 << 31)
 
 #define PIXEL_LEVELS 256
 #define PIXEL_MAX 255.0
 
-/* Files are read whole into memory and parsed there. inflate takes lengths
- * as unsigned int, and no IDX file we accept comes near that: 2^31 data bytes
- * at most, and gzip adds well under 1% to incompressible data. */
-#define IDX_MAX_FILE_BYTES ((size_t)UINT_MAX)
+/* Files are read whole into memory and parsed there, so a file is refused by
+ * its size before a byte is read: the data cap, plus room for what gzip adds
+ * (its headers, and 5 bytes per 64 KiB block of incompressible data). */
+#define IDX_MAX_FILE_BYTES (IDX_MAX_DATA_BYTES + IDX_MAX_DATA_BYTES / 8)
+/* deflate writes at least 2 bits per 258 bytes of output (a longest match
+ * coded in 1 + 1 bits), so no gzip file inflates to more than 1032 times its
+ * size (zlib's technical notes): a header that declares more is a lie. */
+#define DEFLATE_MAX_RATIO 1032
+/* Sizes in messages: bytes to GiB. */
+#define BYTES_PER_GIB ((double)((uint64_t)1 << 30))
+
+_Static_assert(IDX_MAX_DATA_BYTES <= TENSOR_MAX_ELEMENTS, "every accepted image file fits a tensor");
+_Static_assert(IDX_MAX_FILE_BYTES <= UINT_MAX, "inflate takes a whole file as one unsigned int");
+
 /* Buffers whose final size is not known yet start here and double. */
 #define IDX_FIRST_READ_BYTES ((size_t)1 << 20)
 /* One inflate call writes at most this much (its avail_out is an unsigned int). */
@@ -52,7 +73,6 @@
     "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "                \
     "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same "   \
     "names without .gz)"
-#define DATA_PATH_MAX 4096
 /* Room in ll_dataset.name for a prefix before a suffix such as " train". */
 #define NAME_PREFIX_MAX 40
 
@@ -88,8 +108,11 @@ typedef struct {
     bool inflating;       /* z holds zlib state, to free with inflateEnd */
     bool member_ended;    /* gzip: the current member ended, its checksum checked */
     z_stream z;
+    int rank;             /* 3 for images, 1 for labels */
+    size_t header_bytes;  /* the magic and the dimensions */
     uint32_t dim[IDX_MAX_RANK];
-    size_t data_bytes;    /* the product of the dimensions */
+    uint64_t declared_bytes; /* the product of the dimensions, as declared */
+    size_t data_bytes;    /* the same, once checked to be affordable */
 } idx_file;
 
 static uint32_t big_endian32(const unsigned char *b)
@@ -162,17 +185,138 @@ static void idx_close(idx_file *idx)
     idx->inflating = false;
 }
 
+/* What an IDX file declares, for messages: "2700000 images of 28 x 28
+ * pixels" or "60000 labels" (numbers only: IDX_DECLARED_TEXT always holds it). */
+#define IDX_DECLARED_TEXT 64
+static const char *idx_declared(const idx_file *idx, char *buf, size_t size)
+{
+    if (idx->rank == IDX_MAX_RANK)
+        snprintf(buf, size, "%u images of %u x %u pixels", (unsigned)idx->dim[0],
+                 (unsigned)idx->dim[1], (unsigned)idx->dim[2]);
+    else
+        snprintf(buf, size, "%u labels", (unsigned)idx->dim[0]);
+    return buf;
+}
+
+/* The memory this process may use, in bytes: the machine's physical memory,
+ * or the address-space limit (ulimit -v) when that is lower; UINT64_MAX when
+ * neither is known. */
+static uint64_t memory_limit(void)
+{
+    uint64_t limit = UINT64_MAX;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        limit = (uint64_t)pages * (uint64_t)page;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < limit)
+        limit = (uint64_t)rl.rlim_cur;
+    return limit;
+}
+
+/* Reads the header of an IDX file (only its 8 or 16 bytes, inflated when the
+ * file is gzip) and checks the magic number. */
+static ll_status idx_read_header(idx_file *idx, uint32_t magic)
+{
+    bool images = magic == IDX_MAGIC_IMAGES;
+    unsigned char head[IDX_WORD_BYTES * (1 + IDX_MAX_RANK)];
+    size_t got = 0;
+    LL_TRY(read_bytes(idx, head, IDX_WORD_BYTES, &got));
+    if (got == IDX_WORD_BYTES) {
+        uint32_t found = big_endian32(head);
+        if (found != magic) {
+            const char *hint = "";
+            if (found == (images ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES))
+                hint = images ? ": it is a label file; are the image and label files swapped?"
+                              : ": it is an image file; are the image and label files swapped?";
+            return ll_fail(LL_EFORMAT, "data: '%s' has magic 0x%08X, expected 0x%08X (an IDX %s "
+                           "file)%s", idx->name, (unsigned)found, (unsigned)magic, idx->kind, hint);
+        }
+        size_t more = 0;
+        LL_TRY(read_bytes(idx, head + IDX_WORD_BYTES, idx->header_bytes - IDX_WORD_BYTES, &more));
+        got += more;
+    }
+    if (got < idx->header_bytes)
+        return ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu header bytes (truncated?)",
+                       idx->name, got, idx->header_bytes);
+    for (int i = 0; i < idx->rank; i++)
+        idx->dim[i] = big_endian32(head + IDX_WORD_BYTES * (1 + i));
+    return LL_OK;
+}
+
+/* Checks the declared dimensions against the sane bounds and works out the
+ * number of data bytes they imply. */
+static ll_status idx_check_dims(idx_file *idx)
+{
+    uint32_t count = idx->dim[0];
+    if (count < 1 || count > IDX_MAX_COUNT)
+        return ll_fail(LL_EFORMAT, "data: '%s' declares %u %ss, expected 1 to %u", idx->name,
+                       (unsigned)count, idx->kind, IDX_MAX_COUNT);
+    if (idx->rank == IDX_MAX_RANK && (idx->dim[1] < 1 || idx->dim[1] > IDX_MAX_SIDE ||
+                                      idx->dim[2] < 1 || idx->dim[2] > IDX_MAX_SIDE))
+        return ll_fail(LL_EFORMAT, "data: '%s' declares images of %u x %u pixels, expected 1 to %u "
+                       "rows and columns", idx->name, (unsigned)idx->dim[1], (unsigned)idx->dim[2],
+                       IDX_MAX_SIDE);
+    /* At most 10^8 * 4096 * 4096 < 2^64: the product cannot wrap. */
+    uint64_t total = 1;
+    for (int i = 0; i < idx->rank; i++)
+        total *= idx->dim[i];
+    idx->declared_bytes = total;
+    return LL_OK;
+}
+
+/* Checks what the header declares against what loading it will cost, before
+ * anything is inflated or allocated: the data cap, the bytes the file can
+ * really hold (exactly its size for a raw file; at most DEFLATE_MAX_RATIO
+ * times its size for gzip), and the memory that the inflated bytes and the
+ * values they become will take. */
+static ll_status idx_check_affordable(idx_file *idx)
+{
+    char what[IDX_DECLARED_TEXT];
+    uint64_t declared = idx->declared_bytes;
+    if (declared > IDX_MAX_DATA_BYTES)
+        return ll_fail(LL_EFORMAT, "data: '%s' declares %s (%llu bytes), more than the limit of "
+                       IDX_MAX_DATA_TEXT " (%llu bytes) for one IDX file; the largest real data sets "
+                       "hold about 550 MB", idx->name, idx_declared(idx, what, sizeof what),
+                       (unsigned long long)declared, (unsigned long long)IDX_MAX_DATA_BYTES);
+    if (!idx->gzip && declared > idx->size - idx->header_bytes)
+        return ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %llu %s bytes (truncated?): it "
+                       "declares %s", idx->name, idx->size - idx->header_bytes,
+                       (unsigned long long)declared, idx->kind, idx_declared(idx, what, sizeof what));
+    if (idx->gzip && declared + idx->header_bytes > (uint64_t)idx->size * DEFLATE_MAX_RATIO)
+        return ll_fail(LL_EFORMAT, "data: '%s' declares %s (%llu bytes), more than its %zu bytes of "
+                       "gzip data can inflate to (at most %d times as many)", idx->name,
+                       idx_declared(idx, what, sizeof what), (unsigned long long)declared, idx->size,
+                       DEFLATE_MAX_RATIO);
+    /* The data bytes, then one value per byte: an ll_real per pixel, an int
+     * per label. (The file's own bytes are in memory already.) */
+    bool images = idx->rank == IDX_MAX_RANK;
+    uint64_t value_bytes = images ? sizeof(ll_real) : sizeof(int);
+    uint64_t need = declared * (1 + value_bytes), have = memory_limit();
+    if (need > have)
+        return ll_fail(LL_ENOMEM, "data: '%s' declares %s: loading it needs %.1f GiB (its %llu bytes, "
+                       "and %llu more for each as %s), more than the %.1f GiB of memory this process "
+                       "may use", idx->name, idx_declared(idx, what, sizeof what),
+                       need / BYTES_PER_GIB, (unsigned long long)declared,
+                       (unsigned long long)value_bytes, images ? "an " LL_REAL_NAME " value" : "an int",
+                       have / BYTES_PER_GIB);
+    idx->data_bytes = (size_t)declared;
+    return LL_OK;
+}
+
 /* Starts reading an IDX file from bytes and reads and checks its header:
- * magic, dimensions and the total size they imply. On failure the file is
- * closed. */
+ * magic, dimensions, and what the data they declare will cost. On failure
+ * the file is closed. */
 static ll_status idx_open(idx_file *idx, const unsigned char *bytes, size_t size, const char *name,
                           uint32_t magic)
 {
     bool images = magic == IDX_MAGIC_IMAGES;
-    *idx = (idx_file){.name = name, .kind = images ? "image" : "label", .bytes = bytes, .size = size};
+    int rank = (int)(magic & IDX_RANK_MASK);
+    *idx = (idx_file){.name = name, .kind = images ? "image" : "label", .bytes = bytes, .size = size,
+                      .rank = rank, .header_bytes = (size_t)IDX_WORD_BYTES * (size_t)(1 + rank)};
     if (size > IDX_MAX_FILE_BYTES)
-        return ll_fail(LL_EFORMAT, "data: '%s' is %zu bytes, more than an IDX %s file of at most 2^31 "
-                       "values can take (%zu bytes)", name, size, idx->kind, IDX_MAX_FILE_BYTES);
+        return ll_fail(LL_EFORMAT, "data: '%s' is %zu bytes, more than an IDX %s file of at most "
+                       IDX_MAX_DATA_TEXT " of data can take (%llu bytes)", name, size, idx->kind,
+                       (unsigned long long)IDX_MAX_FILE_BYTES);
     if (starts_gzip(bytes, size)) {
         idx->gzip = true;
         int rc = inflateInit2(&idx->z, INFLATE_GZIP_WINDOW);
@@ -182,61 +326,14 @@ static ll_status idx_open(idx_file *idx, const unsigned char *bytes, size_t size
         idx->z.next_in = (Bytef *)bytes; /* zlib's API lacks const; inflate only reads it */
         idx->z.avail_in = (uInt)size;
     }
-
-    int rank = (int)(magic & IDX_RANK_MASK);
-    size_t header_bytes = (size_t)IDX_WORD_BYTES * (size_t)(1 + rank);
-    unsigned char head[IDX_WORD_BYTES * (1 + IDX_MAX_RANK)];
-    size_t got = 0;
-    ll_status s = read_bytes(idx, head, IDX_WORD_BYTES, &got);
-    if (s == LL_OK && got == IDX_WORD_BYTES) {
-        uint32_t found = big_endian32(head);
-        if (found != magic) {
-            const char *hint = "";
-            if (found == (images ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES))
-                hint = images ? ": it is a label file; are the image and label files swapped?"
-                              : ": it is an image file; are the image and label files swapped?";
-            s = ll_fail(LL_EFORMAT, "data: '%s' has magic 0x%08X, expected 0x%08X (an IDX %s file)%s",
-                        name, (unsigned)found, (unsigned)magic, idx->kind, hint);
-        } else {
-            size_t more = 0;
-            s = read_bytes(idx, head + IDX_WORD_BYTES, header_bytes - IDX_WORD_BYTES, &more);
-            got += more;
-        }
-    }
-    if (s == LL_OK && got < header_bytes)
-        s = ll_fail(LL_EFORMAT, "data: '%s' ends after %zu of %zu header bytes (truncated?)", name,
-                    got, header_bytes);
-    if (s != LL_OK) {
+    ll_status s = idx_read_header(idx, magic);
+    if (s == LL_OK)
+        s = idx_check_dims(idx);
+    if (s == LL_OK)
+        s = idx_check_affordable(idx);
+    if (s != LL_OK)
         idx_close(idx);
-        return s;
-    }
-
-    for (int i = 0; i < rank; i++)
-        idx->dim[i] = big_endian32(head + IDX_WORD_BYTES * (1 + i));
-    uint32_t count = idx->dim[0];
-    if (count < 1 || count > IDX_MAX_COUNT)
-        s = ll_fail(LL_EFORMAT, "data: '%s' declares %u %ss, expected 1 to %u", name,
-                    (unsigned)count, idx->kind, IDX_MAX_COUNT);
-    else if (images && (idx->dim[1] < 1 || idx->dim[1] > IDX_MAX_SIDE || idx->dim[2] < 1 ||
-                        idx->dim[2] > IDX_MAX_SIDE))
-        s = ll_fail(LL_EFORMAT, "data: '%s' declares images of %u x %u pixels, expected 1 to %u rows "
-                    "and columns", name, (unsigned)idx->dim[1], (unsigned)idx->dim[2], IDX_MAX_SIDE);
-    if (s != LL_OK) {
-        idx_close(idx);
-        return s;
-    }
-    /* At most 10^8 * 4096 * 4096 < 2^64: the product cannot wrap. */
-    uint64_t total = 1;
-    for (int i = 0; i < rank; i++)
-        total *= idx->dim[i];
-    if (total > TENSOR_MAX_ELEMENTS) {
-        idx_close(idx);
-        return ll_fail(LL_EFORMAT, "data: '%s' declares %u images of %u x %u pixels, more than the "
-                       "2^31 values a tensor may hold", name, (unsigned)count,
-                       (unsigned)idx->dim[1], (unsigned)idx->dim[2]);
-    }
-    idx->data_bytes = (size_t)total;
-    return LL_OK;
+    return s;
 }
 
 /* Reads the data part of an opened IDX file into a new buffer, checking that
@@ -296,63 +393,43 @@ static ll_status idx_read_data(idx_file *idx, unsigned char **out)
     return LL_OK;
 }
 
-/* Reads a whole file into a new buffer (*size bytes, at least one allocated,
- * so an empty file still has a buffer); errors name the path. */
+/* Reads a whole regular file into a new buffer (*size bytes, at least one
+ * allocated, so an empty file still has a buffer). ll_file_open_read refuses
+ * anything else without blocking (a FIFO, a folder, /dev/zero); the size is
+ * checked before a byte is read, and no more than that size is read. Errors
+ * name the path. */
 static ll_status read_file(const char *path, unsigned char **out, size_t *size)
 {
-    errno = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ll_fail(LL_EIO, "data: cannot open '%s': %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    /* A regular file's size is known: one buffer of that size, and one more
-     * byte to see the end in the same read. Anything else (a pipe) grows as
-     * it comes, up to one byte past the limit, which is enough to refuse it. */
-    struct stat st;
-    size_t cap = IDX_FIRST_READ_BYTES;
+    FILE *f = NULL;
+    uint64_t real = 0;
+    LL_TRY(ll_file_open_read(path, "data", &f, &real));
     ll_status s = LL_OK;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-        if ((uint64_t)st.st_size > IDX_MAX_FILE_BYTES)
-            s = ll_fail(LL_EFORMAT, "data: '%s' is %llu bytes, more than an IDX file of at most 2^31 "
-                        "values can take (%zu bytes)", path, (unsigned long long)st.st_size,
-                        IDX_MAX_FILE_BYTES);
-        cap = (size_t)st.st_size + 1;
-    }
     unsigned char *buf = NULL;
-    size_t n = 0;
-    while (s == LL_OK) {
-        if (!buf || n == cap) {
-            size_t grown_cap = buf ? 2 * cap : cap;
-            if (grown_cap > IDX_MAX_FILE_BYTES + 1)
-                grown_cap = IDX_MAX_FILE_BYTES + 1;
-            if (n == grown_cap) {
-                s = ll_fail(LL_EFORMAT, "data: '%s' is more than %zu bytes, more than an IDX file of "
-                            "at most 2^31 values can take", path, IDX_MAX_FILE_BYTES);
-                break;
-            }
-            unsigned char *grown = realloc(buf, grown_cap);
-            if (!grown) {
-                s = ll_fail(LL_ENOMEM, "data: cannot allocate %zu bytes to read '%s'", grown_cap, path);
-                break;
-            }
-            buf = grown;
-            cap = grown_cap;
-        }
+    if (real > IDX_MAX_FILE_BYTES)
+        s = ll_fail(LL_EFORMAT, "data: '%s' is %llu bytes, more than an IDX file of at most "
+                    IDX_MAX_DATA_TEXT " of data can take (%llu bytes)", path,
+                    (unsigned long long)real, (unsigned long long)IDX_MAX_FILE_BYTES);
+    else if (!(buf = malloc(real ? (size_t)real : 1)))
+        s = ll_fail(LL_ENOMEM, "data: cannot allocate %llu bytes to read '%s'",
+                    (unsigned long long)real, path);
+    size_t got = 0;
+    if (s == LL_OK) {
         errno = 0;
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
+        got = fread(buf, 1, (size_t)real, f);
+        if (ferror(f))
+            s = ll_fail(LL_EIO, "data: cannot read '%s': %s", path,
+                        errno ? strerror(errno) : "read error");
+        else if (got < real)
+            s = ll_fail(LL_EIO, "data: '%s' shrank from %llu to %zu bytes while it was read",
+                        path, (unsigned long long)real, got);
     }
-    if (s == LL_OK && ferror(f))
-        s = ll_fail(LL_EIO, "data: cannot read '%s': %s", path, errno ? strerror(errno) : "read error");
     fclose(f);
     if (s != LL_OK) {
         free(buf);
         return s;
     }
     *out = buf;
-    *size = n;
+    *size = got;
     return LL_OK;
 }
 
@@ -460,16 +537,17 @@ const char *ll_data_dir(const char *dir)
 }
 
 /* Finds NAME.gz, else NAME, in dir; the compressed file wins because it is
- * what the Debian package and the original downloads ship. */
+ * what the Debian package and the original downloads ship. Any entry with the
+ * name counts (lstat), so a folder, a FIFO or a symlink loop there is named as
+ * such by the reader rather than passed over. */
 static ll_status find_idx(const char *dir, const char *name, char *path, size_t size)
 {
     struct stat st;
     static const char *const suffixes[] = {".gz", ""};
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        int len = snprintf(path, size, "%s/%s%s", dir, name, suffixes[i]);
-        if (len < 0 || (size_t)len >= size)
-            return ll_fail(LL_EARG, "data: the path '%s/%s' is too long", dir, name);
-        if (stat(path, &st) == 0)
+        if (ll_path(path, size, "%s/%s%s", dir, name, suffixes[i]) != LL_OK)
+            return ll_fail(LL_EARG, "data: %s", ll_last_error());
+        if (lstat(path, &st) == 0)
             return LL_OK;
     }
     return ll_fail(LL_EIO, "data: '%s' has no %s.gz or %s; a data folder holds " MNIST_FILE_LIST,
@@ -492,7 +570,7 @@ ll_status ll_dataset_load_mnist_layout(ll_dataset *train, ll_dataset *test, cons
                        "(make deps does it), or point --data DIR / " LL_DATA_ENV " at a folder with "
                        MNIST_FILE_LIST, dir, why);
 
-    char path[MNIST_FILE_COUNT][DATA_PATH_MAX];
+    char path[MNIST_FILE_COUNT][LL_PATH_MAX + 1];
     for (int i = 0; i < MNIST_FILE_COUNT; i++)
         LL_TRY(find_idx(dir, files[i], path[i], sizeof path[i]));
 

@@ -13,9 +13,18 @@
  * dimensions, that the file holds exactly the bytes the header promises (and,
  * for gzip, that the stream ends with its checksum), that the label count
  * matches the image count, and that every label is below the number of
- * classes; every error names the file and what is wrong with it. Memory grows
- * with the bytes that really come, never with what a header claims, so a
- * damaged header is a clear error, not an out-of-memory crash.
+ * classes; every error names the file and what is wrong with it.
+ *
+ * Files from outside are hostile until checked: only regular files are read
+ * (a FIFO, a folder, /dev/zero or a symlink loop is named as what it is, and
+ * a FIFO never blocks), never more than their real size, and a header is
+ * checked before anything is inflated or allocated: its data against a cap of
+ * 1 GiB per file (the largest real IDX sets hold about 550 MB), against what
+ * the file can hold (exactly its size when raw, at most 1032 times its size,
+ * deflate's limit, when gzip), and against the memory of this machine (or
+ * ulimit -v) for the bytes and the values they become. Within those bounds
+ * memory still grows with the bytes that really come, so a header that lies
+ * is a clear error, not an out-of-memory crash.
  *
  * Outputs: every function that fills an ll_dataset overwrites it without
  * freeing what it held (so an uninitialised struct is fine), except when the
@@ -51,8 +60,10 @@ typedef struct {
 } ll_dataset;
 
 /* Reads an IDX image file and its IDX label file into d, expecting labels
- * below `classes`. Every error (missing file, wrong magic, truncated data,
- * count mismatch, label out of range) is LL_EIO or LL_EFORMAT naming the file. */
+ * below `classes`. Every error (missing file, not a regular file, wrong
+ * magic, truncated data, count mismatch, label out of range, more data
+ * declared than the caps allow) is LL_EIO or LL_EFORMAT naming the file, or
+ * LL_ENOMEM when what the file declares is more than the memory there is. */
 ll_status ll_dataset_load_idx(ll_dataset *d, const char *images_path, const char *labels_path,
                               int classes, const char *name);
 

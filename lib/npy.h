@@ -14,12 +14,18 @@
 
 #include "tensor.h"
 
-/* Writes a CPU tensor to path as a little-endian .npy of ll_real ('<f4' or '<f8'). */
+/* Writes a CPU tensor to path as a little-endian .npy of ll_real ('<f4' or
+ * '<f8'), through ll_file_create and ll_file_commit: a failed write (a full
+ * disk, a missing folder) is LL_EIO naming path and the reason, and the file
+ * that was at path, if any, is kept. */
 ll_status ll_npy_save(const char *path, const ll_tensor *t);
 
 /* Reads a .npy of '<f4' or '<f8' (converted to ll_real), C order, rank 0 to 4,
- * into a new CPU tensor t (rank 0 becomes shape (1,)). Any other header is
- * LL_EFORMAT with a message naming the file and the offending field. */
+ * into a new CPU tensor t (rank 0 becomes shape (1,)). Only a regular file is
+ * read (anything else, or a file that does not open, is LL_EIO naming it, and
+ * a FIFO never blocks); the sizes its header declares are checked against the
+ * file's real size before anything is allocated. Any other header, or data of
+ * another length, is LL_EFORMAT with a message naming the file and the field. */
 ll_status ll_npy_load(const char *path, ll_tensor *t);
 
 /* The same, from bytes in memory (what the loader and the fuzzer share); name is
