@@ -117,9 +117,62 @@ EOF
     # A file where a folder should be: mkdir fails even for root, which
     # ignores permission bits.
     : > "$WORK/afile"
+
+    # Tiny data sets: the first 1, 2, 3 and 50 images (fewer than a batch of
+    # 100) of Fashion-MNIST, for both training and testing. Every lesson must
+    # work on them or refuse clearly, and never read past them.
+    for n in 1 2 3 50; do
+        tiny_data "$WORK/n$n" "$n"
+    done
 }
 
+# A data folder holding the first n images and labels of Fashion-MNIST, raw
+# (uncompressed), as both training and test set.
+tiny_data() { # dir n
+    mkdir -p "$1"
+    python3 - "$FASHION" "$1" "$2" <<'EOF'
+import gzip, struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for kind, dims in (("images-idx3-ubyte", 3), ("labels-idx1-ubyte", 1)):
+    raw = gzip.open("%s/train-%s.gz" % (src, kind)).read()
+    shape = list(struct.unpack(">%dI" % dims, raw[4:4 + 4 * dims]))
+    per = 1
+    for d in shape[1:]:
+        per *= d
+    shape[0] = n
+    body = raw[4 + 4 * dims:4 + 4 * dims + n * per]
+    out = raw[:4] + struct.pack(">%dI" % dims, *shape) + body
+    for split in ("train", "t10k"):
+        open("%s/%s-%s" % (dst, split, kind), "wb").write(out)
+EOF
+}
+
+# The marker a successful injection would create (in the folder the programs
+# run in); its existence after any case is a failure.
+PWNED_NAME=PWNED
+
 # --- one case -------------------------------------------------------------
+
+# row AREA CASE STATUS FIRST VERDICT COMMAND...: counts a verdict other than
+# ok as a failure (with the case's stderr) and prints the table row
+# (--markdown) or the verdict line. Every kind of case ends here.
+row() {
+    area=$1 what=$2 got=$3 first=$4 verdict=$5
+    shift 5
+    shown=$(printf '%s' "$*" | sed "s|$WORK|TMP|g; s|$BUILD/checks/||g; s|$BUILD/lessons/||g")
+    first=$(printf '%s' "$first" | sed "s|$WORK|TMP|g; s|$BUILD|BUILD|g; s/^ *//")
+    if [ "$verdict" != ok ]; then
+        failures=$((failures + 1))
+        echo "bad_input.sh: FAIL: $what: $verdict" >&2
+        sed 's/^/    stderr: /' "$WORK/stderr" >&2
+    fi
+    if [ "$MARKDOWN" -eq 1 ]; then
+        printf '| %s | %s | `%s` | %s | %s |\n' "$area" "$what" "$shown" "$got" \
+            "$(printf '%s' "$first" | sed 's/|/\\|/g')"
+    else
+        echo "$verdict: $what (exit $got)"
+    fi
+}
 
 # try AREA CASE EXPECTED_STATUS COMMAND... : runs the command, checks the
 # status and that stderr says something, and prints a table row (--markdown)
@@ -136,8 +189,6 @@ try() {
     else
         first=$(grep -m1 . "$WORK/stderr")
     fi
-    first=$(printf '%s' "$first" | sed "s|$WORK|TMP|g; s|$BUILD|BUILD|g; s/^ *//")
-    shown=$(printf '%s' "$*" | sed "s|$WORK|TMP|g; s|$BUILD/checks/||g; s|$BUILD/lessons/||g")
     verdict=ok
     if [ "$got" -gt "$LAST_NORMAL_STATUS" ]; then
         verdict="CRASH (status $got)"
@@ -146,22 +197,73 @@ try() {
     elif [ -z "$first" ]; then
         verdict="no message"
     fi
-    if [ "$verdict" != ok ]; then
-        failures=$((failures + 1))
-        echo "bad_input.sh: FAIL: $what: $verdict" >&2
-        sed 's/^/    stderr: /' "$WORK/stderr" >&2
-    fi
-    if [ "$MARKDOWN" -eq 1 ]; then
-        printf '| %s | %s | `%s` | %s | %s |\n' "$area" "$what" "$shown" "$got" \
-            "$(printf '%s' "$first" | sed 's/|/\\|/g')"
+    row "$area" "$what" "$got" "$first" "$verdict" "$@"
+}
+
+# What a sanitizer (ASan, UBSan, LSan) prints when it finds something.
+SANITIZER_REPORT="Sanitizer|runtime error:"
+
+# verdict_of WANT: the verdict on the last run ($got, $WORK/stdout and
+# $WORK/stderr): a crash, a sanitizer report, another status, or a failure
+# without a message on stderr are not ok.
+verdict_of() {
+    if [ "$got" -gt "$LAST_NORMAL_STATUS" ]; then
+        echo "CRASH (status $got)"
+    elif grep -q -E "$SANITIZER_REPORT" "$WORK/stderr" "$WORK/stdout"; then
+        echo "sanitizer report"
+    elif [ "$got" -ne "$1" ]; then
+        echo "exit $got, expected $1"
+    elif [ "$1" -ne 0 ] && [ -z "$(grep -m1 . "$WORK/stderr")" ]; then
+        echo "no message"
     else
-        echo "$verdict: $what (exit $got)"
+        echo ok
     fi
+}
+
+# try_run AREA CASE EXPECTED COMMAND...: like try, for cases that must also
+# succeed: exit 0 (its last line of output is shown), or EXPECTED with a
+# message on stderr; never a crash, never a sanitizer report.
+try_run() {
+    area=$1 what=$2 want=$3
+    shift 3
+    "$@" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
+    got=$?
+    if [ "$want" -eq 0 ]; then
+        first="(exit 0) $(grep . "$WORK/stdout" | tail -n 1)"
+    else
+        first=$(grep -m1 . "$WORK/stderr")
+    fi
+    row "$area" "$what" "$got" "$first" "$(verdict_of "$want")" "$@"
+}
+
+# try_safe AREA CASE COMMAND... : a hostile string that must be taken as plain
+# text: the command may succeed (0) or refuse (2 with a message), but must not
+# crash, and no file named $PWNED_NAME may appear (the programs run in $WORK/run).
+try_safe() {
+    area=$1 what=$2
+    shift 2
+    (cd "$WORK/run" && "$@") > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
+    got=$?
+    first=$(grep -m1 . "$WORK/stderr")
+    [ "$got" -eq 0 ] && first="(exit 0: the string was taken as text)"
+    verdict=ok
+    if [ -n "$(find "$WORK" -name "$PWNED_NAME*" 2>/dev/null)" ]; then
+        verdict="INJECTION: $(find "$WORK" -name "$PWNED_NAME*" | head -1) was created"
+        find "$WORK" -name "$PWNED_NAME*" -exec rm -rf {} + 2>/dev/null
+    elif [ "$got" -gt "$LAST_NORMAL_STATUS" ]; then
+        verdict="CRASH (status $got)"
+    elif [ "$got" -ne 0 ] && [ "$got" -ne 2 ]; then
+        verdict="exit $got, expected 0 or 2"
+    elif [ "$got" -ne 0 ] && [ -z "$first" ]; then
+        verdict="no message"
+    fi
+    row "$area" "$what" "$got" "$first" "$verdict" "$@"
 }
 
 # --- the cases ------------------------------------------------------------
 
 make_fixtures
+mkdir -p "$WORK/run"
 
 try "data" "--data names a folder that does not exist" 2 "$L05" --smoke --data "$WORK/nonexistent" --out "$WORK/o"
 try "data" "a gzip file cut short" 2 "$L05" --smoke --data "$WORK/truncated" --out "$WORK/o"
@@ -211,6 +313,12 @@ try "gpu" "lesson --gpu with no GPU (or a build without CUDA)" 2 env CUDA_VISIBL
 try "gpu" "--gpu to a lesson that trains no network" 2 "$BUILD/lessons/lesson-03" --gpu
 
 try "plots" "gnuplot missing from PATH (still exits 0: the data is written)" 0 env PATH=/nonexistent "$L05" --smoke --out "$WORK/o"
+
+# The cases of each area of issue 13 live in their own file, sourced here
+# (they use row, try, try_run, try_safe, verdict_of and the fixtures above).
+for cases in "$(dirname "$0")"/bad_input.d/*.sh; do
+    [ -f "$cases" ] && . "$cases"
+done
 
 if [ "$MARKDOWN" -eq 0 ]; then
     echo "bad_input.sh: $failures case(s) misbehaved"

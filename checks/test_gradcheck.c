@@ -9,9 +9,14 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gradcheck.h"
 #include "layers/affine.h"
@@ -1167,6 +1172,308 @@ static void backward_writing_into_dy_is_caught(void **state)
     free_inputs(x);
 }
 
+/* --- the step: finite and small next to the values --- */
+
+/* The largest |value| of x, which the step is judged against for a layer
+ * without parameters. */
+static double largest_abs(const ll_tensor *t)
+{
+    double m = 0;
+    for (size_t i = 0; i < t->size; i++)
+        m = fmax(m, fabs((double)t->data[i]));
+    return m;
+}
+
+static ll_status check_with_eps(const char *kind, double eps, ll_gc_report *rep)
+{
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = setup(kind, NULL, LL_SHAPE(4, 6), 1, x);
+    ll_gc_options opt = options(1, false);
+    opt.eps = eps;
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    ll_gc_tensors t = {0};
+    ll_status s = ll_gradcheck_layer(l, xp, &opt, &t, rep);
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    free_inputs(x);
+    return s;
+}
+
+/* --eps 1e300 used to end as "every element sat on a kink (try another
+ * --seed)": the step was to blame, and the message now says so. */
+static void huge_step_is_refused_as_the_step(void **state)
+{
+    (void)state;
+    ll_gc_report rep;
+    assert_fails(check_with_eps("relu", 1e300, &rep), LL_EARG, "the step h must be finite and small");
+    assert_non_null(strstr(ll_last_error(), "got 1e+300"));
+    assert_null(strstr(ll_last_error(), "seed"));
+    assert_fails(check_with_eps("sigmoid", INFINITY, &rep), LL_EARG, "got inf");
+    assert_fails(check_with_eps("sigmoid", NAN, &rep), LL_EARG, "got nan");
+
+    /* The limit is LL_GC_MAX_STEP_RATIO x max(1, largest |x|): just below it runs. */
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = setup("sigmoid", NULL, LL_SHAPE(4, 6), 1, x);
+    double limit = LL_GC_MAX_STEP_RATIO * fmax(1, largest_abs(&x[0]));
+    ll_layer_free(l);
+    free_inputs(x);
+    assert_ok(check_with_eps("sigmoid", limit * 0.99, &rep));
+    assert_fails(check_with_eps("sigmoid", limit * 1.01, &rep), LL_EARG, "the step h must be finite");
+    /* The absurd but finite step of docs/gradcheck.md still runs (every ReLU element on a kink). */
+    assert_ok(check_with_eps("relu", 10, &rep));
+    assert_false(rep.pass);
+    assert_int_equal(rep.entry[0].kinks, 24);
+}
+
+/* A value so large that v + h overflows is refused, not turned into inf - inf. */
+static void step_that_overflows_is_refused(void **state)
+{
+    (void)state;
+    ll_tensor x[LL_MAX_INPUTS];
+    ll_layer *l = setup("relu", NULL, LL_SHAPE(2, 3), 1, x);
+    const double big = sizeof(ll_real) == sizeof(float) ? FLT_MAX : DBL_MAX;
+    x[0].data[0] = (ll_real)(big / 2);
+    ll_gc_options opt = options(1, false);
+    opt.eps = big;
+    ll_gc_tensors t = {0};
+    ll_gc_report rep;
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    assert_fails(ll_gradcheck_layer(l, xp, &opt, &t, &rep), LL_EARG, "overflows");
+    assert_true(x[0].data[0] == (ll_real)(big / 2)); /* restored */
+    ll_gc_tensors_free(&t);
+    ll_layer_free(l);
+    free_inputs(x);
+}
+
+/* --- the cost of a check, before it runs --- */
+
+static ll_gc_cost estimate_of(const char *kind, const char *option, ll_shape x0, bool fast, bool twin)
+{
+    ll_config cfg = {0};
+    if (option)
+        assert_ok(ll_config_add(&cfg, option));
+    ll_gc_options opt = options(1, fast);
+    ll_gc_cost c;
+    assert_ok(ll_gc_estimate(ll_layer_find(kind), &cfg, x0, &opt, twin, &c));
+    return c;
+}
+
+/* The numbers worked out by hand from the contract: evaluations 1 + 2 per
+ * element (fast: per direction and tensor), elements inputs + parameters +
+ * output, and the reals and comparisons of bytes_of(). */
+static void cost_by_hand(void **state)
+{
+    (void)state;
+    const double R = sizeof(ll_real), PAIR = 2 * sizeof(double) + sizeof(size_t);
+    /* relu (4, 6): 24 inputs, no parameters, 24 outputs. */
+    ll_gc_cost c = estimate_of("relu", NULL, LL_SHAPE(4, 6), false, false);
+    assert_true(c.evaluations == 49);
+    assert_true(c.elements == 48);
+    assert_true(c.work == 49 * 48);
+    /* layer 0, x 24, y dy scratch 72, dx 24, copies 48; comparisons of x. */
+    assert_true(c.bytes == 168 * R + 24 * PAIR);
+
+    /* affine (3, 5) out=4: x 15, W 20, b 4, y 12. */
+    c = estimate_of("affine", NULL, LL_SHAPE(3, 5), false, false);
+    assert_true(c.evaluations == 1 + 2 * 39);
+    assert_true(c.elements == 15 + 24 + 12);
+    assert_true(c.work == 79.0 * 51);
+    assert_true(c.bytes == 141 * R + 20 * PAIR);
+
+    /* Fast mode: 8 directions for each of the 3 tensors. */
+    c = estimate_of("affine", NULL, LL_SHAPE(3, 5), true, false);
+    assert_true(c.evaluations == 1 + 2 * 8 * 3);
+    assert_true(c.work == 49.0 * 51);
+    assert_true(c.bytes == 141 * R + 8 * PAIR + 20 * (R + sizeof(double)));
+
+    /* The three-way check: two runs; the twin's evaluates the twin and, for
+     * ReLU's kinks, the CPU layer; the twin's copies take 216 more reals. */
+    c = estimate_of("relu", NULL, LL_SHAPE(4, 6), false, true);
+    assert_true(c.evaluations == 2 * 49);
+    assert_true(c.work == 49.0 * 3 * 48);
+    assert_true(c.bytes == (168 + 216) * R + 24 * PAIR);
+}
+
+/* The sizes of issue 13, estimated without allocating them: relu --batch
+ * 1048576 (days of work), affine out=1048576, and relu --shape 32768x65536
+ * (160 GiB in double). */
+static void cost_of_checks_that_cannot_finish(void **state)
+{
+    (void)state;
+    ll_gc_cost c = estimate_of("relu", NULL, LL_SHAPE(1048576, 6), false, false);
+    const double n = 1048576.0 * 6;
+    assert_true(c.evaluations == 1 + 2 * n);
+    assert_true(c.work == (1 + 2 * n) * 2 * n);
+    assert_true(c.work > 1e14);
+
+    c = estimate_of("affine", "out=1048576", LL_SHAPE(3, 5), false, false);
+    assert_true(c.elements == 15 + 5 * 1048576.0 + 1048576 + 3 * 1048576.0);
+    assert_true(c.work > 1e14);
+
+    c = estimate_of("relu", NULL, LL_SHAPE(32768, 65536), false, false);
+    assert_true(c.bytes >= 7 * 2147483648.0 * (double)sizeof(ll_real));
+    assert_true(c.work > 1e19);
+}
+
+/* The estimate before the layer exists agrees with the one of the layer as
+ * ll_gradcheck_setup builds it, for every layer, at its default shape and at
+ * a batch of 7, in both modes and with a twin. */
+static void estimate_before_and_after_building_agree(void **state)
+{
+    (void)state;
+    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+        for (int variant = 0; variant < 4; variant++) {
+            ll_shape x0 = (*p)->default_input;
+            if (variant & 1)
+                x0.dim[0] = 7;
+            ll_gc_options opt = options(1, variant & 2);
+            ll_gc_cost before, after;
+            ll_config cfg = {0};
+            assert_ok(ll_gc_estimate(*p, &cfg, x0, &opt, variant == 3, &before));
+            ll_tensor x[LL_MAX_INPUTS];
+            ll_layer *l = setup((*p)->kind, NULL, x0, 1, x);
+            ll_shape in[LL_MAX_INPUTS];
+            for (int i = 0; i < l->ops->n_inputs; i++)
+                in[i] = x[i].shape;
+            assert_ok(ll_gc_estimate_layer(l, in, &opt, variant == 3, &after));
+            if (memcmp(&before, &after, sizeof before) != 0)
+                fail_msg("%s variant %d: %g evaluations, %g bytes before building; %g, %g after",
+                         (*p)->kind, variant, before.evaluations, before.bytes, after.evaluations,
+                         after.bytes);
+            ll_layer_free(l);
+            free_inputs(x);
+        }
+    }
+}
+
+static void count_evaluations(void *ctx, uint64_t n)
+{
+    *(uint64_t *)ctx += n;
+}
+
+/* The progress reports add up to the estimate's evaluations, exactly: a
+ * progress bar reaches 100%, not 97% or 130%. */
+static void progress_counts_the_estimated_evaluations(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"relu", "affine", "conv", "softmax_with_loss", "concat"};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        for (int fast = 0; fast <= 1; fast++) {
+            const ll_layer_info *info = ll_layer_find(kinds[k]);
+            uint64_t counted = 0;
+            ll_gc_options opt = options(1, fast);
+            opt.progress = count_evaluations;
+            opt.progress_ctx = &counted;
+            ll_gc_cost c;
+            ll_config cfg = {0};
+            assert_ok(ll_gc_estimate(info, &cfg, info->default_input, &opt, false, &c));
+            ll_gc_report rep;
+            ll_tensor x[LL_MAX_INPUTS];
+            ll_layer *l = setup(kinds[k], NULL, info->default_input, 1, x);
+            check(l, x, &opt, &rep);
+            if ((double)counted != c.evaluations)
+                fail_msg("%s%s: %llu evaluations reported, %g estimated", kinds[k],
+                         fast ? " --fast" : "", (unsigned long long)counted, c.evaluations);
+            ll_layer_free(l);
+            free_inputs(x);
+        }
+    }
+}
+
+/* The three-way check reports both of its runs, as the estimate counts them. */
+static void progress_counts_the_twin_evaluations(void **state)
+{
+    (void)state;
+    const ll_layer_info *info = ll_layer_find("conv");
+    uint64_t counted = 0;
+    ll_gc_options opt = options(1, false);
+    opt.progress = count_evaluations;
+    opt.progress_ctx = &counted;
+    ll_gc_cost c;
+    ll_config cfg = {0};
+    assert_ok(ll_gc_estimate(info, &cfg, info->default_input, &opt, true, &c));
+    ll_tensor x[LL_MAX_INPUTS], unused[LL_MAX_INPUTS];
+    ll_layer *lc = setup("conv", NULL, info->default_input, 1, x);
+    ll_layer *ld = setup("conv", NULL, info->default_input, 1, unused);
+    free_inputs(unused);
+    ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
+    ll_gc_tensors t = {0};
+    ll_gc_report rc, rd, rp;
+    assert_ok(ll_gradcheck_layer_twin(lc, ld, LL_CPU, xp, &opt, &t, &rc, &rd, &rp));
+    assert_true(rc.pass && rd.pass && rp.pass);
+    assert_true((double)counted == c.evaluations);
+    ll_gc_tensors_free(&t);
+    ll_layer_free(lc);
+    ll_layer_free(ld);
+    free_inputs(x);
+}
+
+/* The limits: within them LL_OK; above, a message with the estimate, a rough
+ * time, the limit and the flag that overrides it. */
+static void cost_limits_and_their_messages(void **state)
+{
+    (void)state;
+    const double GiB = 1024.0 * 1024 * 1024;
+    ll_gc_cost small = {.evaluations = 49, .elements = 48, .work = 2352, .bytes = 2000};
+    assert_ok(ll_gc_cost_check(&small, LL_GC_WORK_LIMIT, GiB, "--force"));
+    ll_gc_cost at = {.evaluations = 1, .elements = 1, .work = LL_GC_WORK_LIMIT, .bytes = GiB};
+    assert_ok(ll_gc_cost_check(&at, LL_GC_WORK_LIMIT, GiB, "--force"));
+
+    ll_gc_cost days = estimate_of("relu", NULL, LL_SHAPE(1048576, 6), false, false);
+    assert_fails(ll_gc_cost_check(&days, LL_GC_WORK_LIMIT, 64 * GiB, "--force"), LL_EARG,
+                 "this check would take about 1.58e+14 element-evaluations");
+    const char *msg = ll_last_error();
+    assert_non_null(strstr(msg, "days"));
+    assert_non_null(strstr(msg, "more than the limit of 1e+09 element-evaluations"));
+    assert_non_null(strstr(msg, "--force runs it anyway"));
+    assert_null(strstr(msg, "GiB of memory;"));
+
+    ll_gc_cost big = {.evaluations = 10, .elements = 10, .work = 100, .bytes = 20 * GiB};
+    assert_fails(ll_gc_cost_check(&big, LL_GC_WORK_LIMIT, 8 * GiB, "--force"), LL_EARG,
+                 "and 20 GiB of memory, more than the limit of 8 GiB of memory");
+    assert_non_null(strstr(ll_last_error(), "--force runs it anyway"));
+
+    ll_gc_cost both = estimate_of("relu", NULL, LL_SHAPE(32768, 65536), false, false);
+    assert_fails(ll_gc_cost_check(&both, LL_GC_WORK_LIMIT, 8 * GiB, "--force"), LL_EARG,
+                 "more than the limits of 1e+09 element-evaluations (about 2 s) and 8 GiB of memory");
+    assert_non_null(strstr(ll_last_error(), "years"));
+
+    /* A NaN estimate is never within a limit. */
+    ll_gc_cost nan = {.work = NAN, .bytes = 1};
+    assert_fails(ll_gc_cost_check(&nan, LL_GC_WORK_LIMIT, GiB, "--force"), LL_EARG, "--force");
+
+    double mem = ll_gc_memory_limit();
+    assert_true(mem > 0);
+}
+
+/* A report that cannot be renamed into place (a folder is there) is an
+ * error naming the path; the folder and its parent are left as they were. */
+static void report_csv_write_failure(void **state)
+{
+    (void)state;
+    ll_gc_report rep;
+    check_with_eps("relu", 0, &rep);
+    char dir[2048], target[4096];
+    snprintf(dir, sizeof dir, "%s/csv-failure", ll_test_tmpdir());
+    snprintf(target, sizeof target, "%s/report.csv", dir);
+    mkdir(dir, 0777);
+    mkdir(target, 0777);
+    assert_fails(ll_gc_report_write_csv(target, &rep), LL_EIO, "cannot write");
+    assert_non_null(strstr(ll_last_error(), "report.csv"));
+    struct stat st;
+    assert_int_equal(stat(target, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 1); /* report.csv only: no temporary file left */
+    rmdir(target);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1196,6 +1503,15 @@ int main(void)
         cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(backward_writing_into_dy_is_caught),
         cmocka_unit_test(step_below_resolution_is_refused),
+        cmocka_unit_test(huge_step_is_refused_as_the_step),
+        cmocka_unit_test(step_that_overflows_is_refused),
+        cmocka_unit_test(cost_by_hand),
+        cmocka_unit_test(cost_of_checks_that_cannot_finish),
+        cmocka_unit_test(estimate_before_and_after_building_agree),
+        cmocka_unit_test(progress_counts_the_estimated_evaluations),
+        cmocka_unit_test(progress_counts_the_twin_evaluations),
+        cmocka_unit_test(cost_limits_and_their_messages),
+        cmocka_unit_test(report_csv_write_failure),
     };
     return cmocka_run_group_tests_name("gradcheck", tests, NULL, NULL);
 }

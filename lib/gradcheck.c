@@ -1,9 +1,12 @@
 #include "gradcheck.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "files.h"
 #include "init.h"
 #include "rng.h"
 
@@ -140,6 +143,9 @@ static ll_status check_exhaustive(const ll_gc_target *t, ll_gc_loss_fn fn, void 
             return ll_fail(LL_EARG, "gradcheck: %s[%zu] = %g is so large that +-h (%g) does not change it "
                                     "in %s; use a larger --eps or smaller inputs",
                            t->name, i, (double)orig, h, LL_REAL_NAME);
+        if (!isfinite((double)vp) || !isfinite((double)vm))
+            return ll_fail(LL_EARG, "gradcheck: %s[%zu] = %g +- h (%g) overflows %s; use a smaller "
+                                    "--eps", t->name, i, (double)orig, h, LL_REAL_NAME);
         if (fpp != fp0 || fpm != fp0) {
             e->kinks++;
             continue;
@@ -202,23 +208,78 @@ static ll_status check_directions(const ll_gc_target *t, int target_no, ll_gc_lo
     return s;
 }
 
+/* A loss function that tells opt->progress about each evaluation. */
+typedef struct {
+    ll_gc_loss_fn fn;
+    void *ctx;
+    ll_gc_progress_fn progress;
+    void *progress_ctx;
+} counted_loss;
+
+static ll_status counted_loss_fn(void *vctx, double *loss, uint64_t *fingerprint)
+{
+    counted_loss *c = vctx;
+    ll_status s = c->fn(c->ctx, loss, fingerprint);
+    c->progress(c->progress_ctx, 1);
+    return s;
+}
+
+/* The step must be finite and small next to the values it perturbs
+ * (LL_GC_MAX_STEP_RATIO): otherwise the central difference is a secant across
+ * the whole function, and its verdict (every ReLU element "on a kink") would
+ * blame the inputs instead of the step. */
+static ll_status check_step(const ll_gc_target *targets, int n, double h)
+{
+    double largest = 0;
+    const char *where = n > 0 ? targets[0].name : "";
+    for (int k = 0; k < n; k++)
+        for (size_t i = 0; i < targets[k].value->size; i++)
+            if (fabs((double)targets[k].value->data[i]) > largest) {
+                largest = fabs((double)targets[k].value->data[i]);
+                where = targets[k].name;
+            }
+    double limit = LL_GC_MAX_STEP_RATIO * fmax(1, largest);
+    if (h <= limit)
+        return LL_OK;
+    return ll_fail(LL_EARG, "gradcheck: the step h must be finite and small next to the values "
+                            "(at most %d x max(1, largest |value|) = %.3g here, the largest |value| "
+                            "being %.3g in %s), got %g; the default is %g",
+                   LL_GC_MAX_STEP_RATIO, limit, largest, where, h, LL_GC_DEFAULT_EPS);
+}
+
+/* opt_in with its defaults filled in, checked, and checked against the targets. */
+static ll_status resolve_options(const ll_gc_options *opt_in, const ll_gc_target *targets, int n,
+                                 ll_gc_options *opt)
+{
+    *opt = *opt_in;
+    if (opt->eps == 0)
+        opt->eps = LL_GC_DEFAULT_EPS;
+    if (opt->floor == 0)
+        opt->floor = LL_GC_DEFAULT_FLOOR;
+    if (opt->threshold == 0)
+        opt->threshold = LL_GC_DEFAULT_THRESHOLD;
+    if (opt->directions == 0)
+        opt->directions = LL_GC_DEFAULT_DIRECTIONS;
+    if (!(opt->eps > 0) || !(opt->floor > 0) || !(opt->threshold > 0) || opt->directions < 0)
+        return ll_fail(LL_EARG, "gradcheck: eps, floor and threshold must be positive (got %g, %g, %g)",
+                       opt->eps, opt->floor, opt->threshold);
+    if (n > LL_GC_MAX_TARGETS)
+        return ll_fail(LL_EARG, "gradcheck: %d tensors to check, at most %d", n, LL_GC_MAX_TARGETS);
+    for (int k = 0; k < n; k++)
+        LL_TRY(ll_expect_cpu("gradcheck", targets[k].name, targets[k].value));
+    return check_step(targets, n, opt->eps);
+}
+
 ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn, void *ctx,
                            const ll_gc_options *opt_in, ll_gc_report *rep)
 {
-    ll_gc_options opt = *opt_in;
-    if (opt.eps == 0)
-        opt.eps = LL_GC_DEFAULT_EPS;
-    if (opt.floor == 0)
-        opt.floor = LL_GC_DEFAULT_FLOOR;
-    if (opt.threshold == 0)
-        opt.threshold = LL_GC_DEFAULT_THRESHOLD;
-    if (opt.directions == 0)
-        opt.directions = LL_GC_DEFAULT_DIRECTIONS;
-    if (!(opt.eps > 0) || !(opt.floor > 0) || !(opt.threshold > 0) || opt.directions < 0)
-        return ll_fail(LL_EARG, "gradcheck: eps, floor and threshold must be positive (got %g, %g, %g)",
-                       opt.eps, opt.floor, opt.threshold);
-    if (n > LL_GC_MAX_TARGETS)
-        return ll_fail(LL_EARG, "gradcheck: %d tensors to check, at most %d", n, LL_GC_MAX_TARGETS);
+    ll_gc_options opt;
+    LL_TRY(resolve_options(opt_in, targets, n, &opt));
+    counted_loss counted = {fn, ctx, opt.progress, opt.progress_ctx};
+    if (opt.progress) {
+        fn = counted_loss_fn;
+        ctx = &counted;
+    }
 
     double l0;
     uint64_t fp0;
@@ -246,7 +307,10 @@ ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn,
         pairs_free(&p);
         LL_TRY(s);
         if (e->checked == 0)
-            e->problem = "every element sat on a kink: nothing was checked (try another --seed)";
+            e->problem = opt.fast ? "every direction crossed a kink: nothing was checked (try a "
+                                    "smaller --eps, another --seed, or no --fast)"
+                                  : "every element sat on a kink: nothing was checked (try a "
+                                    "smaller --eps or another --seed)";
         else if (e->max_abs < ZERO_GRADIENT && rep->warning)
             e->problem = "every gradient is zero (see the note below)";
         else if (e->max_abs < ZERO_GRADIENT)
@@ -614,6 +678,160 @@ ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll
     return LL_OK;
 }
 
+/* --- what a check costs --- */
+
+/* Elements of what a layer check allocates and touches (ll_gradcheck_layer):
+ * inputs (all, and those with a gradient), parameters, buffers, output, and
+ * the largest single tensor checked (the comparisons are kept per tensor). */
+typedef struct {
+    double inputs, grads, params, buffers, output, largest;
+    int targets;
+} check_sizes;
+
+static ll_status sizes_of(const ll_layer *l, const ll_shape *in, check_sizes *z)
+{
+    const ll_layer_ops *ops = l->ops;
+    ll_shape y;
+    LL_TRY(ll_layer_output_shape(l, in, &y));
+    memset(z, 0, sizeof *z);
+    z->output = (double)ll_shape_size(y);
+    for (int i = 0; i < ops->n_inputs; i++) {
+        double n = (double)ll_shape_size(in[i]);
+        z->inputs += n;
+        if (ops->input_has_grad[i]) {
+            z->grads += n;
+            z->largest = fmax(z->largest, n);
+            z->targets++;
+        }
+    }
+    for (int p = 0; p < l->n_params; p++) {
+        double n = (double)l->params[p].value->size;
+        z->params += n;
+        z->largest = fmax(z->largest, n);
+        z->targets++;
+    }
+    for (int b = 0; b < l->n_buffers; b++)
+        z->buffers += (double)l->buffers[b].value->size;
+    return LL_OK;
+}
+
+/* Bytes: the reals of ll_gradcheck_layer (layer values and gradients,
+ * inputs, y, dy, the perturbed forward's output, dx, the copies that catch a
+ * backward writing into what it reads) and the comparisons of the largest
+ * tensor; with a twin, its layer and its copies of all of these. */
+static double bytes_of(const check_sizes *z, bool fast, int directions, bool twin)
+{
+    double reals = 2 * z->params + z->buffers + z->inputs + 3 * z->output + z->grads +
+                   (z->output + z->inputs);
+    if (twin)
+        reals += 3 * z->params + z->buffers + z->inputs + 2 * z->grads + 6 * z->output;
+    /* Per compared element: the analytic and numeric doubles and the index. */
+    const double pair = 2 * sizeof(double) + sizeof(size_t);
+    /* Fast mode also keeps the tensor's values and a direction. */
+    double comparisons = fast ? directions * pair + z->largest * (sizeof(ll_real) + sizeof(double))
+                              : z->largest * pair;
+    return reals * (double)sizeof(ll_real) + comparisons;
+}
+
+ll_status ll_gc_estimate_layer(const ll_layer *l, const ll_shape *in, const ll_gc_options *opt,
+                               bool twin, ll_gc_cost *cost)
+{
+    check_sizes z;
+    LL_TRY(sizes_of(l, in, &z));
+    int directions = opt->directions > 0 ? opt->directions : LL_GC_DEFAULT_DIRECTIONS;
+    /* Each element (fast: each direction of each tensor) costs two
+     * evaluations, after the one at the unperturbed values. */
+    double perturbed = opt->fast ? (double)directions * z.targets : z.grads + z.params;
+    double per_run = 1 + 2 * perturbed;
+    /* The twin's run evaluates the twin and, for the kinks, the CPU layer. */
+    double forwards_per_run = 1 + (twin ? 1 + (l->ops->fingerprint != NULL) : 0);
+    cost->evaluations = (twin ? 2 : 1) * per_run;
+    cost->elements = z.inputs + z.params + z.output;
+    cost->work = per_run * forwards_per_run * cost->elements;
+    cost->bytes = bytes_of(&z, opt->fast, directions, twin);
+    return LL_OK;
+}
+
+ll_status ll_gc_estimate(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+                         const ll_gc_options *opt, bool twin, ll_gc_cost *cost)
+{
+    LL_TRY(ll_shape_validate(x0, info->kind));
+    ll_shape in[LL_MAX_INPUTS], probe_in[LL_MAX_INPUTS];
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        in[i] = x0;
+    if (info->input_shapes)
+        LL_TRY(info->input_shapes(cfg, x0, in));
+    ll_shape one = x0;
+    one.dim[0] = 1;
+    ll_layer *probe = NULL;
+    LL_TRY(ll_layer_create_from(info, cfg, one, 0, probe_in, &probe));
+    ll_status s = ll_gc_estimate_layer(probe, in, opt, twin, cost);
+    ll_layer_free(probe);
+    return s;
+}
+
+double ll_gc_memory_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0)
+        return LL_GC_MEMORY_FALLBACK;
+    return LL_GC_MEMORY_FRACTION * (double)pages * (double)page;
+}
+
+/* "16 GiB", "604 MiB": bytes for a message. */
+static const char *bytes_text(double bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (bytes >= 1024 && u + 1 < (int)(sizeof units / sizeof *units))
+        bytes /= 1024, u++;
+    snprintf(buf, size, "%.3g %s", bytes, units[u]);
+    return buf;
+}
+
+/* "40 s", "12 minutes", "88 hours", "3.2 years": a rough duration. */
+static const char *time_text(double seconds, char *buf, size_t size)
+{
+    static const struct {
+        double seconds;
+        const char *name;
+    } units[] = {{365.25 * 86400, "years"}, {86400, "days"}, {3600, "hours"}, {60, "minutes"}};
+    for (size_t u = 0; u < sizeof units / sizeof *units; u++)
+        if (seconds >= 2 * units[u].seconds) {
+            snprintf(buf, size, "%.2g %s", seconds / units[u].seconds, units[u].name);
+            return buf;
+        }
+    snprintf(buf, size, "%.2g s", seconds);
+    return buf;
+}
+
+ll_status ll_gc_cost_check(const ll_gc_cost *c, double work_limit, double memory_limit,
+                           const char *override)
+{
+    bool work_over = !(c->work <= work_limit), memory_over = !(c->bytes <= memory_limit);
+    if (!work_over && !memory_over)
+        return LL_OK;
+    char time[32], mem[32], mem_limit[32], limit_time[32];
+    time_text(c->work / LL_GC_ELEMENTS_PER_SECOND, time, sizeof time);
+    time_text(work_limit / LL_GC_ELEMENTS_PER_SECOND, limit_time, sizeof limit_time);
+    bytes_text(c->bytes, mem, sizeof mem);
+    bytes_text(memory_limit, mem_limit, sizeof mem_limit);
+    char over[160];
+    if (work_over && memory_over)
+        snprintf(over, sizeof over, "more than the limits of %.3g element-evaluations (about %s) "
+                 "and %s of memory", work_limit, limit_time, mem_limit);
+    else if (work_over)
+        snprintf(over, sizeof over, "more than the limit of %.3g element-evaluations (about %s)",
+                 work_limit, limit_time);
+    else
+        snprintf(over, sizeof over, "more than the limit of %s of memory", mem_limit);
+    return ll_fail(LL_EARG, "gradcheck: this check would take about %.3g element-evaluations "
+                            "(%.3g loss evaluations of %.3g elements: about %s at %.3g per second) "
+                            "and %s of memory, %s; check a smaller shape, or %s runs it anyway",
+                   c->work, c->evaluations, c->elements, time, LL_GC_ELEMENTS_PER_SECOND, mem,
+                   over, override);
+}
+
 /* --- the report --- */
 
 static const char *entry_verdict(const ll_gc_entry *e)
@@ -679,9 +897,10 @@ void ll_gc_report_print(FILE *f, const ll_gc_report *rep)
 
 ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ll_fail(LL_EIO, "gradcheck: cannot write '%s'", path);
+    FILE *f;
+    LL_TRY(ll_file_create(path, &f));
+    /* Every write below is checked at once by ll_file_commit (the stream's
+     * error flag), which also keeps the old file when one fails. */
     fprintf(f, "tensor,kind,shape,checked,kinks,max_rel_error,worst_flat_index,analytic,numeric,verdict\n");
     for (int k = 0; k < rep->n; k++) {
         const ll_gc_entry *e = &rep->entry[k];
@@ -696,7 +915,5 @@ ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
                 e->kinks, e->max_rel, e->worst,
                 e->worst_analytic, e->worst_numeric, entry_verdict(e));
     }
-    if (fclose(f) != 0)
-        return ll_fail(LL_EIO, "gradcheck: writing '%s' failed", path);
-    return LL_OK;
+    return ll_file_commit(f);
 }

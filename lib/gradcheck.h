@@ -69,6 +69,15 @@
 #endif
 /* Tensors one check can cover: a layer's inputs and parameters, or a network's parameters. */
 #define LL_GC_MAX_TARGETS 64
+/* The largest step, relative to the values it perturbs: h <= this x max(1,
+ * largest |value| of the tensors checked). A central difference estimates a
+ * derivative only across a small neighbourhood; a step far beyond the values
+ * measures a secant across the whole function (and 1e300 overflows). */
+#define LL_GC_MAX_STEP_RATIO 10
+
+/* Told after each loss evaluation of the numerical side: `evaluations` more
+ * were made (for a progress bar; ll_gc_cost.evaluations is the total). */
+typedef void (*ll_gc_progress_fn)(void *ctx, uint64_t evaluations);
 
 typedef struct {
     double eps;        /* step h (0: LL_GC_DEFAULT_EPS) */
@@ -78,6 +87,8 @@ typedef struct {
     int directions;    /* directions per tensor in fast mode (0: default) */
     uint64_t seed;     /* seeds the directions of fast mode */
     double parity;     /* GPU vs CPU threshold of the three-way check (0: default) */
+    ll_gc_progress_fn progress; /* NULL: no progress reports */
+    void *progress_ctx;
 } ll_gc_options;
 
 /* CS231n's bands for a relative error. */
@@ -129,7 +140,9 @@ typedef ll_status (*ll_gc_loss_fn)(void *ctx, double *loss, uint64_t *fingerprin
 
 /* Compares each target's analytic gradient with central differences of fn.
  * rep must be zeroed by the caller, except rep->warning (a layer's degenerate
- * sentence, or NULL), which fails the whole report when set. */
+ * sentence, or NULL), which fails the whole report when set. A step that is
+ * not finite or larger than LL_GC_MAX_STEP_RATIO x max(1, largest |value|),
+ * or one that leaves a value unchanged or makes it overflow, is LL_EARG. */
 ll_status ll_gradcheck_run(const ll_gc_target *targets, int n, ll_gc_loss_fn fn, void *ctx,
                            const ll_gc_options *opt, ll_gc_report *rep);
 
@@ -173,6 +186,56 @@ void ll_gc_tensors_free(ll_gc_tensors *t);
 ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
                              uint64_t seed, ll_layer **layer, ll_tensor *x);
 
+/* --- what a check costs, known before it runs --- */
+
+/* An exhaustive check evaluates the loss twice per element, and each
+ * evaluation is a whole forward: the work grows with the square of the size
+ * (relu --batch 1048576: about 1.6e14 element-evaluations, days). */
+typedef struct {
+    double evaluations; /* loss evaluations of the numerical side: what progress counts */
+    double elements;    /* elements one forward reads or writes: inputs, parameters, output */
+    double work;        /* element-evaluations: evaluations x elements x forwards per evaluation */
+    double bytes;       /* memory the check allocates, at least (a layer's own scratch, such
+                           as conv's im2col columns, is not counted) */
+} ll_gc_cost;
+
+/* The limits the gradcheck command applies unless --force: work in
+ * element-evaluations (about 2 s of ReLU or Affine, 25 s of Conv on one core
+ * of a 2020s CPU), memory as a fraction of the physical memory. */
+#define LL_GC_WORK_LIMIT 1e9
+#define LL_GC_MEMORY_FRACTION 0.5
+/* The memory limit when the physical memory cannot be read. */
+#define LL_GC_MEMORY_FALLBACK (4.0 * 1024 * 1024 * 1024)
+/* Element-evaluations per second of a simple layer (ReLU, Affine in f64 on
+ * one core), to turn work into a rough time; Conv is about ten times slower. */
+#define LL_GC_ELEMENTS_PER_SECOND 5e8
+/* Above this much work the gradcheck command shows a progress bar. */
+#define LL_GC_PROGRESS_WORK 2e8
+
+/* The cost of checking the built layer l on inputs of shapes in[] with opt
+ * (twin: the three-way check of ll_gradcheck_layer_twin, whose copies count
+ * too); fails only when l refuses those shapes. */
+ll_status ll_gc_estimate_layer(const ll_layer *l, const ll_shape *in, const ll_gc_options *opt,
+                               bool twin, ll_gc_cost *cost);
+
+/* The same for the layer `info` with options cfg on input 0 of shape x0,
+ * before anything of x0's size is allocated: the layer is built once for a
+ * batch of one (its parameters do not depend on the batch; they are allocated
+ * then) and the inputs and output are scaled to x0. Fails with the layer's own
+ * message for shapes or options it refuses. */
+ll_status ll_gc_estimate(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+                         const ll_gc_options *opt, bool twin, ll_gc_cost *cost);
+
+/* LL_GC_MEMORY_FRACTION of the physical memory in bytes (sysconf), or
+ * LL_GC_MEMORY_FALLBACK when it cannot be read. */
+double ll_gc_memory_limit(void);
+
+/* LL_OK when cost is within work_limit and memory_limit (bytes); otherwise
+ * LL_EARG with a message giving the estimate, the rough time, the limit and
+ * `override` (the flag that runs it anyway, "--force"). */
+ll_status ll_gc_cost_check(const ll_gc_cost *cost, double work_limit, double memory_limit,
+                           const char *override);
+
 /* The band of a relative error, and its word ("good", "ok", "uneasy", "wrong"). */
 ll_gc_band ll_gc_band_of(double rel);
 const char *ll_gc_band_name(ll_gc_band b);
@@ -183,7 +246,9 @@ const char *ll_gc_index_str(ll_shape s, size_t flat, char *buf, size_t bufsize);
 /* Prints the report as a table, one row per tensor, and a summary line. */
 void ll_gc_report_print(FILE *f, const ll_gc_report *rep);
 
-/* Writes the report's rows as CSV (for scripts and the --save directory). */
+/* Writes the report's rows as CSV (for scripts and the --save directory)
+ * through ll_file_create: a failed write is LL_EIO naming path, and leaves no
+ * partial file behind. */
 ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep);
 
 #endif

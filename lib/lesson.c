@@ -6,110 +6,165 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "files.h"
 #include "gpu.h"
+#include "plot.h"
 #include "progress.h"
 
-static void usage(FILE *f, const char *number, const char *about, double lr, bool gpu_ok)
+/* "lesson-05": the program's name in its messages, for ll_program_start. */
+static char program[32];
+
+static void usage(FILE *f, const ll_lesson *L, const char *about)
 {
     fprintf(f,
-            "usage: lesson-%s [--full] [--smoke] [--seed S] [--data DIR] [--out DIR]\n\n"
+            "usage: lesson-%s [options]\n\n"
             "%s\n\n"
-            "  --full       the book-length run (the default takes about two minutes)\n"
+            "  --full       the book-length run (the default takes %s on 2 cores)\n"
             "  --smoke      a few seconds with tiny sizes (what the tests run)\n"
-            "  --seed S     seeds every random thing (default 1)\n"
-            "  --data DIR   an MNIST-layout data set (default: $LL_DATA or %s)\n"
             "  --out DIR    where data and plots go (default out/lesson-%s)\n",
-            number, about, LL_DATA_DEFAULT_DIR, number);
-    if (lr > 0)
-        fprintf(f, "  --lr X       the learning rate of the training run (default %g)\n", lr);
-    if (gpu_ok)
+            L->number, about, L->runtime ? L->runtime : "a minute or so", L->number);
+    if (L->uses & LL_LESSON_SEED)
+        fprintf(f, "  --seed S     seeds every random thing (default 1)\n");
+    if (L->uses & LL_LESSON_DATA)
+        fprintf(f, "  --data DIR   an MNIST-layout data set (default: $LL_DATA or %s)\n",
+                LL_DATA_DEFAULT_DIR);
+    if (L->uses & LL_LESSON_LR)
+        fprintf(f, "  --lr X       the learning rate of the training run (default %g)\n", L->lr);
+    if (L->uses & LL_LESSON_GPU)
         fprintf(f, "  --gpu        train on the GPU (the CUDA twins of the layers)\n");
+    if (L->uses & LL_LESSON_LOAD)
+        fprintf(f, "  --load FILE  evaluate a saved model.safetensors instead of training\n");
+    fprintf(f, "  --help       this text\n");
+}
+
+/* Why a flag this lesson does not take is refused. */
+static const char *why_not(unsigned flag)
+{
+    switch (flag) {
+    case LL_LESSON_SEED: return "this lesson draws no random numbers";
+    case LL_LESSON_DATA: return "this lesson reads no data set";
+    case LL_LESSON_LR: return "this lesson has no single training run to set it for (it compares "
+                              "several; its README says where the rates are)";
+    case LL_LESSON_GPU: return "this lesson trains no network (the ones that do: 05, 06, 08, 10, 11)";
+    case LL_LESSON_LOAD: return "this lesson saves no model to load back (lesson 10 does)";
+    }
+    return "not taken here";
+}
+
+/* The flags with a value, and which of L->uses each needs (0: every lesson). */
+static const struct {
+    const char *name;
+    unsigned flag;
+} VALUE_FLAGS[] = {{"--seed", LL_LESSON_SEED}, {"--data", LL_LESSON_DATA}, {"--out", 0},
+                   {"--lr", LL_LESSON_LR},     {"--load", LL_LESSON_LOAD}};
+
+/* Sets the value of one flag; returns 0 or 2 (a usage error, printed). */
+static int set_value(ll_lesson *L, const char *flag, const char *v)
+{
+    if (!strcmp(flag, "--seed")) {
+        /* Digits only: strtoull would take " -3" as 2^64 - 3. */
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(v, &end, 10);
+        if (!*v || strspn(v, "0123456789") != strlen(v) || errno) {
+            fprintf(stderr, "lesson-%s: --seed needs an integer from 0 to %llu (digits only), "
+                    "got '%s'\n", L->number, (unsigned long long)UINT64_MAX, v);
+            return 2;
+        }
+        L->seed = s;
+    } else if (!strcmp(flag, "--lr")) {
+        char *end;
+        double lr = strtod(v, &end);
+        if (!*v || *end || !(lr > 0) || !isfinite(lr)) {
+            fprintf(stderr, "lesson-%s: --lr needs a positive number, got '%s'\n", L->number, v);
+            return 2;
+        }
+        L->lr = lr;
+    } else if (!strcmp(flag, "--data") || !strcmp(flag, "--load")) {
+        if (!*v) {
+            fprintf(stderr, "lesson-%s: %s needs a path, got an empty one\n", L->number, flag);
+            return 2;
+        }
+        *(!strcmp(flag, "--data") ? &L->data : &L->load) = v;
+    } else if (ll_path(L->out, sizeof L->out, "%s", v) != LL_OK) {
+        fprintf(stderr, "lesson-%s: --out: %s\n", L->number, ll_last_error());
+        return 2;
+    }
+    return 0;
+}
+
+/* Parses argv into L; returns -1 to go on, 0 after --help, 2 on a usage error. */
+static int parse_flags(ll_lesson *L, const char *about, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        unsigned flag = 0;
+        int value = -1;
+        for (size_t k = 0; k < sizeof VALUE_FLAGS / sizeof *VALUE_FLAGS; k++)
+            if (!strcmp(a, VALUE_FLAGS[k].name))
+                value = (int)k, flag = VALUE_FLAGS[k].flag;
+        if (!strcmp(a, "--gpu"))
+            flag = LL_LESSON_GPU;
+        if (flag && !(L->uses & flag)) {
+            fprintf(stderr, "lesson-%s: %s: %s\n", L->number, a, why_not(flag));
+            return 2;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout, L, about);
+            return 0;
+        } else if (!strcmp(a, "--full") || !strcmp(a, "--smoke") || !strcmp(a, "--gpu")) {
+            *(a[2] == 'f' ? &L->full : a[2] == 's' ? &L->smoke : &L->gpu) = true;
+        } else if (value < 0) {
+            fprintf(stderr, "lesson-%s: unknown option '%s' (lesson-%s --help)\n", L->number, a,
+                    L->number);
+            return 2;
+        } else if (i + 1 >= argc) {
+            fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", L->number, a,
+                    L->number);
+            return 2;
+        } else if (set_value(L, a, argv[++i]) != 0) {
+            return 2;
+        }
+    }
+    return -1;
 }
 
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv)
 {
-    const double default_lr = L->lr;
-    const bool gpu_ok = L->gpu_ok;
+    const ll_lesson given = *L;
     memset(L, 0, sizeof *L);
-    L->lr = default_lr;
-    L->gpu_ok = gpu_ok;
+    L->uses = given.uses, L->lr = given.lr, L->runtime = given.runtime;
     snprintf(L->number, sizeof L->number, "%s", number);
+    snprintf(program, sizeof program, "lesson-%s", number);
+    ll_program_start(program);
     L->seed = 1;
     snprintf(L->out, sizeof L->out, "out/lesson-%s", number);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, number, about, default_lr, gpu_ok);
-            return 0;
-        } else if (!strcmp(a, "--full")) {
-            L->full = true;
-        } else if (!strcmp(a, "--smoke")) {
-            L->smoke = true;
-        } else if (!strcmp(a, "--gpu")) {
-            if (!gpu_ok) {
-                fprintf(stderr, "lesson-%s: --gpu: this lesson trains no network (the ones that "
-                        "do: 05, 06, 08, 10, 11)\n", number);
-                return 2;
-            }
-            L->gpu = true;
-        } else if (!strcmp(a, "--lr") && default_lr <= 0) {
-            fprintf(stderr, "lesson-%s: --lr: this lesson has no single training run to set it for "
-                    "(it compares several; its README says where the rates are)\n", number);
-            return 2;
-        } else if (!strcmp(a, "--seed") || !strcmp(a, "--data") || !strcmp(a, "--out") ||
-                   !strcmp(a, "--lr")) {
-            if (!v) {
-                fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", number, a, number);
-                return 2;
-            }
-            i++;
-            if (!strcmp(a, "--seed")) {
-                char *end;
-                errno = 0;
-                unsigned long long s = strtoull(v, &end, 10);
-                if (!*v || *end || errno || *v == '-') {
-                    fprintf(stderr, "lesson-%s: --seed needs a non-negative integer, got '%s'\n", number, v);
-                    return 2;
-                }
-                L->seed = s;
-            } else if (!strcmp(a, "--lr")) {
-                char *end;
-                double lr = strtod(v, &end);
-                if (!*v || *end || !(lr > 0) || !isfinite(lr)) {
-                    fprintf(stderr, "lesson-%s: --lr needs a positive number, got '%s'\n", number, v);
-                    return 2;
-                }
-                L->lr = lr;
-            } else if (!strcmp(a, "--data")) {
-                L->data = v;
-            } else {
-                snprintf(L->out, sizeof L->out, "%s", v);
-            }
-        } else {
-            fprintf(stderr, "lesson-%s: unknown option '%s' (lesson-%s --help)\n", number, a, number);
-            return 2;
-        }
-    }
+    int rc = parse_flags(L, about, argc, argv);
+    if (rc >= 0)
+        return rc;
     if (L->full && L->smoke) {
         fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
+        return 2;
+    }
+    if (L->load && (L->full || L->smoke || L->lr != given.lr)) {
+        fprintf(stderr, "lesson-%s: --load evaluates a saved model: %s applies to training, not "
+                "to it\n", number, L->full ? "--full" : L->smoke ? "--smoke" : "--lr");
         return 2;
     }
     if (L->gpu && !ll_gpu_available()) {
         fprintf(stderr, "lesson-%s: --gpu: %s\n", number, ll_gpu_describe());
         return 2;
     }
-    if (ll_make_dirs(L->out) != LL_OK) {
+    if (ll_prepare_out_dir(L->out, "--out") != LL_OK) {
         fprintf(stderr, "lesson-%s: %s\n", number, ll_last_error());
         return 2;
     }
     printf("Lesson %s: %s\n", number, title);
-    printf("(%s run, seed %llu; data and plots go to %s/)\n",
-           L->full ? "full" : L->smoke ? "smoke" : "default", (unsigned long long)L->seed, L->out);
+    printf("(%s run", L->full ? "full" : L->smoke ? "smoke" : "default");
+    if (L->uses & LL_LESSON_SEED)
+        printf(", seed %llu", (unsigned long long)L->seed);
+    printf("; data and plots go to %s/)\n", L->out);
     if (L->gpu)
         printf("(training on the GPU: %s)\n", ll_gpu_describe());
     return -1;
@@ -132,14 +187,40 @@ void ll_lesson_section(const char *fmt, ...)
 
 const char *ll_lesson_path(const ll_lesson *L, const char *file, char *buf, size_t bufsize)
 {
-    snprintf(buf, bufsize, "%s/%s", L->out, file);
+    /* --out is at most LL_PATH_MAX - LL_FILE_NAME_ROOM long and file is the
+     * lesson's own short name: a path that does not fit is a bug, not input. */
+    if (strlen(file) >= LL_FILE_NAME_ROOM || ll_path(buf, bufsize, "%s/%s", L->out, file) != LL_OK) {
+        fprintf(stderr, "lesson-%s: internal error: no room for the path of %s in a buffer of %zu\n",
+                L->number, file, bufsize);
+        abort();
+    }
     return buf;
 }
 
 int ll_lesson_fail(const ll_lesson *L, const char *what, ll_status s)
 {
+    fflush(stdout);
     fprintf(stderr, "lesson-%s: %s: %s\n", L->number, what, ll_last_error());
     return s == LL_EDIVERGED || s == LL_ECUDA ? 1 : 2;
+}
+
+int ll_lesson_finish(const ll_lesson *L, int rc)
+{
+    int failed = ll_plot_failures();
+    if (rc != 0 || failed == 0)
+        return rc;
+    fflush(stdout);
+    fprintf(stderr, "lesson-%s: %d plot%s not drawn (the warnings above name %s); every data file "
+            "was written\n", L->number, failed, failed == 1 ? "" : "s", failed == 1 ? "it" : "them");
+    return 1;
+}
+
+ll_status ll_lesson_need(const ll_lesson *L, const ll_dataset *d, int n, const char *why)
+{
+    if (d->n >= n)
+        return LL_OK;
+    return ll_fail(LL_EARG, "lesson %s needs at least %d images in %s for %s, the data set has %d",
+                   L->number, n, d->name, why, d->n);
 }
 
 ll_status ll_lesson_load_data(const ll_lesson *L, ll_dataset *train, ll_dataset *test)

@@ -1,17 +1,22 @@
 /* lesson.h — what every lesson program shares: flags, headings, output files.
  *
- * Every lesson accepts the same flags:
- *   --full        the book-length run (default: about two minutes on 2 cores)
+ * Every lesson accepts
+ *   --full        the book-length run (the default takes L->runtime)
  *   --smoke       a few seconds, tiny sizes: CTest runs every lesson this way
- *   --seed S      seeds every random thing (default 1)
- *   --data DIR    an MNIST-layout data set instead of Fashion-MNIST
- *   --out DIR     where data and plots go (default out/lesson-NN)
- *   --lr X        the learning rate of the lesson's one training run, in the
- *                 lessons that have one (05, 10); the others refuse it
- *   --gpu         train on the GPU, in the lessons that train networks (05,
- *                 06, 08, 10, 11); without a usable GPU it stops with the reason
+ *   --out DIR     where data and plots go (default out/lesson-NN); checked
+ *                 before any work: it must be (or become) a folder that
+ *                 takes files, with a name of at most
+ *                 LL_PATH_MAX - LL_FILE_NAME_ROOM characters
  *   --help
- * and writes its data files and PNG plots under the output directory.
+ * and, where the lesson says so in L->uses (and only there: a flag that does
+ * not apply is refused, never ignored):
+ *   --seed S      seeds every random thing (default 1; digits only)
+ *   --data DIR    an MNIST-layout data set instead of Fashion-MNIST
+ *   --lr X        the learning rate of the lesson's one training run
+ *   --gpu         train on the GPU; without a usable GPU it stops with the reason
+ *   --load FILE   evaluate a saved model instead of training one (then
+ *                 --full, --smoke and --lr, which shape training, are refused)
+ * It writes its data files and PNG plots under the output directory.
  */
 #ifndef LL_LESSON_H
 #define LL_LESSON_H
@@ -21,26 +26,38 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "files.h"
 #include "net.h"
 
+/* The flags a lesson takes beyond --full, --smoke, --out and --help (L->uses). */
+enum {
+    LL_LESSON_SEED = 1 << 0, /* --seed: it draws random numbers */
+    LL_LESSON_DATA = 1 << 1, /* --data (and $LL_DATA): it reads a data set */
+    LL_LESSON_LR = 1 << 2,   /* --lr: its one training run's rate (default in L->lr) */
+    LL_LESSON_GPU = 1 << 3,  /* --gpu: it trains networks */
+    LL_LESSON_LOAD = 1 << 4, /* --load FILE: it can evaluate a saved model */
+};
+
 typedef struct {
-    char number[8];     /* "05" */
+    /* Set by the lesson before ll_lesson_init: */
+    unsigned uses;        /* LL_LESSON_* flags it accepts */
+    double lr;            /* with LL_LESSON_LR: the default learning rate */
+    const char *runtime;  /* how long the default run takes on 2 cores ("about 10 s") */
+    /* Set by ll_lesson_init from the command line: */
+    char number[8];       /* "05" */
     bool full, smoke;
     uint64_t seed;
-    const char *data;   /* --data DIR, or NULL */
-    char out[1024];     /* output directory */
-    double lr;          /* the learning rate of the lesson's one training run: the
-                           lesson sets its default before ll_lesson_init, which then
-                           accepts --lr; 0 when there is no such run (--lr refused) */
-    bool gpu_ok;        /* set by a lesson that trains networks, before ll_lesson_init:
-                           then --gpu is accepted (and refused by the others) */
-    bool gpu;           /* --gpu: train on the GPU (ll_lesson_place) */
+    const char *data;     /* --data DIR, or NULL */
+    const char *load;     /* --load FILE, or NULL */
+    char out[LL_PATH_MAX + 1]; /* output directory, checked to take files */
+    bool gpu;             /* --gpu: train on the GPU (ll_lesson_place) */
 } ll_lesson;
 
-/* Parses the flags into L (keeping only L->lr, the default learning rate, from
- * before), creates the output directory and prints the lesson's
- * banner. Returns -1 to go on, or the exit status to return right away
- * (0 after --help, 2 after a usage error). `about` is one line for --help. */
+/* Parses the flags into L (keeping uses, lr and runtime from before), checks
+ * and creates the output directory and prints the lesson's banner. Returns -1
+ * to go on, or the exit status to return right away (0 after --help, 2 after
+ * a usage error). `about` is a few lines for --help. It also calls
+ * ll_program_start: standard output is line-buffered and checked at exit. */
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv);
 
@@ -55,12 +72,23 @@ void ll_lesson_section(const char *fmt, ...)
 #endif
     ;
 
-/* The path of a file in the output directory, written into buf. */
+/* The path of a file in the output directory, written into buf, which must
+ * hold LL_PATH_MAX + 1 bytes; file is one of the lesson's own short names
+ * (at most LL_FILE_NAME_ROOM - 1 characters), so the path always fits. */
 const char *ll_lesson_path(const ll_lesson *L, const char *file, char *buf, size_t bufsize);
 
 /* Prints "lesson-NN: <what>: <last error>" on stderr and returns the exit
- * status for it: 2 for bad input or missing data, 1 otherwise (divergence). */
+ * status for it: 1 for divergence or a CUDA failure, 2 otherwise (bad input,
+ * missing data, a file that cannot be read or written). */
 int ll_lesson_fail(const ll_lesson *L, const char *what, ll_status s);
+
+/* A lesson's last word: returns rc, or 1 when rc is 0 but some plot was not
+ * drawn (the warnings named each one; everything else was written). */
+int ll_lesson_finish(const ll_lesson *L, int rc);
+
+/* LL_OK when d holds at least n images; otherwise LL_EARG saying that the
+ * lesson needs n for `why` and how many d has. */
+ll_status ll_lesson_need(const ll_lesson *L, const ll_dataset *d, int n, const char *why);
 
 /* Loads the training and test sets (Fashion-MNIST unless --data), printing
  * what was loaded and how long it took. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "files.h"
 #include "progress.h"
 
 /* Samples per forward pass when measuring accuracy (memory, not maths). */
@@ -40,17 +41,27 @@ static ll_status evaluate(ll_net *net, const ll_dataset *d, int limit, double *a
     return ll_net_accuracy(net, &rows, d->labels, EVAL_BATCH, acc);
 }
 
-static void write_iter_log(const char *path, const ll_train_history *h, int batches_per_epoch)
+/* Writes the loss of every iteration to path; a failed write is LL_EIO. */
+static ll_status write_iter_log(const char *path, const ll_train_history *h, int batches_per_epoch)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "train: cannot write %s\n", path);
-        return;
-    }
+    FILE *f;
+    LL_TRY(ll_file_create(path, &f));
     fprintf(f, "iteration,epoch,loss\n");
     for (long i = 0; i < h->iterations; i++)
         fprintf(f, "%ld,%.4f,%.6g\n", i + 1, (double)(i + 1) / batches_per_epoch, (double)h->iter_loss[i]);
-    fclose(f);
+    return ll_file_commit(f);
+}
+
+/* Commits the epoch log and writes the iteration log, after training: what
+ * was trained stays in h and the net whatever happens here. A write failure
+ * becomes the result only when training itself succeeded. */
+static ll_status finish_logs(ll_status s, FILE *epoch_log, const ll_train_config *cfg,
+                             const ll_train_history *h, int per_epoch)
+{
+    ll_status w = ll_file_commit(epoch_log);
+    if (w == LL_OK && cfg->iter_log && h->iter_loss)
+        w = write_iter_log(cfg->iter_log, h, per_epoch);
+    return s == LL_OK ? w : s;
 }
 
 ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
@@ -79,11 +90,11 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
     h->train_acc = calloc((size_t)cfg->epochs, sizeof *h->train_acc);
     h->test_acc = calloc((size_t)cfg->epochs, sizeof *h->test_acc);
     h->iter_loss = calloc((size_t)planned, sizeof *h->iter_loss);
-    FILE *log = cfg->epoch_log ? fopen(cfg->epoch_log, "w") : NULL;
+    FILE *log = NULL;
     if (!h->train_loss || !h->train_acc || !h->test_acc || !h->iter_loss)
         s = ll_fail(LL_ENOMEM, "train: out of memory for the history of %ld iterations", planned);
-    else if (cfg->epoch_log && !log)
-        s = ll_fail(LL_EIO, "train: cannot write the log %s", cfg->epoch_log);
+    else if (cfg->epoch_log)
+        s = ll_file_create(cfg->epoch_log, &log);
     if (log)
         fprintf(log, "epoch,iterations,train_loss,train_acc,test_acc,seconds\n");
 
@@ -173,11 +184,9 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
                 snprintf(status, sizeof status, "loss %.4f", h->train_loss[epoch]);
             ll_progress_finish(&bar, status);
         }
-        if (log) {
+        if (log)
             fprintf(log, "%d,%ld,%.6g,%.6g,%.6g,%.3f\n", epoch + 1, h->iterations, h->train_loss[epoch],
                     h->train_acc[epoch], h->test_acc[epoch], h->seconds);
-            fflush(log);
-        }
         if (s == LL_OK && cfg->evaluate && test) {
             if (h->test_acc[epoch] > best_acc) {
                 best_acc = h->test_acc[epoch];
@@ -201,10 +210,7 @@ ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
     free(state);
     if (!cfg->quiet && s == LL_EDIVERGED)
         printf("\n");
-    if (log)
-        fclose(log);
-    if (cfg->iter_log && h->iter_loss)
-        write_iter_log(cfg->iter_log, h, per_epoch);
+    s = finish_logs(s, log, cfg, h, per_epoch);
     ll_tensor_free(&x);
     ll_tensor_free(&t);
     ll_batcher_free(&batches);

@@ -7,9 +7,10 @@
  * has not improved for that many epochs, optionally going back to the weights
  * of its best epoch (early stopping). A progress bar shows loss, accuracy and
  * images per second. Every epoch is
- * appended to a CSV log, every iteration's loss to another. A NaN or infinite
- * loss stops training at once with LL_EDIVERGED and a message that says
- * where and what to try.
+ * appended to a CSV log, every iteration's loss to another; both are written
+ * through ll_file_create and appear, complete, when training ends (also after
+ * a divergence). A NaN or infinite loss stops training at once with
+ * LL_EDIVERGED and a message that says where and what to try.
  */
 #ifndef LL_TRAIN_H
 #define LL_TRAIN_H
@@ -54,7 +55,10 @@ typedef struct {
 ll_train_config ll_train_defaults(void);
 
 /* Trains net on `train`, evaluating on `test` (may be NULL) after each epoch.
- * Fills h (free it with ll_train_history_free), also when training diverged. */
+ * Fills h (free it with ll_train_history_free), also when training diverged.
+ * A log that cannot be written is LL_EIO: when its folder is unusable before
+ * the first step; otherwise after the last, with h filled and net trained, so
+ * the caller can still save what was learnt. */
 ll_status ll_train(ll_net *net, const ll_dataset *train, const ll_dataset *test,
                    const ll_train_config *cfg, ll_train_history *h);
 

@@ -1,6 +1,7 @@
 # accuracy.gp — train and test accuracy per epoch, from a training log.
 #
-#   gnuplot -e "datafile='train.csv'; title='...'; outfile='accuracy.png'" plots/accuracy.gp
+#   gnuplot -c plots/call.gp plots/accuracy.gp accuracy.png datafile ./train.csv title '...'
+# (what ll_plot runs: every value is a string argument, never gnuplot code)
 # datafile: the epoch log of ll_train (epoch,iterations,train_loss,train_acc,test_acc,seconds).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
@@ -18,6 +19,8 @@ set ylabel "accuracy"
 set title title noenhanced
 set grid
 set yrange [*:1]
-set xrange [0.5:*]
+# Half an epoch of room either side, also when there is only one epoch.
+stats datafile using 1 nooutput
+set xrange [0.5:STATS_max + 0.5]
 plot datafile using 1:4 with linespoints pointtype 7 title "train", \
      datafile using 1:5 with linespoints pointtype 5 title "test"

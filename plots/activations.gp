@@ -1,6 +1,9 @@
 # activations.gp — activation functions, or their derivatives, on one plot.
 #
-#   gnuplot -e "datafile='activations.csv'; first=2; last=7; title='...'; outfile='a.png'" plots/activations.gp
+#   gnuplot -c plots/call.gp plots/activations.gp a.png datafile ./activations.csv \
+#           '#first' 2 '#last' 7 title '...'
+# (what ll_plot runs: every value is a string argument, never gnuplot code;
+# a name starting with # is a number)
 # datafile: CSV with a header; column 1 is x, columns first..last are drawn,
 #           named by their headers.
 # title: the plot title (drawn noenhanced: _ and ^ are literal).
@@ -31,5 +34,5 @@ style(list, i, default) = words(list) >= i - first + 1 ? real(word(list, i - fir
 # Drawn last column first, so the first columns lie on top; the inverted key
 # still lists them in column order.
 set key top left noenhanced invert
-plot for [i=last:first:-1] datafile using 1:i with lines linecolor (i - first + 1) \
+plot for [i=int(last):int(first):-1] datafile using 1:i with lines linecolor (i - first + 1) \
      linewidth style(widths, i, 2) dashtype int(style(dashes, i, 1)) title columnheader(i)

@@ -1,12 +1,16 @@
 # bench.gp — the bench's chart: how close each layer comes to its limit, and
 # how much faster (or slower) training is than PyTorch's.
 #
-#   gnuplot -e "layersfile='out/bench/layers.csv'; ratiosfile='out/bench/ratios.csv'; \
-#               haslayers=1; hasratios=1; title='...'; outfile='bench.png'" plots/bench.gp
-# layersfile: checks/bench's layers.csv (column 2 the case, 3 the class,
-#             14 cpu_fraction: limit time / layer time, forward+backward).
-# ratiosfile: ratios.csv (column 1 the net, 4 the ratio PyTorch time / layerlab time).
-# haslayers, hasratios: 0 when that part was not measured (--only, no PyTorch).
+#   gnuplot -c plots/call.gp plots/bench.gp bench.png datadir ./out/bench \
+#           parts 'layers ratios' title '...'
+# (as lib/plot.c runs it: each value a string argument, never gnuplot code;
+# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+# datadir: the bench's --out, holding
+#   layers.csv (column 2 the case, 3 the class, 14 cpu_fraction: limit time /
+#              layer time, forward+backward), and
+#   ratios.csv (column 1 the net, 4 the ratio PyTorch time / layerlab time).
+# parts: the words "layers" and "ratios" for the parts that were measured
+#        (--only and a missing PyTorch leave one out).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
 if (strstrt(outfile, ".png") > 0) {
@@ -16,6 +20,10 @@ if (strstrt(outfile, ".png") > 0) {
     set terminal dumb size 120,30
 }
 set datafile separator ","
+layersfile = datadir . "/layers.csv"
+ratiosfile = datadir . "/ratios.csv"
+haslayers = strstrt(parts, "layers") > 0
+hasratios = strstrt(parts, "ratios") > 0
 set style fill solid 0.75 border -1
 set boxwidth 0.8
 set grid ytics

@@ -1,9 +1,15 @@
 # bn_grid.gp — training accuracy with and without BatchNorm, one small plot
 # per initial weight scale.
 #
-#   gnuplot -e "datadir='out/lesson-08'; n=16; cols=4; outfile='bn_grid.png'" plots/bn_grid.gp
-# datadir holds run_<i>.csv for i = 1..n: a header line "# std=<value>", then
-# CSV rows epoch,with_bn,without_bn (training accuracy).
+#   gnuplot -c plots/call.gp plots/bn_grid.gp bn_grid.png \
+#           datadir ./out/lesson-08 stds '1 0.541 0.293 ...' '#cols' 4
+# (as lib/plot.c runs it: each value a string argument, never gnuplot code;
+# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+# stds: the weight scales as words, one panel each (its title, read with word()).
+# datadir holds run_<i>.csv for i = 1..words(stds): CSV rows
+# epoch,with_bn,without_bn (training accuracy) under a header line and a
+# "# std=..." comment.
+# cols: panels per row.
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
 if (strstrt(outfile, ".png") > 0) {
@@ -14,6 +20,7 @@ if (strstrt(outfile, ".png") > 0) {
 }
 set datafile separator ","
 set datafile commentschars "#"
+n = words(stds)
 rows = (n + cols - 1) / cols
 set yrange [0:1]
 set ytics 0.5
@@ -22,8 +29,7 @@ set grid
 set multiplot layout rows, cols title "Training accuracy per epoch: with BatchNorm (solid) and without (dashed)"
 do for [i=1:n] {
     f = sprintf("%s/run_%d.csv", datadir, i)
-    std = system(sprintf("head -n 1 %s | cut -d= -f2", f))
-    set title sprintf("weight std %s", std) noenhanced
+    set title sprintf("weight std %s", word(stds, i)) noenhanced
     if (i == 1) { set key bottom right } else { unset key }
     plot f using 1:2 with lines linewidth 2 lc rgb "#1f77b4" title "BatchNorm", \
          f using 1:3 with lines linewidth 2 dashtype 2 lc rgb "#7f7f7f" title "no BatchNorm"

@@ -1,6 +1,9 @@
 # images.gp — a grid of small grey images, each with its caption above it.
 #
-#   gnuplot -e "datafile='samples.dat'; n=10; cols=5; titles='Ankle boot|Pullover|...'; title='...'; outfile='samples.png'" plots/images.gp
+#   gnuplot -c plots/call.gp plots/images.gp samples.png datafile ./samples.dat \
+#           '#n' 10 '#cols' 5 titles 'Ankle boot|Pullover|...' title '...'
+# (what ll_plot runs: every value is a string argument, never gnuplot code;
+# a name starting with # is a number)
 # datafile: n matrices of pixel values in [0, 1] (one text row per image row,
 # values separated by spaces), each followed by two blank lines so that
 # gnuplot's `index` picks one image.
@@ -9,6 +12,9 @@
 # title: the title above the grid.
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
+# Whole numbers, so that the division below rounds down.
+n = int(n)
+cols = int(cols)
 rows = (n + cols - 1) / cols
 if (strstrt(outfile, ".png") > 0) {
     set terminal pngcairo size 170 * cols, 190 * rows + 40 font "sans,11"

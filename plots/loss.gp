@@ -1,6 +1,7 @@
 # loss.gp — the loss of every mini-batch, and its moving average.
 #
-#   gnuplot -e "datafile='iterations.csv'; title='...'; outfile='loss.png'" plots/loss.gp
+#   gnuplot -c plots/call.gp plots/loss.gp loss.png datafile ./iterations.csv title '...'
+# (what ll_plot runs: every value is a string argument, never gnuplot code)
 # datafile: the iteration log of ll_train (iteration,epoch,loss).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 

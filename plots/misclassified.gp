@@ -1,9 +1,12 @@
 # misclassified.gp — small images, each with its own title (predicted / true class).
 #
-#   gnuplot -e "datafile='wrong.dat'; n=20; cols=5; titles='Shirt / T-shirt|...'; outfile='w.png'" plots/misclassified.gp
+#   gnuplot -c plots/call.gp plots/misclassified.gp w.png datafile ./wrong.dat \
+#           titles 'Shirt / T-shirt|...' '#cols' 5
+# (as lib/plot.c runs it: each value a string argument, never gnuplot code.)
+# titles: the panel titles separated by '|', one per image: their count is n.
 # datafile: n matrices (28 rows of 28 values in [0, 1]) separated by two blank
 # lines, so that gnuplot's `index` picks each one.
-# titles: the n panel titles separated by '|'.
+# cols: panels per row.
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
 if (strstrt(outfile, ".png") > 0) {
@@ -11,6 +14,10 @@ if (strstrt(outfile, ".png") > 0) {
     set output outfile
 } else {
     set terminal dumb size 120,60
+}
+n = 1
+do for [c = 1:strlen(titles)] {
+    if (titles[c:c] eq "|") { n = n + 1 }
 }
 rows = (n + cols - 1) / cols
 set palette grey negative

@@ -1,6 +1,9 @@
 # optimizer_losses.gp — the smoothed training loss of several optimizers on one plot.
 #
-#   gnuplot -e "datafile='losses.csv'; ncols=7; ymax=3; title='...'; outfile='losses.png'" plots/optimizer_losses.gp
+#   gnuplot -c plots/call.gp plots/optimizer_losses.gp losses.png datafile ./losses.csv \
+#           '#ncols' 7 '#ymax' 3 title '...'
+# (what ll_plot runs: every value is a string argument, never gnuplot code;
+# a name starting with # is a number)
 # datafile: CSV with a header; column 1 the iteration, columns 2..ncols the
 #   (smoothed) loss of one optimizer each, named by the header.
 # ymax (optional): the top of the y axis; curves above it are cut off.
@@ -25,4 +28,4 @@ if (exists("ymax")) {
 }
 # Distinct colours (no yellow on white).
 array colours[8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#000000", "#e377c2", "#17becf"]
-plot for [i=2:ncols] datafile using 1:i with lines linewidth 2 lc rgb colours[(i-2)%8+1] title columnheader(i)
+plot for [i=2:int(ncols)] datafile using 1:i with lines linewidth 2 lc rgb colours[(i-2)%8+1] title columnheader(i)

@@ -1,9 +1,13 @@
 # regularization.gp — train and test accuracy per epoch for several runs, and
 # the gap between them.
 #
-#   gnuplot -e "datadir='out/lesson-09'; runs='none decay dropout';
-#               labels='no regularization|weight decay 0.1|dropout 0.2'; outfile='r.png'" plots/regularization.gp
-# datadir holds train_<run>.csv for each run: the epoch log of ll_train
+#   gnuplot -c plots/call.gp plots/regularization.gp r.png datadir ./out/lesson-09 \
+#           runs 'none|no regularization|decay|weight decay 0.1|dropout|dropout 0.2' \
+#           title '300 training images, ...'
+# (as lib/plot.c runs it: each value a string argument, never gnuplot code;
+# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+# runs: for each run its name and its panel title, all separated by '|';
+# datadir holds train_<name>.csv for each run: the epoch log of ll_train
 # (epoch,iterations,train_loss,train_acc,test_acc,seconds).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 
@@ -14,27 +18,36 @@ if (strstrt(outfile, ".png") > 0) {
     set terminal dumb size 120,50
 }
 set datafile separator ","
-n = words(runs)
-set multiplot layout 2, 2 title "300 training images, 6 x 100 ReLU layers: train (solid) and test (dashed) accuracy"
+
+# runs split at '|' into item[]: name 1, label 1, name 2, label 2, ...
+items = 1
+do for [c = 1:strlen(runs)] {
+    if (runs[c:c] eq "|") { items = items + 1 }
+}
+array item[items]
+rest = runs
+do for [k = 1:items] {
+    cut = strstrt(rest, "|")
+    item[k] = cut > 0 ? rest[1:cut-1] : rest
+    rest = cut > 0 ? rest[cut+1:] : ""
+}
+n = items / 2
+file(i) = sprintf("%s/train_%s.csv", datadir, item[2 * i - 1])
+
+set multiplot layout 2, 2 title title noenhanced
 set yrange [0:1.05]
 set grid
 set xlabel "epoch"
 set key bottom right
 do for [i=1:n] {
-    rest = labels; name_i = ""
-    do for [j=1:i] {
-        cut = strstrt(rest, "|")
-        name_i = cut > 0 ? rest[1:cut-1] : rest
-        rest = cut > 0 ? rest[cut+1:] : ""
-    }
-    f = sprintf("%s/train_%s.csv", datadir, word(runs, i))
-    set title name_i noenhanced
+    f = file(i)
+    set title item[2 * i] noenhanced
     plot f using 1:4 every ::1 with lines linewidth 2 lc rgb "#1f77b4" title "train", \
          f using 1:5 every ::1 with lines linewidth 2 dashtype 2 lc rgb "#d62728" title "test"
 }
 set title "the gap: train accuracy - test accuracy" noenhanced
 set yrange [*:*]
 set key top left
-plot for [i=1:n] sprintf("%s/train_%s.csv", datadir, word(runs, i)) using 1:($4 - $5) every ::1 \
-     with lines linewidth 2 title word(runs, i)
+plot for [i=1:n] file(i) using 1:($4 - $5) every ::1 \
+     with lines linewidth 2 title item[2 * i - 1] noenhanced
 unset multiplot

@@ -1,7 +1,11 @@
 # sweep.gp — relative error of the numerical gradient against the step h.
 #
-# Called by `gradcheck LAYER --sweep` as
-#   gnuplot -e "datafile='sweep.csv'; outfile='sweep.png'; ncols=4; subject='conv (f64)'" plots/sweep.gp
+# Called by `gradcheck LAYER --sweep` through lib/plot.c and plots/call.gp:
+#   gnuplot -c plots/call.gp plots/sweep.gp DIR/sweep.png \
+#           datafile DIR/sweep.csv '#ncols' 4 subject 'conv (f64)'
+# Every value arrives as a string (ncols as a number) and is only ever used
+# as one: no command here is built from a variable, so a folder or title
+# holding quotes or "system(...)" is just text.
 # datafile: CSV with a header row, h in column 1, one column per tensor.
 # outfile ending in .png: pngcairo; otherwise the text terminal (dumb).
 

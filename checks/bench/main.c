@@ -5,9 +5,12 @@
  *
  * Prints three tables (the limit, every layer, training throughput) and the
  * targets of issue 6 marked met or missed; writes CSV files, report.txt and
- * bench.png into --out (default out/bench). How to read it: README.md,
- * "Benchmarks". Exit status: 0 when it ran (a missed target is reported, not
- * a failure), 1 when a measurement failed, 2 on a usage error.
+ * bench.png into --out (default out/bench), which is checked to take files
+ * before anything is measured; every file is written whole or not at all
+ * (ll_file_create). How to read it: README.md, "Benchmarks". Exit status: 0
+ * when it ran (a missed target is reported, not a failure), 1 when a
+ * measurement failed, a file could not be written or the chart was not
+ * drawn, 2 on a usage error (an --out that takes no files included).
  */
 #include <errno.h>
 #include <math.h>
@@ -64,7 +67,11 @@ static const bench_plan PLAN_QUICK = {.warmup_calls = 1, .warmup_seconds = 0, .r
 #define GIGA 1e9
 #define MILLI 1e3
 #define PERCENT 100.0
-#define PATH_LEN 4096
+#define PATH_LEN (LL_PATH_MAX + 1)
+/* Room for a target's detail: torch->why (under 768 bytes) in a sentence. */
+#define DETAIL_LEN 1024
+/* Room for the chart's title: the build, the OpenBLAS core and the threads. */
+#define TITLE_LEN 256
 
 typedef struct {
     bool quick, torch, layers, train;
@@ -115,7 +122,7 @@ static void usage(FILE *f)
             "  --out DIR        CSV files, report.txt and bench.png (default %s)\n"
             "  --help           this text\n"
             "exit status: 0 ran (missed targets are reported, not failures), 1 a measurement\n"
-            "failed, 2 usage error\n",
+            "failed, a file could not be written or the chart was not drawn, 2 usage error\n",
             LL_REAL_NAME, DEFAULT_PYTHON, DEFAULT_OUT);
 }
 
@@ -167,10 +174,20 @@ static int parse_args(int argc, char **argv, bench_args *a)
     return -1;
 }
 
-static const char *out_path(const bench_args *a, const char *file, char *buf, size_t size)
+/* The path of `file` in --out, into buf (PATH_LEN bytes): --out was checked
+ * by ll_prepare_out_dir to leave room for a file name, so a path that does
+ * not fit is refused as a bug, never cut. */
+static ll_status out_path(const bench_args *a, const char *file, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/%s", a->out, file);
-    return buf;
+    return ll_path(buf, size, "%s/%s", a->out, file);
+}
+
+/* Starts writing `file` in --out (ll_file_create: the file appears, complete,
+ * at ll_file_commit); path receives its name for the messages. */
+static ll_status create_out(const bench_args *a, const char *file, char *path, FILE **f)
+{
+    LL_TRY(out_path(a, file, path, PATH_LEN));
+    return ll_file_create(path, f);
 }
 
 /* "6.9 MB", "64.0 KB": a byte count for the tables. */
@@ -298,9 +315,8 @@ static ll_status table_limits(const bench_args *a, const bench_layer_result *res
         "  The GEMMs each layer made in one pass (recorded from its ll_gemm calls; calls:\n"
         "  how many of that shape), replayed alone on buffers laid out like the layer's.\n\n",
         ll_blas_corename(), ll_blas_threads(), sysconf(_SC_NPROCESSORS_ONLN));
-    FILE *csv = fopen(out_path(a, "limits_gemm.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    FILE *csv;
+    LL_TRY(create_out(a, "limits_gemm.csv", path, &csv));
     fprintf(csv, "layer,case,pass,op,M,N,K,calls,gflop,cpu_sgemm_ms,cpu_sgemm_gflops,cpu_dgemm_ms,"
                  "cpu_dgemm_gflops\n");
     say("  %-24s %-8s %-16s %2s %6s %10s %10s\n", "layer", "pass", "M x N x K", "op", "calls",
@@ -324,12 +340,9 @@ static ll_status table_limits(const bench_args *a, const bench_layer_result *res
                     g->dgemm_s * MILLI, g->flops / g->dgemm_s / GIGA);
         }
     }
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
 
-    csv = fopen(out_path(a, "limits_memcpy.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    LL_TRY(create_out(a, "limits_memcpy.csv", path, &csv));
     fprintf(csv, "bytes,runs,cpu_ms,cpu_gbps\n");
     say("\n  memcpy, one thread (GB/s = bytes read + written / time), at each input size;\n"
         "  measured again after each layer of that size (runs; the median shown, min-max):\n\n");
@@ -360,8 +373,7 @@ static ll_status table_limits(const bench_args *a, const bench_layer_result *res
             median * MILLI, bps / GIGA, m.n, range, count ? users : "(reference: beyond the caches)");
         fprintf(csv, "%zu,%d,%.6f,%.3f\n", m.bytes, m.n, median * MILLI, bps / GIGA);
     }
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     return LL_OK;
 }
 
@@ -392,9 +404,8 @@ static ll_status table_layers(const bench_args *a, const bench_layer_result *res
         "  parameters, and the gradients it writes). limit: that work at OpenBLAS's speed for\n"
         "  the same GEMMs (table 1), or at memcpy's bandwidth for the input's size.\n"
         "  %% limit = limit time / layer time, forward + backward.\n\n");
-    FILE *csv = fopen(out_path(a, "layers.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    FILE *csv;
+    LL_TRY(create_out(a, "layers.csv", path, &csv));
     /* A GPU run adds gpu_fwd_ms ... gpu_fraction after these columns. */
     fprintf(csv, "layer,case,class,shape,unit,fwd_work,bwd_work,cpu_fwd_ms,cpu_bwd_ms,cpu_fwd_rate,"
                  "cpu_bwd_rate,cpu_rate,cpu_limit,cpu_fraction\n");
@@ -425,8 +436,7 @@ static ll_status table_layers(const bench_args *a, const bench_layer_result *res
                 r->layer_s[BENCH_FWD] * MILLI, r->layer_s[BENCH_BWD] * MILLI, fwd, bwd, total, limit,
                 frac);
     }
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     return LL_OK;
 }
 
@@ -504,9 +514,8 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
     }
     ll_dataset_free(&data);
 
-    FILE *csv = fopen(out_path(a, "training.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    FILE *csv;
+    LL_TRY(create_out(a, "training.csv", path, &csv));
     fprintf(csv, "net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,"
                  "epoch_s\n");
     say("\n  %-10s %-9s %-6s %7s %10s %10s %10s %9s\n", "net", "impl", "device", "threads",
@@ -526,8 +535,7 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
         if (ours[k].ok && gpu[k].ok)
             say("  %-10s GPU %.1fx faster than layerlab on the CPU\n", BENCH_NET_NAMES[k],
                 ours[k].s_per_iter / gpu[k].s_per_iter);
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
 
     say("\n  Where layerlab's iteration time goes (mean shares):\n");
     for (int k = 0; k < BENCH_NETS; k++) {
@@ -539,9 +547,7 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
                 p + 1 < BENCH_PHASES ? "," : "\n");
     }
 
-    csv = fopen(out_path(a, "ratios.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    LL_TRY(create_out(a, "ratios.csv", path, &csv));
     fprintf(csv, "net,layerlab_epoch_s,pytorch_epoch_s,ratio\n");
     if (torch->available) {
         say("\n  PyTorch %s time / layerlab time (above 1: layerlab is faster):\n", torch->version);
@@ -554,8 +560,7 @@ static ll_status section_train(const bench_args *a, const bench_plan *plan, benc
                     epoch_seconds(&torch->res[k]), ratio);
         }
     }
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     return LL_OK;
 }
 
@@ -574,10 +579,9 @@ static void target(FILE *csv, const char *what, double measured, double threshol
 static ll_status section_targets(const bench_args *a, const bench_layer_result *res, int n,
                                  const bench_train_result *ours, const bench_torch *torch)
 {
-    char path[PATH_LEN], detail[512];
-    FILE *csv = fopen(out_path(a, "targets.csv", path, sizeof path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "bench: cannot write %s", path);
+    char path[PATH_LEN], detail[DETAIL_LEN];
+    FILE *csv;
+    LL_TRY(create_out(a, "targets.csv", path, &csv));
     fprintf(csv, "target,measured,threshold,verdict\n");
     say("\n== Targets (issue 6)%s ==\n\n",
         a->quick ? " — QUICK RUN: one call per figure, not a measurement" : "");
@@ -587,7 +591,7 @@ static ll_status section_targets(const bench_args *a, const bench_layer_result *
         "simple convnet training epoch >= 2x faster than PyTorch CPU"};
     for (int k = BENCH_NETS - 1; k >= 0; k--) {
         if (!a->train || !ours[k].ok || !torch->available) {
-            snprintf(detail, sizeof detail, "not measured (%.400s)",
+            snprintf(detail, sizeof detail, "not measured (%s)",
                      !a->train ? "--only layers" : !ours[k].ok ? "layerlab's run failed"
                                                                : torch->why);
             target(csv, net_targets[k], NAN, TARGET_SPEEDUP, NOT_MEASURED, detail);
@@ -639,67 +643,38 @@ static ll_status section_targets(const bench_args *a, const bench_layer_result *
         target(csv, ew_target, NAN, TARGET_ELEMENTWISE_FRACTION, NOT_MEASURED, "not measured");
     }
     say("\n  A missed target is reported, not a failure: the exit status is 0 when the bench ran.\n");
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "bench: writing %s failed", path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     return LL_OK;
 }
 
 /* bench.png through plots/bench.gp: the fraction of the limit per layer, and
- * the two speed ratios against PyTorch. */
+ * the two speed ratios against PyTorch. The script reads layers.csv and
+ * ratios.csv in --out (a folder name, passed as one argument, never code),
+ * `parts` says which of them were measured. A plot that is not drawn is
+ * warned about by ll_plot and counted (ll_plot_failures). */
 static void draw_chart(const bench_args *a, bool layers, bool ratios)
 {
-    char layers_csv[PATH_LEN], ratios_csv[PATH_LEN], png[PATH_LEN], vars[3 * PATH_LEN];
-    snprintf(vars, sizeof vars,
-             "layersfile='%s'; ratiosfile='%s'; haslayers=%d; hasratios=%d; "
-             "title='layerlab bench (%s, OpenBLAS %s, %d threads)%s'",
-             out_path(a, "layers.csv", layers_csv, sizeof layers_csv),
-             out_path(a, "ratios.csv", ratios_csv, sizeof ratios_csv), layers, ratios, LL_REAL_NAME,
+    char png[PATH_LEN], title[TITLE_LEN];
+    if (out_path(a, "bench.png", png, sizeof png) != LL_OK) /* --out leaves room: never */
+        return;
+    snprintf(title, sizeof title, "layerlab bench (%s, OpenBLAS %s, %d threads)%s", LL_REAL_NAME,
              ll_blas_corename(), ll_blas_threads(), a->quick ? " QUICK RUN" : "");
-    if (ll_plot("bench.gp", out_path(a, "bench.png", png, sizeof png), vars, false) != LL_OK)
-        say("  (%s)\n", ll_last_error());
-    else if (ll_plot_available())
+    const char *parts = layers && ratios ? "layers ratios" : layers ? "layers" : ratios ? "ratios" : "";
+    if (ll_plot("bench.gp", png, false, LL_PLOT_PATH("datadir", a->out), LL_PLOT_TEXT("parts", parts),
+                LL_PLOT_TEXT("title", title)) == LL_OK &&
+        ll_plot_available())
         say("  chart: %s\n", png);
 }
 
-int main(int argc, char **argv)
+/* The header of the report: when, which build, which machine. */
+static void say_header(const bench_args *a)
 {
-    bench_args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    const bench_plan *kernel = a.quick ? &PLAN_QUICK : &PLAN_KERNEL;
-    const bench_plan *train = a.quick ? &PLAN_QUICK : &PLAN_TRAIN;
-    bench_case cases[MAX_CASES];
-    static bench_layer_result res[MAX_CASES];
-    int n_all = bench_cases(cases, MAX_CASES), n = 0;
-    for (int i = 0; i < n_all; i++) {
-        if (a.kind && strcmp(cases[i].kind, a.kind) != 0)
-            continue;
-        res[n] = (bench_layer_result){.c = cases[i]};
-        /* A smoke test needs every code path, not realistic sizes. */
-        if (a.quick)
-            res[n].c.shape.dim[0] = QUICK_BATCH;
-        n++;
-    }
-    if (a.layers && n == 0) {
-        fprintf(stderr, "bench: no layer kind '%s' (build/*/checks/gradcheck --list lists them)\n",
-                a.kind);
-        return EXIT_USAGE;
-    }
-
-    char path[PATH_LEN];
-    if (ll_make_dirs(a.out) != LL_OK) {
-        fprintf(stderr, "bench: %s\n", ll_last_error());
-        return EXIT_USAGE;
-    }
-    report = fopen(out_path(&a, "report.txt", path, sizeof path), "w");
-
     char when[64];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
     say("layerlab bench — %s, %s build (ll_real %s), %s\n", when, LL_BENCH_BUILD_TYPE,
-        LL_REAL_NAME, a.quick ? "QUICK RUN (one call per figure: not a measurement)"
-                              : "each figure the median of samples after a warm-up");
+        LL_REAL_NAME, a->quick ? "QUICK RUN (one call per figure: not a measurement)"
+                               : "each figure the median of samples after a warm-up");
     say("OpenBLAS %s, %d threads; %ld CPUs online\n", ll_blas_corename(), ll_blas_threads(),
         sysconf(_SC_NPROCESSORS_ONLN));
     if (ll_gpu_available())
@@ -708,37 +683,92 @@ int main(int argc, char **argv)
     else
         say("no GPU: training on the GPU skipped (%s)\n", ll_gpu_describe());
     say_load("as the bench starts");
+}
 
-    int failures = 0;
-    ll_status s = LL_OK;
-    if (a.layers) {
+/* Every section asked for, then the targets and the chart; *failures counts
+ * the measurements that failed. A file that cannot be written stops it. */
+static ll_status run_sections(const bench_args *a, bench_layer_result *res, int n, int *failures)
+{
+    const bench_plan *kernel = a->quick ? &PLAN_QUICK : &PLAN_KERNEL;
+    const bench_plan *train = a->quick ? &PLAN_QUICK : &PLAN_TRAIN;
+    if (a->layers) {
         static memcpy_table mt;
-        measure_layers(&a, kernel, res, n, &mt, &failures);
-        s = table_limits(&a, res, n, &mt);
-        if (s == LL_OK)
-            s = table_layers(&a, res, n);
+        measure_layers(a, kernel, res, n, &mt, failures);
+        LL_TRY(table_limits(a, res, n, &mt));
+        LL_TRY(table_layers(a, res, n));
     }
     bench_train_result ours[BENCH_NETS] = {0};
     bench_torch torch = {0};
-    if (s == LL_OK && a.train)
-        s = section_train(&a, train, ours, &torch, &failures);
-    if (s == LL_OK) {
-        say("\n");
-        say_load("as the bench ends");
-        s = section_targets(&a, res, a.layers ? n : 0, ours, &torch);
+    if (a->train)
+        LL_TRY(section_train(a, train, ours, &torch, failures));
+    say("\n");
+    say_load("as the bench ends");
+    LL_TRY(section_targets(a, res, a->layers ? n : 0, ours, &torch));
+    draw_chart(a, a->layers, a->train && torch.available);
+    return LL_OK;
+}
+
+/* The cases to measure (--layer picks one kind; --quick shrinks the batch);
+ * returns how many. */
+static int pick_cases(const bench_args *a, bench_layer_result *res)
+{
+    bench_case cases[MAX_CASES];
+    int n_all = bench_cases(cases, MAX_CASES), n = 0;
+    for (int i = 0; i < n_all; i++) {
+        if (a->kind && strcmp(cases[i].kind, a->kind) != 0)
+            continue;
+        res[n] = (bench_layer_result){.c = cases[i]};
+        /* A smoke test needs every code path, not realistic sizes. */
+        if (a->quick)
+            res[n].c.shape.dim[0] = QUICK_BATCH;
+        n++;
     }
-    if (s == LL_OK) {
-        draw_chart(&a, a.layers, a.train && torch.available);
-        say("  tables: %s/{limits_gemm,limits_memcpy,layers,training,ratios,targets}.csv, report.txt\n",
-            a.out);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    ll_program_start("bench");
+    bench_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    static bench_layer_result res[MAX_CASES];
+    int n = pick_cases(&a, res);
+    if (a.layers && n == 0) {
+        fprintf(stderr, "bench: no layer kind '%s' (build/*/checks/gradcheck --list lists them)\n",
+                a.kind);
+        return EXIT_USAGE;
     }
-    if (s != LL_OK) {
+    /* --out must take files before minutes of measuring are spent. */
+    char path[PATH_LEN];
+    if (ll_prepare_out_dir(a.out, "--out") != LL_OK ||
+        create_out(&a, "report.txt", path, &report) != LL_OK) {
+        fprintf(stderr, "bench: %s\n", ll_last_error());
+        return EXIT_USAGE;
+    }
+    say_header(&a);
+    int failures = 0;
+    ll_status s = run_sections(&a, res, n, &failures);
+    FILE *written = report;
+    report = NULL; /* say() prints to the terminal only from here */
+    if (s == LL_OK)
+        s = ll_file_commit(written);
+    else
+        ll_file_discard(written);
+    if (s == LL_OK) {
+        printf("  tables: %s/{%s%s%s}.csv, report.txt\n", a.out,
+               a.layers ? "limits_gemm,limits_memcpy,layers," : "", a.train ? "training,ratios," : "",
+               "targets");
+    } else {
         fprintf(stderr, "bench: %s\n", ll_last_error());
         failures++;
     }
-    if (report)
-        fclose(report);
+    int plots = ll_plot_failures();
     if (failures)
         fprintf(stderr, "bench: %d measurement%s failed\n", failures, failures == 1 ? "" : "s");
-    return failures ? EXIT_ERROR : EXIT_RAN;
+    if (plots)
+        fprintf(stderr, "bench: the chart was not drawn (the warning above says why); every table "
+                "was written\n");
+    return failures || plots ? EXIT_ERROR : EXIT_RAN;
 }

@@ -37,8 +37,7 @@ static const int SMOKE_SIZES[] = {16, 32, 64};
 /* The naive loops take n^3 steps: beyond this size they would take minutes. */
 #define NAIVE_LIMIT 1024
 #define SHAPE_STR 64  /* ll_shape_str needs at least 64 bytes */
-#define PATH_LEN 1200 /* room for L.out plus a file name */
-#define VARS_LEN 1600 /* room for the gnuplot assignments, paths included */
+#define TITLE_LEN 256 /* the plot's title: fixed words, the core's name and numbers */
 
 /* Prints a tensor's name and shape, then its numbers one row per line. */
 static void print_tensor(const char *name, const ll_tensor *t)
@@ -266,17 +265,18 @@ static ll_status speed(const ll_lesson *L)
            LL_REAL_NAME);
     printf("  %6s %14s %14s %14s %12s\n", "n", "i-j-k GFLOP/s", "i-k-j GFLOP/s", "BLAS GFLOP/s",
            "max |diff|");
-    char csv_path[PATH_LEN], png[PATH_LEN], vars[VARS_LEN];
-    FILE *csv = fopen(ll_lesson_path(L, "gemm.csv", csv_path, sizeof csv_path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "cannot write %s", csv_path);
+    char csv_path[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    FILE *csv;
+    LL_TRY(ll_file_create(ll_lesson_path(L, "gemm.csv", csv_path, sizeof csv_path), &csv));
     fprintf(csv, "n,naive_ijk,naive_ikj,openblas\n");
     ll_status s = LL_OK;
     for (int i = 0; s == LL_OK && i < count; i++)
         s = time_one_size(L, sizes[i], csv);
-    if (fclose(csv) != 0 && s == LL_OK)
-        s = ll_fail(LL_EIO, "writing %s failed", csv_path);
-    LL_TRY(s);
+    if (s != LL_OK) {
+        ll_file_discard(csv);
+        return s;
+    }
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     printf("\nThe same arithmetic, very different speeds.\n"
            "- i-j-k, the textbook loop, reads B down a column: each step jumps n numbers\n"
            "  ahead in memory. Once the matrices outgrow the cache, most of those reads\n"
@@ -291,14 +291,20 @@ static ll_status speed(const ll_lesson *L)
            "The differences in the last column are rounding: the methods add the same\n"
            "products in different orders, and floating-point addition is not associative.\n",
            ll_blas_threads());
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Matrix product speed (%s, %d threads, %s)'",
-             csv_path, ll_blas_corename(), ll_blas_threads(), LL_REAL_NAME);
-    return ll_plot("gemm_speed.gp", ll_lesson_path(L, "gemm.png", png, sizeof png), vars, true);
+    printf("\nWrote %s.\n", csv_path);
+    /* No user text in the title: a cut one (a core name of 200 letters) would
+     * only be shorter. */
+    snprintf(title, sizeof title, "Matrix product speed (%s, %d threads, %s)", ll_blas_corename(),
+             ll_blas_threads(), LL_REAL_NAME);
+    ll_lesson_path(L, "gemm.png", png, sizeof png);
+    ll_plot("gemm_speed.gp", png, true, LL_PLOT_PATH("datafile", csv_path),
+            LL_PLOT_TEXT("title", title));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "about 9 s"};
     int rc = ll_lesson_init(&L, "01", "tensors and the matrix product",
                             "Shapes, reshape, transpose, sums over axes, the matrix product, and\n"
                             "naive loops timed against OpenBLAS.",
@@ -319,6 +325,5 @@ int main(int argc, char **argv)
     s = speed(&L);
     if (s != LL_OK)
         return ll_lesson_fail(&L, "timing the matrix products", s);
-    printf("\nWrote %s/gemm.csv and gemm.png.\n", L.out);
-    return 0;
+    return ll_lesson_finish(&L, 0);
 }

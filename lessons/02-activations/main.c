@@ -40,9 +40,8 @@
 /* Line widths and dash types of the six curves, in ACTIVATIONS order: where
  * ReLU, leaky ReLU and ELU coincide (x > 0) they show as nested lines, and the
  * dashed step stays visible where it lies on ReLU (x < 0). */
-#define PLOT_STYLE "widths='2 2 2 2 3.5 5.5'; dashes='2 1 1 1 1 1'"
-#define PATH_LEN 1200 /* room for L.out plus a file name */
-#define VARS_LEN 1600 /* room for the gnuplot assignments, paths included */
+#define PLOT_WIDTHS "2 2 2 2 3.5 5.5"
+#define PLOT_DASHES "2 1 1 1 1 1"
 
 /* An activation: its name, the function and its derivative. */
 typedef struct {
@@ -116,15 +115,16 @@ static void tables(void)
 }
 
 /* Section 2: every function and derivative on a grid over [X_MIN, X_MAX],
- * written to activations.csv and drawn in two PNGs. */
+ * written to activations.csv and drawn in two PNGs. A plot that is not drawn
+ * is only a warning (ll_lesson_finish); a CSV that cannot be written is the
+ * error. */
 static ll_status write_and_plot(const ll_lesson *L)
 {
     ll_lesson_section("2. The curves");
     int points = L->full ? FULL_POINTS : L->smoke ? SMOKE_POINTS : DEFAULT_POINTS;
-    char csv_path[PATH_LEN], png[PATH_LEN], vars[VARS_LEN];
-    FILE *csv = fopen(ll_lesson_path(L, "activations.csv", csv_path, sizeof csv_path), "w");
-    if (!csv)
-        return ll_fail(LL_EIO, "cannot write %s", csv_path);
+    char csv_path[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1];
+    FILE *csv;
+    LL_TRY(ll_file_create(ll_lesson_path(L, "activations.csv", csv_path, sizeof csv_path), &csv));
     fprintf(csv, "x");
     for (int a = 0; a < N_ACT; a++)
         fprintf(csv, ",%s", ACTIVATIONS[a].name);
@@ -140,18 +140,22 @@ static ll_status write_and_plot(const ll_lesson *L)
             fprintf(csv, ",%g", ACTIVATIONS[a].df(x));
         fprintf(csv, "\n");
     }
-    if (fclose(csv) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", csv_path);
+    LL_TRY(ll_file_commit(csv)); /* names the file when a write failed */
     printf("Wrote %d points of each function and derivative (x from %g to %g) to\n%s.\n",
            points, X_MIN, X_MAX, csv_path);
     /* Column 1 is x, then N_ACT functions, then N_ACT derivatives. */
-    snprintf(vars, sizeof vars, "datafile='%s'; first=2; last=%d; title='Activation functions'; %s",
-             csv_path, 1 + N_ACT, PLOT_STYLE);
-    LL_TRY(ll_plot("activations.gp", ll_lesson_path(L, "activations.png", png, sizeof png), vars, true));
-    snprintf(vars, sizeof vars,
-             "datafile='%s'; first=%d; last=%d; title='Their derivatives'; ylo=%g; yhi=%g; %s",
-             csv_path, 2 + N_ACT, 1 + 2 * N_ACT, DERIV_YLO, DERIV_YHI, PLOT_STYLE);
-    return ll_plot("activations.gp", ll_lesson_path(L, "derivatives.png", png, sizeof png), vars, false);
+    ll_lesson_path(L, "activations.png", png, sizeof png);
+    ll_plot("activations.gp", png, true, LL_PLOT_PATH("datafile", csv_path),
+            LL_PLOT_NUMBER("first", 2), LL_PLOT_NUMBER("last", 1 + N_ACT),
+            LL_PLOT_TEXT("title", "Activation functions"),
+            LL_PLOT_TEXT("widths", PLOT_WIDTHS), LL_PLOT_TEXT("dashes", PLOT_DASHES));
+    ll_lesson_path(L, "derivatives.png", png, sizeof png);
+    ll_plot("activations.gp", png, false, LL_PLOT_PATH("datafile", csv_path),
+            LL_PLOT_NUMBER("first", 2 + N_ACT), LL_PLOT_NUMBER("last", 1 + 2 * N_ACT),
+            LL_PLOT_TEXT("title", "Their derivatives"), LL_PLOT_NUMBER("ylo", DERIV_YLO),
+            LL_PLOT_NUMBER("yhi", DERIV_YHI), LL_PLOT_TEXT("widths", PLOT_WIDTHS),
+            LL_PLOT_TEXT("dashes", PLOT_DASHES));
+    return LL_OK;
 }
 
 /* Section 3: f'(x)^DEPTH, the factor a gradient picks up through DEPTH layers
@@ -336,7 +340,7 @@ static ll_status library_agrees(void)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "about 1 s"};
     int rc = ll_lesson_init(&L, "02", "activation functions",
                             "step, sigmoid, tanh, ReLU, leaky ReLU and ELU with their derivatives,\n"
                             "plotted, and what each derivative does to a gradient.",
@@ -354,6 +358,5 @@ int main(int argc, char **argv)
     s = library_agrees();
     if (s != LL_OK)
         return ll_lesson_fail(&L, "checking the library's layers", s);
-    printf("\nWrote %s/: activations.csv, activations.png, derivatives.png.\n", L.out);
-    return 0;
+    return ll_lesson_finish(&L, 0);
 }

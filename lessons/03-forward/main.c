@@ -43,8 +43,12 @@
 #define WEIGHT_STD 0.1
 #define BATCH 100
 #define TIMING_REPEATS 3 /* each timing is the best of this many passes */
-#define SMOKE_TEST 1000
+#define SMOKE_TEST 1000  /* --smoke: the first 1000 test images (all of a smaller set) */
 #define GRID_COLUMNS 5   /* the sample grid: one image per class, 2 rows of 5 */
+/* Room for the sample grid's captions, CLASSES names '|'-separated, and for
+ * the softmax plot's title (fixed words and two class names). */
+#define CAPTIONS_LEN 256
+#define TITLE_LEN 256
 
 /* The book's example scores for softmax, and its overflowing ones. */
 #define N_SCORES 3
@@ -233,17 +237,13 @@ static void first_of_each_class(const ll_dataset *d, int first[CLASSES])
             first[d->labels[i]] = i;
 }
 
-/* Writes the chosen images as 28x28 matrices separated by two blank lines
- * (gnuplot's `index` blocks), and their class names '|'-separated into titles. */
-static ll_status write_images(const ll_dataset *d, const int *which, int count, const char *path,
-                              char *titles, size_t titles_size)
+/* Writes the chosen images as H x W matrices separated by two blank lines
+ * (gnuplot's `index` blocks). */
+static ll_status write_images(const ll_dataset *d, const int *which, int count, const char *path)
 {
     int H = d->x.shape.dim[2], W = d->x.shape.dim[3];
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ll_fail(LL_EIO, "cannot write %s", path);
-    size_t used = 0;
-    titles[0] = 0;
+    FILE *f;
+    LL_TRY(ll_file_create(path, &f));
     for (int k = 0; k < count; k++) {
         const ll_real *img = d->x.data + (size_t)which[k] * H * W; /* (H, W) pixels in [0, 1] */
         for (int y = 0; y < H; y++) {
@@ -251,34 +251,57 @@ static ll_status write_images(const ll_dataset *d, const int *which, int count, 
                 fprintf(f, "%.3f%c", (double)img[y * W + x], x + 1 < W ? ' ' : '\n');
         }
         fprintf(f, "\n\n");
-        if (used < titles_size)
-            used += (size_t)snprintf(titles + used, titles_size - used, "%s%s", k ? "|" : "",
-                                     ll_fashion_class_name(d->labels[which[k]]));
     }
-    return fclose(f) == 0 ? LL_OK : ll_fail(LL_EIO, "writing %s failed", path);
+    return ll_file_commit(f); /* names the file when a write failed */
 }
 
-/* Section 3: what the data looks like, one image of each class. */
+/* The chosen images' class names, '|'-separated, into titles (images.gp's
+ * captions); a list that does not fit is refused, never cut. */
+static ll_status caption_list(const ll_dataset *d, const int *which, int count, char *titles,
+                              size_t size)
+{
+    size_t used = 0;
+    titles[0] = 0;
+    for (int k = 0; k < count; k++) {
+        int n = snprintf(titles + used, size - used, "%s%s", k ? "|" : "",
+                         ll_fashion_class_name(d->labels[which[k]]));
+        if (n < 0 || (size_t)n >= size - used)
+            return ll_fail(LL_EARG, "the captions of %d images do not fit in %zu bytes", count, size);
+        used += (size_t)n;
+    }
+    return LL_OK;
+}
+
+/* Section 3: what the data looks like, one image of each class (of those the
+ * set has: a small set may lack some). */
 static ll_status show_samples(const ll_lesson *L, const ll_dataset *test)
 {
-    ll_lesson_section("3. The data: Fashion-MNIST");
+    ll_lesson_section("3. The data: %s", test->name);
     int first[CLASSES], which[CLASSES], count = 0;
     first_of_each_class(test, first);
     for (int c = 0; c < CLASSES; c++)
         if (first[c] >= 0)
             which[count++] = first[c];
-    char dat[1200], png[1200], titles[512], vars[2048];
-    LL_TRY(write_images(test, which, count, ll_lesson_path(L, "samples.dat", dat, sizeof dat), titles,
-                        sizeof titles));
-    printf("Each test image is 28x28 grey pixels scaled to [0, 1]: a vector of 784 numbers\n"
-           "for the network. The first test image of each class (samples.png):\n\n");
+    char dat[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], titles[CAPTIONS_LEN];
+    LL_TRY(caption_list(test, which, count, titles, sizeof titles));
+    LL_TRY(write_images(test, which, count, ll_lesson_path(L, "samples.dat", dat, sizeof dat)));
+    printf("Each test image is %dx%d grey pixels scaled to [0, 1]: a vector of %zu numbers\n"
+           "for the network. The first test image of each class (samples.png):\n\n",
+           test->x.shape.dim[2], test->x.shape.dim[3], test->x.size / (size_t)test->n);
     for (int k = 0; k < count; k++)
         printf("  class %d %-12s test image %d\n", test->labels[which[k]],
                ll_fashion_class_name(test->labels[which[k]]), which[k]);
-    snprintf(vars, sizeof vars,
-             "datafile='%s'; n=%d; cols=%d; titles='%s'; title='The first test image of each class'", dat,
-             count, GRID_COLUMNS, titles);
-    return ll_plot("images.gp", ll_lesson_path(L, "samples.png", png, sizeof png), vars, false);
+    if (count < CLASSES)
+        printf("  (%d of the %d classes: the other classes have no test image here)\n", count,
+               CLASSES);
+    printf("\nWrote %s.\n", dat);
+    ll_lesson_path(L, "samples.png", png, sizeof png);
+    ll_plot("images.gp", png, false, LL_PLOT_PATH("datafile", dat),
+            LL_PLOT_NUMBER("n", count),
+            LL_PLOT_NUMBER("cols", count < GRID_COLUMNS ? count : GRID_COLUMNS),
+            LL_PLOT_TEXT("titles", titles),
+            LL_PLOT_TEXT("title", "The first test image of each class"));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 /* Builds the book's 784-50-100-10 sigmoid network with random weights, for
@@ -352,32 +375,22 @@ static ll_status score_statistics(ll_net *net, const ll_dataset *d, double mean[
     return LL_OK;
 }
 
-/* Section 4: the MNIST network's forward pass, image by image and in batches. */
-static ll_status forward_in_batches(const ll_lesson *L, ll_net *net, const ll_dataset *test, int *pred)
+/* Times the forward pass over test one image at a time and in batches,
+ * predictions into pred, and prints the comparison. */
+static ll_status compare_speeds(const ll_lesson *L, ll_net *net, const ll_dataset *test, int *pred)
 {
-    ll_lesson_section("4. A forward pass over %d test images", test->n);
-    printf("The book's network for MNIST: 784 -> %d -> %d -> %d, sigmoid hidden layers.\n"
-           "The book loads trained weights; these are random, N(0, %g^2), seed %llu:\n\n",
-           HIDDEN1, HIDDEN2, CLASSES, WEIGHT_STD, (unsigned long long)L->seed);
-    ll_net_print(net, stdout);
-
     int repeats = L->smoke ? 1 : TIMING_REPEATS;
+    int batch = test->n < BATCH ? test->n : BATCH; /* a small set is one batch */
     int *pred_one = malloc((size_t)test->n * sizeof *pred_one);
     if (!pred_one)
         return ll_fail(LL_ENOMEM, "out of memory for %d predictions", test->n);
     double t_one = 0, t_batch = 0;
     ll_status s = time_classify(net, test, 1, repeats, pred_one, &t_one);
     if (s == LL_OK)
-        s = time_classify(net, test, BATCH, repeats, pred, &t_batch);
-    int same = 0, correct = 0, count[CLASSES] = {0}, top = 0;
-    for (int i = 0; s == LL_OK && i < test->n; i++) {
+        s = time_classify(net, test, batch, repeats, pred, &t_batch);
+    int same = 0;
+    for (int i = 0; s == LL_OK && i < test->n; i++)
         same += pred[i] == pred_one[i];
-        correct += pred[i] == test->labels[i];
-        count[pred[i]]++;
-    }
-    for (int c = 1; c < CLASSES; c++)
-        if (count[c] > count[top])
-            top = c;
     free(pred_one);
     if (s != LL_OK)
         return s;
@@ -385,23 +398,41 @@ static ll_status forward_in_batches(const ll_lesson *L, ll_net *net, const ll_da
     /* Two flops (a multiply and an add) per weight per image. */
     int pixels = (int)(test->x.size / (size_t)test->n);
     double flops = 2.0 * ((double)pixels * HIDDEN1 + HIDDEN1 * HIDDEN2 + HIDDEN2 * CLASSES);
-    printf("\nOpenBLAS (%s core, %d thread%s), best of %d passes:\n\n", ll_blas_corename(), ll_blas_threads(),
-           ll_blas_threads() == 1 ? "" : "s",
-           repeats);
+    printf("\nOpenBLAS (%s core, %d thread%s), best of %d passes:\n\n", ll_blas_corename(),
+           ll_blas_threads(), ll_blas_threads() == 1 ? "" : "s", repeats);
     printf("  %-22s %9s %12s %9s\n", "", "seconds", "images/s", "GFLOP/s");
     printf("  %-22s %9.4f %12.0f %9.2f\n", "one image at a time", t_one, test->n / t_one,
            flops * test->n / t_one * 1e-9);
     char label[32];
-    snprintf(label, sizeof label, "batches of %d", BATCH);
-    printf("  %-22s %9.4f %12.0f %9.2f\n", label, t_batch, test->n / t_batch, flops * test->n / t_batch * 1e-9);
+    snprintf(label, sizeof label, "batches of %d", batch);
+    printf("  %-22s %9.4f %12.0f %9.2f\n", label, t_batch, test->n / t_batch,
+           flops * test->n / t_batch * 1e-9);
     printf("\nThe same arithmetic and the same answers (%d of %d predictions agree),\n"
            "%.1f times faster in batches. One image is a vector times a matrix (GEMV):\n"
            "each weight is fetched from memory for a single multiply-add. A batch is a\n"
            "matrix times a matrix (GEMM): X (%d, %d) W1 (%d, %d) in one call, and\n"
            "OpenBLAS keeps blocks of W1 in registers and cache while it uses each weight\n"
            "for all %d images. One GEMM instead of %d GEMVs; lesson 01 measured it.\n",
-           same, test->n, t_one / t_batch, BATCH, pixels, pixels, HIDDEN1, BATCH, BATCH);
+           same, test->n, t_one / t_batch, batch, pixels, pixels, HIDDEN1, batch, batch);
+    if (batch < BATCH)
+        printf("(This data set has only %d image%s, so its batch is all of them, not %d: the\n"
+               "fewer images in a batch, the less a GEMM gains over GEMVs.)\n",
+               test->n, test->n == 1 ? "" : "s", BATCH);
+    return LL_OK;
+}
 
+/* What the untrained network answers (pred) and why: accuracy, answers per
+ * class, and each class's score statistics. */
+static ll_status what_it_answers(ll_net *net, const ll_dataset *test, const int *pred)
+{
+    int correct = 0, count[CLASSES] = {0}, top = 0;
+    for (int i = 0; i < test->n; i++) {
+        correct += pred[i] == test->labels[i];
+        count[pred[i]]++;
+    }
+    for (int c = 1; c < CLASSES; c++)
+        if (count[c] > count[top])
+            top = c;
     double mean[CLASSES], spread[CLASSES];
     LL_TRY(score_statistics(net, test, mean, spread));
     /* The image-to-image spread against the gap between the two best classes. */
@@ -432,6 +463,19 @@ static ll_status forward_in_batches(const ll_lesson *L, ll_net *net, const ll_da
     return LL_OK;
 }
 
+
+/* Section 4: the MNIST network's forward pass, image by image and in batches. */
+static ll_status forward_in_batches(const ll_lesson *L, ll_net *net, const ll_dataset *test, int *pred)
+{
+    ll_lesson_section("4. A forward pass over %d test image%s", test->n, test->n == 1 ? "" : "s");
+    printf("The book's network for MNIST: 784 -> %d -> %d -> %d, sigmoid hidden layers.\n"
+           "The book loads trained weights; these are random, N(0, %g^2), seed %llu:\n\n",
+           HIDDEN1, HIDDEN2, CLASSES, WEIGHT_STD, (unsigned long long)L->seed);
+    ll_net_print(net, stdout);
+    LL_TRY(compare_speeds(L, net, test, pred));
+    return what_it_answers(net, test, pred);
+}
+
 /* Section 5: one prediction's softmax, written to softmax.csv and drawn. */
 static ll_status one_prediction(const ll_lesson *L, ll_net *net, const ll_dataset *test)
 {
@@ -445,10 +489,9 @@ static ll_status one_prediction(const ll_lesson *L, ll_net *net, const ll_datase
     stable_softmax(a, p, CLASSES);
     int label = test->labels[0], guess = argmax(p, CLASSES);
 
-    char csv[1200], png[1200], vars[1400];
-    FILE *out = fopen(ll_lesson_path(L, "softmax.csv", csv, sizeof csv), "w");
-    if (!out)
-        return ll_fail(LL_EIO, "cannot write %s", csv);
+    char csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    FILE *out;
+    LL_TRY(ll_file_create(ll_lesson_path(L, "softmax.csv", csv, sizeof csv), &out));
     printf("Test image 0 shows class %d, %s. Its 10 scores and their softmax:\n\n", label,
            ll_fashion_class_name(label));
     printf("  %-12s %9s %12s\n", "class", "score", "probability");
@@ -458,8 +501,7 @@ static ll_status one_prediction(const ll_lesson *L, ll_net *net, const ll_datase
                c == label ? "   <- the right answer" : c == guess ? "   <- the guess" : "");
         fprintf(out, "%s,%.6f,%.6f,%d\n", ll_fashion_class_name(c), a[c], p[c], c == label);
     }
-    if (fclose(out) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", csv);
+    LL_TRY(ll_file_commit(out)); /* names the file when a write failed */
     double pmin = p[0], pmax = p[0];
     for (int c = 1; c < CLASSES; c++)
         pmin = fmin(pmin, p[c]), pmax = fmax(pmax, p[c]);
@@ -467,9 +509,14 @@ static ll_status one_prediction(const ll_lesson *L, ll_net *net, const ll_datase
            "stands out, and the guess is %s. After training (lesson 05) the right class\n"
            "gets most of the probability, and the bar chart (softmax.png) one tall bar.\n",
            pmin, pmax, guess == label ? "right by luck" : "wrong");
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Untrained network, test image 0 (%s): its guess is %s'", csv,
+    printf("\nWrote %s.\n", csv);
+    /* Fixed words and class names from the library's list: nothing here is cut. */
+    snprintf(title, sizeof title, "Untrained network, test image 0 (%s): its guess is %s",
              ll_fashion_class_name(label), ll_fashion_class_name(guess));
-    return ll_plot("softmax_bars.gp", ll_lesson_path(L, "softmax.png", png, sizeof png), vars, true);
+    ll_lesson_path(L, "softmax.png", png, sizeof png);
+    ll_plot("softmax_bars.gp", png, true, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_TEXT("title", title));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 /* Sections 3 to 5, on the test set (or its first images with --smoke). */
@@ -492,7 +539,7 @@ static ll_status mnist_sections(const ll_lesson *L, const ll_dataset *test)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 2 s"};
     int rc = ll_lesson_init(&L, "03", "the forward pass",
                             "A 3-layer network by hand, softmax and its overflow trap, and a batched\n"
                             "forward pass of an untrained network over Fashion-MNIST.",
@@ -509,7 +556,7 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "loading the data", s);
     const ll_dataset *te = &test;
-    if (L.smoke) {
+    if (L.smoke && test.n > SMOKE_TEST) {
         s = ll_dataset_head(&test, SMOKE_TEST, &small);
         te = &small;
     }
@@ -518,6 +565,5 @@ int main(int argc, char **argv)
     ll_dataset_free(&train), ll_dataset_free(&test), ll_dataset_free(&small);
     if (s != LL_OK)
         return ll_lesson_fail(&L, "the forward pass", s);
-    printf("\nWrote %s/: samples.dat, samples.png, softmax.csv, softmax.png.\n", L.out);
-    return 0;
+    return ll_lesson_finish(&L, 0);
 }

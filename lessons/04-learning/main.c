@@ -63,6 +63,7 @@
 #define NET_H 1e-2
 #endif
 #define SECONDS_PER_HOUR 3600.0
+#define TITLE_LEN 128 /* the descent plot's title: fixed words and numbers */
 
 /* Mean squared error, the book's way: half the sum of squares. */
 static double mean_squared_error(const double *y, const double *t, int n)
@@ -148,9 +149,8 @@ static void gradient_descent(double lr, int steps, FILE *out, double x[2])
 /* Writes the negative gradient on an integer grid, as arrows x,y,dx,dy. */
 static ll_status write_gradient_field(const char *path)
 {
-    FILE *out = fopen(path, "w");
-    if (!out)
-        return ll_fail(LL_EIO, "cannot write %s", path);
+    FILE *out;
+    LL_TRY(ll_file_create(path, &out));
     fprintf(out, "x0,x1,dx0,dx1\n");
     for (int i = -FIELD_HALF; i <= FIELD_HALF; i++)
         for (int j = -FIELD_HALF; j <= FIELD_HALF; j++) {
@@ -158,7 +158,18 @@ static ll_status write_gradient_field(const char *path)
             numerical_gradient(x, g);
             fprintf(out, "%d,%d,%.6f,%.6f\n", i, j, -ARROW_SCALE * g[0], -ARROW_SCALE * g[1]);
         }
-    return fclose(out) == 0 ? LL_OK : ll_fail(LL_EIO, "writing %s failed", path);
+    return ll_file_commit(out); /* names the file when a write failed */
+}
+
+/* Writes the descent path with lr DESCENT_LR to path: step,x0,x1,f per step;
+ * the end point in x. */
+static ll_status write_descent(const char *path, double x[2])
+{
+    FILE *out;
+    LL_TRY(ll_file_create(path, &out));
+    fprintf(out, "step,x0,x1,f\n");
+    gradient_descent(DESCENT_LR, DESCENT_STEPS, out, x);
+    return ll_file_commit(out); /* names the file when a write failed */
 }
 
 /* Sections 2 and 3: gradients of function_2, and descending along them. */
@@ -179,16 +190,10 @@ static ll_status gradients_and_descent(const ll_lesson *L)
            "(the arrows of descent.png).\n");
 
     ll_lesson_section("3. Gradient descent from (%g, %g)", START_X0, START_X1);
-    char csv[1200], field[1200], png[1200], vars[4096];
+    char csv[LL_PATH_MAX + 1], field[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
     LL_TRY(write_gradient_field(ll_lesson_path(L, "gradient_field.csv", field, sizeof field)));
-    FILE *out = fopen(ll_lesson_path(L, "descent.csv", csv, sizeof csv), "w");
-    if (!out)
-        return ll_fail(LL_EIO, "cannot write %s", csv);
-    fprintf(out, "step,x0,x1,f\n");
     double x[2];
-    gradient_descent(DESCENT_LR, DESCENT_STEPS, out, x);
-    if (fclose(out) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", csv);
+    LL_TRY(write_descent(ll_lesson_path(L, "descent.csv", csv, sizeof csv), x));
 
     printf("x <- x - lr * grad f(x), with lr = %g, %d times (descent.csv):\n\n", DESCENT_LR, DESCENT_STEPS);
     printf("  %4s %14s %14s %14s\n", "step", "x0", "x1", "f(x)");
@@ -222,10 +227,13 @@ static ll_status gradients_and_descent(const ll_lesson *L)
            "%.1e from the start: it has hardly moved. The learning rate is a\n"
            "hyperparameter: chosen by hand, not learned; lesson 06 is about choosing it.\n",
            LR_TOO_SMALL, DESCENT_STEPS, p[0], p[1], hypot(p[0] - START_X0, p[1] - START_X1));
-    snprintf(vars, sizeof vars,
-             "datafile='%s'; arrowfile='%s'; title='Gradient descent on f = x0^2 + x1^2 from (-3, 4), lr %g'", csv,
-             field, DESCENT_LR);
-    return ll_plot("descent.gp", ll_lesson_path(L, "descent.png", png, sizeof png), vars, true);
+    printf("\nWrote %s and %s.\n", csv, field);
+    snprintf(title, sizeof title, "Gradient descent on f = x0^2 + x1^2 from (%g, %g), lr %g",
+             START_X0, START_X1, DESCENT_LR); /* fixed words and numbers: it fits */
+    ll_lesson_path(L, "descent.png", png, sizeof png);
+    ll_plot("descent.gp", png, true, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_PATH("arrowfile", field), LL_PLOT_TEXT("title", title));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 /* Section 4: the error of forward and central differences against h. */
@@ -235,10 +243,9 @@ static ll_status difference_error(const ll_lesson *L)
     const double x = DIFF_X, truth = exp(DIFF_X); /* exp is its own derivative */
     printf("The derivative of exp at x = %g is e = %.15f. Each formula's\n"
            "error, for h from 1e-1 to 1e-%d, in double (difference_error.csv):\n\n", x, truth, DECADES);
-    char csv[1200], png[1200], vars[1400];
-    FILE *out = fopen(ll_lesson_path(L, "difference_error.csv", csv, sizeof csv), "w");
-    if (!out)
-        return ll_fail(LL_EIO, "cannot write %s", csv);
+    char csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1];
+    FILE *out;
+    LL_TRY(ll_file_create(ll_lesson_path(L, "difference_error.csv", csv, sizeof csv), &out));
     /* The models: Taylor remainders h/2 f'' and h^2/6 f''', and rounding of
      * f(x +- h) (about eps |f|) divided by h. For exp, f = f' = f'' = f'''. */
     fprintf(out, "h,forward,central,taylor_forward,taylor_central,rounding\n");
@@ -251,8 +258,7 @@ static ll_status difference_error(const ll_lesson *L)
         fprintf(out, "%g,%.6e,%.6e,%.6e,%.6e,%.6e\n", h, fmax(fwd, LOG_FLOOR), fmax(cen, LOG_FLOOR),
                 h / 2 * truth, h * h / 6 * truth, DBL_EPSILON * truth / h);
     }
-    if (fclose(out) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", csv);
+    LL_TRY(ll_file_commit(out)); /* names the file when a write failed */
     printf("\nRead it from the top (large h) down. The Taylor remainder rules at first:\n"
            "forward's error is about h/2 f''(x), 10 times smaller per 10 times smaller h\n"
            "(slope 1 on the log-log plot); central's is h^2/6 f'''(x), 100 times smaller\n"
@@ -263,10 +269,12 @@ static ll_status difference_error(const ll_lesson *L)
            "whose bottom is far lower. The book's h = 1e-4 is on central's safe side. In\n"
            "float32 rounding starts 5e8 times higher, so float checks need a larger h\n"
            "(section 5 uses %g in %s; docs/gradcheck.md).\n", NET_H, LL_REAL_NAME);
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Error of the numerical derivative of exp at x = 1 (double)'",
-             csv);
-    return ll_plot("difference_error.gp", ll_lesson_path(L, "difference_error.png", png, sizeof png), vars,
-                   false);
+    printf("\nWrote %s.\n", csv);
+    ll_lesson_path(L, "difference_error.png", png, sizeof png);
+    ll_plot("difference_error.gp", png, false, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_TEXT("title", "Error of the numerical derivative of exp at x = 1 "
+                                  "(double)"));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 /* A 784-hidden-10 sigmoid network for samples shaped like those of d: smooth
@@ -356,17 +364,33 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* A batch of BOOK_BATCH images of d in x and their labels in t: the first
+ * ones, or the whole set repeated when it has fewer (the time of a forward
+ * pass depends on the batch's size, not on which images fill it). */
+static ll_status book_batch(const ll_dataset *d, ll_tensor *x, ll_tensor *t)
+{
+    ll_shape shape = d->x.shape;
+    shape.dim[0] = BOOK_BATCH;
+    size_t row = d->x.size / (size_t)d->n;
+    int labels[BOOK_BATCH];
+    LL_TRY(ll_tensor_alloc(x, shape, LL_CPU));
+    for (int i = 0; i < BOOK_BATCH; i++) {
+        memcpy(x->data + (size_t)i * row, d->x.data + (size_t)(i % d->n) * row, row * sizeof *x->data);
+        labels[i] = d->labels[i % d->n];
+    }
+    return ll_labels_tensor(labels, BOOK_BATCH, CLASSES, false, t);
+}
+
 /* The seconds one forward pass of lesson 05's 784-50-10 network over 100
  * images takes here: a numerical gradient needs two per weight. */
 static ll_status time_book_forward(const ll_dataset *train, uint64_t seed, double *seconds,
                                    size_t *weights)
 {
     ll_net *net = NULL;
-    ll_tensor t = {0};
-    ll_tensor x = ll_tensor_rows(&train->x, 0, BOOK_BATCH);
+    ll_tensor x = {0}, t = {0};
     ll_status s = build_net(&net, train, BOOK_HIDDEN, seed);
     if (s == LL_OK)
-        s = ll_labels_tensor(train->labels, BOOK_BATCH, CLASSES, false, &t);
+        s = book_batch(train, &x, &t);
     double loss, times[PROJECTION_REPEATS];
     if (s == LL_OK)
         s = ll_net_loss(net, &x, &t, &loss); /* allocates the activations, untimed */
@@ -377,7 +401,7 @@ static ll_status time_book_forward(const ll_dataset *train, uint64_t seed, doubl
     }
     *seconds = s == LL_OK ? median(times, PROJECTION_REPEATS) : 0;
     *weights = s == LL_OK ? ll_net_param_count(net) : 0;
-    ll_tensor_free(&t);
+    ll_tensor_free(&x), ll_tensor_free(&t);
     ll_net_free(net);
     return s;
 }
@@ -458,50 +482,64 @@ static ll_status run_race(race *r, const ll_tensor *x, int steps, FILE *out, dou
     return LL_OK;
 }
 
-/* Section 5: training by numerical gradients and by backprop, side by side. */
+/* Builds the race's two networks (the same initial weights from seed), the
+ * labels of the first `batch` images of train, and the gradient buffers. */
+static ll_status race_prepare(race *r, const ll_dataset *train, int batch, uint64_t seed)
+{
+    LL_TRY(build_net(&r->numerical, train, TINY_HIDDEN, seed));
+    LL_TRY(build_net(&r->backprop, train, TINY_HIDDEN, seed));
+    LL_TRY(ll_labels_tensor(train->labels, batch, CLASSES, false, &r->t));
+    size_t total = ll_net_param_count(r->numerical);
+    r->num_grad = malloc(total * sizeof *r->num_grad);
+    r->bp_grad = malloc(total * sizeof *r->bp_grad);
+    if (!r->num_grad || !r->bp_grad)
+        return ll_fail(LL_ENOMEM, "out of memory for %zu gradients", total);
+    return LL_OK;
+}
+
+/* Runs the race on x, logged to the file at path (kept only when the whole
+ * race ran and every write succeeded). */
+static ll_status race_to_csv(race *r, const ll_tensor *x, int steps, const char *path,
+                             double *t_num, double *t_bp)
+{
+    FILE *out;
+    LL_TRY(ll_file_create(path, &out));
+    ll_status s = run_race(r, x, steps, out, t_num, t_bp);
+    if (s != LL_OK) {
+        ll_file_discard(out);
+        return s;
+    }
+    LL_TRY(ll_file_commit(out)); /* names the file when a write failed */
+    printf("\nWrote %s.\n", path);
+    return LL_OK;
+}
+
+/* Section 5: training by numerical gradients and by backprop, side by side,
+ * on the first images of train (all of them when it has fewer than a batch). */
 static ll_status why_backprop(const ll_lesson *L, const ll_dataset *train)
 {
     ll_lesson_section("5. Training by numerical gradients, and by backprop");
     int batch = L->smoke ? SMOKE_BATCH : TINY_BATCH, steps = L->smoke ? SMOKE_STEPS : TINY_STEPS;
-    if (train->n < BOOK_BATCH)
-        return ll_fail(LL_EARG, "the training set has %d images; this section needs %d", train->n,
-                       BOOK_BATCH);
+    batch = train->n < batch ? train->n : batch;
     race r = {0};
     ll_tensor x = ll_tensor_rows(&train->x, 0, batch);
-    ll_status s = build_net(&r.numerical, train, TINY_HIDDEN, L->seed);
-    if (s == LL_OK)
-        s = build_net(&r.backprop, train, TINY_HIDDEN, L->seed);
-    if (s == LL_OK)
-        s = ll_labels_tensor(train->labels, batch, CLASSES, false, &r.t);
+    ll_status s = race_prepare(&r, train, batch, L->seed);
     size_t total = s == LL_OK ? ll_net_param_count(r.numerical) : 0;
-    if (s == LL_OK) {
-        r.num_grad = malloc(total * sizeof *r.num_grad);
-        r.bp_grad = malloc(total * sizeof *r.bp_grad);
-        if (!r.num_grad || !r.bp_grad)
-            s = ll_fail(LL_ENOMEM, "out of memory for %zu gradients", total);
-    }
-    if (s != LL_OK) {
-        race_free(&r);
-        return s;
-    }
-    printf("Two copies of a 784-%d-%d sigmoid network (%zu weights, the same initial\n"
-           "weights from seed %llu) learn the first %d training images by gradient descent,\n"
-           "lr %g. One takes its gradient from central differences (h = %g): for each\n"
-           "weight, nudge it up, compute the loss, nudge it down, compute it again. The\n"
-           "other uses backprop (ll_net_backward, lesson 05). At every step backprop is\n"
-           "also run at the numerical network's weights to compare the two gradients.\n\n",
-           TINY_HIDDEN, CLASSES, total, (unsigned long long)L->seed, batch, TINY_LR, NET_H);
-    char csv[1200];
-    FILE *out = fopen(ll_lesson_path(L, "why_backprop.csv", csv, sizeof csv), "w");
-    if (!out) {
-        race_free(&r);
-        return ll_fail(LL_EIO, "cannot write %s", csv);
-    }
+    if (s == LL_OK)
+        printf("Two copies of a 784-%d-%d sigmoid network (%zu weights, the same initial\n"
+               "weights from seed %llu) learn the first %d training image%s by gradient descent,\n"
+               "lr %g. One takes its gradient from central differences (h = %g): for each\n"
+               "weight, nudge it up, compute the loss, nudge it down, compute it again. The\n"
+               "other uses backprop (ll_net_backward, lesson 05). At every step backprop is\n"
+               "also run at the numerical network's weights to compare the two gradients.\n\n",
+               TINY_HIDDEN, CLASSES, total, (unsigned long long)L->seed, batch,
+               batch == 1 ? "" : "s", TINY_LR, NET_H);
+    char csv[LL_PATH_MAX + 1];
     double t_num = 0, t_bp = 0, t_forward = 0;
     size_t book_weights = 0;
-    s = run_race(&r, &x, steps, out, &t_num, &t_bp);
-    if (fclose(out) != 0 && s == LL_OK)
-        s = ll_fail(LL_EIO, "writing %s failed", csv);
+    if (s == LL_OK)
+        s = race_to_csv(&r, &x, steps, ll_lesson_path(L, "why_backprop.csv", csv, sizeof csv),
+                        &t_num, &t_bp);
     race_free(&r);
     if (s == LL_OK)
         s = time_book_forward(train, L->seed, &t_forward, &book_weights);
@@ -523,12 +561,16 @@ static ll_status why_backprop(const ll_lesson *L, const ll_dataset *train)
            "epochs in a few seconds with backprop.\n",
            BOOK_HIDDEN, CLASSES, book_weights, BOOK_BATCH, t_forward, book_weights, step_seconds,
            BOOK_EPOCH_STEPS, step_seconds * BOOK_EPOCH_STEPS / SECONDS_PER_HOUR);
+    if (train->n < BOOK_BATCH)
+        printf("(This data set has %d training image%s, so the batch of %d repeats %s: the\n"
+               "time of a forward pass depends on the batch's size, not on its images.)\n",
+               train->n, train->n == 1 ? "" : "s", BOOK_BATCH, train->n == 1 ? "it" : "them");
     return LL_OK;
 }
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 5 s"};
     int rc = ll_lesson_init(&L, "04", "learning from data",
                             "Loss functions, numerical gradients, gradient descent, the error of\n"
                             "finite differences, and why backprop is needed.",
@@ -549,7 +591,5 @@ int main(int argc, char **argv)
     ll_dataset_free(&train), ll_dataset_free(&test);
     if (s != LL_OK)
         return ll_lesson_fail(&L, "training by numerical gradients", s);
-    printf("\nWrote %s/: descent.csv, gradient_field.csv, descent.png,\n"
-           "difference_error.csv, difference_error.png, why_backprop.csv.\n", L.out);
-    return 0;
+    return ll_lesson_finish(&L, 0);
 }

@@ -40,9 +40,15 @@
 #define DEFAULT_EPOCHS 10
 #define FULL_EPOCHS 17          /* ~10 000 iterations, as in the book */
 #define SMOKE_EPOCHS 1
-#define SMOKE_TRAIN 2000
-#define SMOKE_TEST 1000
-#define CHECK_SAMPLES 3         /* the book checks gradients on 3 samples */
+#define SMOKE_TRAIN 2000        /* --smoke: the first 2000 training images (all of a smaller set) */
+#define SMOKE_TEST 1000         /* and the first 1000 test images */
+#define CHECK_SAMPLES 3         /* the book checks gradients on 3 samples (fewer if the set has fewer) */
+/* Below this many training images the accuracies are too noisy to discuss. */
+#define MEANINGFUL_TRAIN 1000
+#define TITLE_LEN 256           /* plot titles: fixed words, a number and the data set's name */
+/* The data set's name (user text: its folder's name) is short, so a title is never cut. */
+_Static_assert(TITLE_LEN >= 2 * sizeof(((ll_dataset *)0)->name) + 64,
+               "TITLE_LEN leaves room for the data set's name and the title's own words");
 
 static ll_tensor scalar(double v)
 {
@@ -174,9 +180,10 @@ static ll_status gradient_check(const ll_lesson *L, const ll_dataset *train)
     ll_net *net = NULL;
     LL_TRY(build_two_layer_net(&net, L->seed));
     ll_net_print(net, stdout);
-    ll_tensor x = ll_tensor_rows(&train->x, 0, CHECK_SAMPLES), t = {0};
-    ll_status s = ll_tensor_alloc(&t, LL_SHAPE(CHECK_SAMPLES), LL_CPU);
-    for (int i = 0; s == LL_OK && i < CHECK_SAMPLES; i++)
+    int rows = train->n < CHECK_SAMPLES ? train->n : CHECK_SAMPLES; /* never past the data */
+    ll_tensor x = ll_tensor_rows(&train->x, 0, rows), t = {0};
+    ll_status s = ll_tensor_alloc(&t, LL_SHAPE(rows), LL_CPU);
+    for (int i = 0; s == LL_OK && i < rows; i++)
         t.data[i] = (ll_real)train->labels[i];
     ll_gc_options opt = {.seed = L->seed};
     ll_gc_report rep;
@@ -184,8 +191,8 @@ static ll_status gradient_check(const ll_lesson *L, const ll_dataset *train)
         /* Every weight, also in --smoke: a random direction moves all of affine0's
          * weights at once, some ReLU input always crosses 0, and fast mode would
          * skip every direction as a kink. */
-        printf("\nBackprop against central differences of the loss on %d images, for every weight:\n\n",
-               CHECK_SAMPLES);
+        printf("\nBackprop against central differences of the loss on %d image%s, for every "
+               "weight:\n\n", rows, rows == 1 ? "" : "s");
         s = ll_net_gradcheck(net, &x, &t, &opt, &rep);
     }
     if (s == LL_OK) {
@@ -209,6 +216,42 @@ static ll_status gradient_check(const ll_lesson *L, const ll_dataset *train)
     return s;
 }
 
+/* Prints what training achieved, epoch by epoch. */
+static void print_history(const ll_train_history *h, int train_n)
+{
+    printf("\n  %5s %10s %10s %10s\n", "epoch", "loss", "train acc", "test acc");
+    for (int e = 0; e < h->epochs; e++)
+        printf("  %5d %10.4f %10.4f %10.4f\n", e + 1, h->train_loss[e], h->train_acc[e],
+               h->test_acc[e]);
+    printf("\nAfter %ld iterations (%.1f s of training): test accuracy %.4f, train %.4f.\n",
+           h->iterations, h->seconds, h->test_acc[h->epochs - 1], h->train_acc[h->epochs - 1]);
+    if (train_n >= MEANINGFUL_TRAIN)
+        printf("The two curves stay close: with 50 hidden units this network is too small to\n"
+               "memorise %d images, so it does not overfit (lesson 09 makes one that does).\n",
+               train_n);
+    else
+        printf("With %d training image%s these accuracies say little; the default run\n"
+               "trains on Fashion-MNIST's 60 000.\n", train_n, train_n == 1 ? "" : "s");
+}
+
+/* Draws the two logs; a plot that is not drawn is only a warning. */
+static void plot_logs(const ll_lesson *L, const ll_train_config *cfg, const char *data_name)
+{
+    char png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    /* The data set's name is at most sizeof ll_dataset.name: the title fits (TITLE_LEN). */
+    snprintf(title, sizeof title, "Two-layer net on %s, SGD lr %g", data_name, cfg->optim.lr);
+    ll_lesson_path(L, "accuracy.png", png, sizeof png);
+    ll_plot("accuracy.gp", png, true, LL_PLOT_PATH("datafile", cfg->epoch_log),
+            LL_PLOT_TEXT("title", title));
+    snprintf(title, sizeof title, "Mini-batch loss, SGD lr %g", cfg->optim.lr);
+    ll_lesson_path(L, "loss.png", png, sizeof png);
+    ll_plot("loss.gp", png, false, LL_PLOT_PATH("datafile", cfg->iter_log),
+            LL_PLOT_TEXT("title", title));
+}
+
+/* Section 4: trains the network, prints and plots what happened; returns the
+ * exit status. When a log cannot be written after training, the results are
+ * still printed, and the plots (which would read a stale log) are skipped. */
 static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *test)
 {
     ll_lesson_section("4. Training on %s", train->name);
@@ -226,7 +269,7 @@ static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *tes
     cfg.optim = ll_optim_defaults(LL_SGD);
     cfg.optim.lr = L->lr;
     cfg.seed = L->seed;
-    char epoch_log[1200], iter_log[1200], png[1200], vars[4096];
+    char epoch_log[LL_PATH_MAX + 1], iter_log[LL_PATH_MAX + 1];
     cfg.epoch_log = ll_lesson_path(L, "train.csv", epoch_log, sizeof epoch_log);
     cfg.iter_log = ll_lesson_path(L, "iterations.csv", iter_log, sizeof iter_log);
     printf("SGD, learning rate %g, batch %d, %d epochs of %d iterations; weights N(0, %g^2).\n"
@@ -236,39 +279,26 @@ static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *tes
            train->n, test->n);
     ll_train_history h;
     s = ll_train(net, train, test, &cfg, &h);
+    /* LL_EIO with every epoch done: trained, but a log was not written. */
+    bool trained = s == LL_OK || (s == LL_EIO && h.epochs == cfg.epochs);
+    if (trained)
+        print_history(&h, train->n);
+    int rc = 0;
     if (s != LL_OK) {
-        ll_train_history_free(&h);
-        ll_net_free(net);
-        return ll_lesson_fail(L, "training", s);
+        rc = ll_lesson_fail(L, "training", s);
+    } else {
+        printf("\nWrote %s and %s.\n", epoch_log, iter_log);
+        plot_logs(L, &cfg, train->name);
     }
-    printf("\n  %5s %10s %10s %10s\n", "epoch", "loss", "train acc", "test acc");
-    for (int e = 0; e < h.epochs; e++)
-        printf("  %5d %10.4f %10.4f %10.4f\n", e + 1, h.train_loss[e], h.train_acc[e], h.test_acc[e]);
-    double final_test = h.test_acc[h.epochs - 1], final_train = h.train_acc[h.epochs - 1];
-    printf("\nAfter %ld iterations (%.1f s of training): test accuracy %.4f, train %.4f.\n"
-           "The two curves stay close: with 50 hidden units this network is too small to\n"
-           "memorise 60 000 images, so it does not overfit (lesson 09 makes one that does).\n",
-           h.iterations, h.seconds, final_test, final_train);
-
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Two-layer net on %s, SGD lr %g'", epoch_log,
-             train->name, cfg.optim.lr);
-    s = ll_plot("accuracy.gp", ll_lesson_path(L, "accuracy.png", png, sizeof png), vars, true);
-    if (s == LL_OK) {
-        snprintf(vars, sizeof vars, "datafile='%s'; title='Mini-batch loss, SGD lr %g'", iter_log,
-                 cfg.optim.lr);
-        s = ll_plot("loss.gp", ll_lesson_path(L, "loss.png", png, sizeof png), vars, false);
-    }
-    if (s != LL_OK)
-        printf("  (%s)\n", ll_last_error());
-    printf("\nWrote %s/train.csv, iterations.csv, accuracy.png and loss.png.\n", L->out);
     ll_train_history_free(&h);
     ll_net_free(net);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.lr = LEARNING_RATE, .gpu_ok = true}; /* --lr and --gpu change them */
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_LR | LL_LESSON_GPU,
+                   .lr = LEARNING_RATE, .runtime = "about 8 s"};
     int rc = ll_lesson_init(&L, "05", "backpropagation",
                             "Mul/Add graphs, the layers' backward passes, a gradient check of a\n"
                             "two-layer network, and training it on Fashion-MNIST with SGD.",
@@ -286,20 +316,22 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "loading the data", s);
     ll_dataset *tr = &train, *te = &test;
-    if (L.smoke) {
+    /* --smoke: the first images, or all of a set smaller than that. */
+    if (L.smoke && train.n > SMOKE_TRAIN) {
         s = ll_dataset_head(&train, SMOKE_TRAIN, &small_train);
-        if (s == LL_OK)
-            s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
-        if (s != LL_OK)
-            return ll_lesson_fail(&L, "taking the smoke subset", s);
-        tr = &small_train, te = &small_test;
+        tr = &small_train;
     }
-    s = gradient_check(&L, tr);
+    if (s == LL_OK && L.smoke && test.n > SMOKE_TEST) {
+        s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
+        te = &small_test;
+    }
     if (s != LL_OK)
+        rc = ll_lesson_fail(&L, "taking the smoke subset", s);
+    else if ((s = gradient_check(&L, tr)) != LL_OK)
         rc = ll_lesson_fail(&L, "the gradient check", s);
     else
         rc = train_and_plot(&L, tr, te);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_dataset_free(&small_train), ll_dataset_free(&small_test);
-    return rc;
+    return ll_lesson_finish(&L, rc);
 }

@@ -38,8 +38,8 @@
 #define DEFAULT_ITERATIONS 2000 /* the book's */
 #define FULL_EPOCHS 10          /* 4690 iterations: does the order hold when all have settled? */
 #define SMOKE_ITERATIONS 50
-#define SMOKE_TRAIN 2000
-#define SMOKE_TEST 1000
+#define SMOKE_TRAIN 2000        /* --smoke: the first 2000 training images (all of a smaller set) */
+#define SMOKE_TEST 1000         /* and the first 1000 test images */
 #define EVAL_BATCH 1000         /* test images per forward pass when measuring accuracy */
 /* The loss curves are an exponential moving average that keeps this much of
  * the old average per iteration: it spans about 1 / (1 - 0.98) = 50 batches. */
@@ -47,6 +47,16 @@
 /* The top of the loss plot: every run starts near ln 10 = 2.3, so anything
  * above 3 is a blow-up, and letting it set the scale would flatten the rest. */
 #define PLOT_YMAX 3.0
+/* Room for the panel titles of the paths plot (six labels and numbers) and
+ * the loss plot's title (fixed words and the data set's name, at most
+ * sizeof ll_dataset.name). */
+#define PANEL_TITLES_LEN 1024
+#define TITLE_LEN 256
+/* The data set's name (user text: its folder's name) is short, so a title is never cut. */
+_Static_assert(TITLE_LEN >= 2 * sizeof(((ll_dataset *)0)->name) + 64,
+               "TITLE_LEN leaves room for the data set's name and the title's own words");
+/* Room for "iterations_<optimizer>.csv". */
+#define LOG_NAME_LEN 64
 
 typedef struct {
     ll_optim_kind kind;
@@ -114,9 +124,8 @@ static ll_status walk(const contestant *c, double path[PATH_STEPS + 1][2])
 /* Writes every path into one CSV: step, then x and y of each optimizer. */
 static ll_status write_paths(const char *file, double paths[N_CONTESTANTS][PATH_STEPS + 1][2])
 {
-    FILE *f = fopen(file, "w");
-    if (!f)
-        return ll_fail(LL_EIO, "cannot write %s", file);
+    FILE *f;
+    LL_TRY(ll_file_create(file, &f));
     fprintf(f, "step");
     for (int i = 0; i < N_CONTESTANTS; i++)
         fprintf(f, ",%s_x,%s_y", ll_optim_name(CONTESTANTS[i].kind), ll_optim_name(CONTESTANTS[i].kind));
@@ -127,8 +136,19 @@ static ll_status write_paths(const char *file, double paths[N_CONTESTANTS][PATH_
             fprintf(f, ",%.6g,%.6g", paths[i][step][0], paths[i][step][1]);
         fprintf(f, "\n");
     }
-    if (fclose(f) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", file);
+    return ll_file_commit(f); /* names the file when a write failed */
+}
+
+/* Appends one double-quoted panel title (optimizer_paths.gp's `titles`
+ * words) for contestant c, which ended at f; one that does not fit is
+ * refused, never cut. */
+static ll_status add_panel_title(char *titles, size_t size, const contestant *c, double f)
+{
+    size_t used = strlen(titles);
+    int n = snprintf(titles + used, size - used, "%s\"%s, lr %g: f = %.2g\"", used ? " " : "",
+                     c->label, c->path_lr, f);
+    if (n < 0 || (size_t)n >= size - used)
+        return ll_fail(LL_EARG, "the panel titles do not fit in %zu bytes", size);
     return LL_OK;
 }
 
@@ -141,7 +161,7 @@ static ll_status paths_on_a_valley(const ll_lesson *L)
            "steps from the exact gradient (x/10, 2y): no noise, only the update rule.\n\n",
            START_X, START_Y, valley(START_X, START_Y), PATH_STEPS);
     double paths[N_CONTESTANTS][PATH_STEPS + 1][2];
-    char titles[1024] = "";
+    char titles[PANEL_TITLES_LEN] = "";
     printf("  %-9s %5s %20s %22s %11s\n", "optimizer", "lr", "first step (dx, dy)",
            "after 30 steps (x, y)", "f");
     for (int i = 0; i < N_CONTESTANTS; i++) {
@@ -150,10 +170,7 @@ static ll_status paths_on_a_valley(const ll_lesson *L)
         double x = paths[i][PATH_STEPS][0], y = paths[i][PATH_STEPS][1];
         printf("  %-9s %5g    (%6.3f, %6.3f)     (%8.4f, %8.4f) %11.3e\n", c->label, c->path_lr,
                paths[i][1][0] - START_X, paths[i][1][1] - START_Y, x, y, valley(x, y));
-        char title[96];
-        snprintf(title, sizeof title, "%s\"%s, lr %g: f = %.2g\"", i ? " " : "", c->label, c->path_lr,
-                 valley(x, y));
-        strncat(titles, title, sizeof titles - strlen(titles) - 1);
+        LL_TRY(add_panel_title(titles, sizeof titles, c, valley(x, y)));
     }
     double sgd_lr = CONTESTANTS[contestant_index(LL_SGD)].path_lr;
     double rms_lr = CONTESTANTS[contestant_index(LL_RMSPROP)].path_lr;
@@ -183,10 +200,13 @@ static ll_status paths_on_a_valley(const ll_lesson *L)
            "scale, so each coordinate moves about lr per step), both corrected for\n"
            "starting at 0. At lr %g it is still curving in after %d steps.\n\n",
            CONTESTANTS[contestant_index(LL_ADAM)].path_lr, PATH_STEPS);
-    char csv[1200], png[1200], vars[2600];
+    char csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1];
     LL_TRY(write_paths(ll_lesson_path(L, "paths.csv", csv, sizeof csv), paths));
-    snprintf(vars, sizeof vars, "datafile='%s'; titles='%s'", csv, titles);
-    return ll_plot("optimizer_paths.gp", ll_lesson_path(L, "paths.png", png, sizeof png), vars, false);
+    printf("Wrote %s.\n", csv);
+    ll_lesson_path(L, "paths.png", png, sizeof png);
+    ll_plot("optimizer_paths.gp", png, false, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_TEXT("titles", titles));
+    return LL_OK; /* a plot that was not drawn is a warning (ll_lesson_finish) */
 }
 
 /* The book's five-layer ReLU network with He weights, drawn from seed. */
@@ -220,6 +240,7 @@ typedef struct {
     double peak;     /* the highest mini-batch loss */
     long peak_at;    /* and its iteration (1-based) */
     double test_acc, seconds;
+    bool log_written; /* its iterations_<optimizer>.csv */
 } race_result;
 
 /* Trains a fresh network with one optimizer and measures it. */
@@ -244,13 +265,22 @@ static ll_status race_one(const ll_lesson *L, const contestant *c, const ll_data
     long per_epoch = (train->n + BATCH - 1) / BATCH;
     cfg.epochs = (int)((iterations + per_epoch - 1) / per_epoch);
     cfg.max_iterations = iterations;
-    char file[64], log[1200];
-    snprintf(file, sizeof file, "iterations_%s.csv", ll_optim_name(c->kind));
+    char file[LOG_NAME_LEN], log[LL_PATH_MAX + 1];
+    snprintf(file, sizeof file, "iterations_%s.csv", ll_optim_name(c->kind)); /* a short name */
     cfg.iter_log = ll_lesson_path(L, file, log, sizeof log);
     ll_train_history h;
     ll_status s = ll_train(net, train, NULL, &cfg, &h);
-    if (s == LL_OK && h.iterations < 1)
-        s = ll_fail(LL_EARG, "%s trained for no iterations", c->label);
+    /* LL_EIO after every step: trained, only the log is missing. The race
+     * goes on; race_on_data reports it at the end. */
+    r->log_written = s == LL_OK;
+    if (s == LL_EIO && h.iterations == iterations) {
+        fflush(stdout);
+        fprintf(stderr, "lesson-%s: %s (the race goes on)\n", L->number, ll_last_error());
+        s = LL_OK;
+    }
+    if (s == LL_OK && h.iterations != iterations)
+        s = ll_fail(LL_EARG, "%s trained for %ld iterations, expected %ld", c->label, h.iterations,
+                    iterations);
     if (s == LL_OK) {
         r->iterations = h.iterations;
         r->seconds = h.seconds;
@@ -279,9 +309,8 @@ static ll_status race_one(const ll_lesson *L, const contestant *c, const ll_data
 /* Writes the smoothed curves into one CSV: iteration, then one column each. */
 static ll_status write_losses(const char *file, const race_result *r, long iterations)
 {
-    FILE *f = fopen(file, "w");
-    if (!f)
-        return ll_fail(LL_EIO, "cannot write %s", file);
+    FILE *f;
+    LL_TRY(ll_file_create(file, &f));
     fprintf(f, "iteration");
     for (int i = 0; i < N_CONTESTANTS; i++)
         fprintf(f, ",%s", CONTESTANTS[i].label);
@@ -292,9 +321,7 @@ static ll_status write_losses(const char *file, const race_result *r, long itera
             fprintf(f, ",%.5f", (double)r[i].smooth[it]);
         fprintf(f, "\n");
     }
-    if (fclose(f) != 0)
-        return ll_fail(LL_EIO, "writing %s failed", file);
-    return LL_OK;
+    return ll_file_commit(f); /* names the file when a write failed */
 }
 
 /* Prints the table and what it says: Adam against SGD, RMSProp's first steps. */
@@ -339,6 +366,39 @@ static void discuss(const race_result *r, long iterations, double first_loss)
         printf("\nRMSProp's loss stayed below %.1f throughout this run.\n", PLOT_YMAX);
 }
 
+/* Names the iteration logs that were written; returns how many were not
+ * (each was named on stderr as it failed). */
+static int report_logs(const ll_lesson *L, const race_result *r)
+{
+    int missing = 0;
+    printf("Wrote %s/iterations_<optimizer>.csv for", L->out);
+    for (int i = 0; i < N_CONTESTANTS; i++) {
+        missing += !r[i].log_written;
+        if (r[i].log_written)
+            printf(" %s", ll_optim_name(CONTESTANTS[i].kind));
+    }
+    printf("%s.\n", missing == N_CONTESTANTS ? " none" : "");
+    return missing;
+}
+
+/* Writes the smoothed curves to losses.csv and draws them; a plot that is
+ * not drawn is only a warning. */
+static ll_status write_and_plot_losses(const ll_lesson *L, const race_result *r, long iterations,
+                                       const char *data_name)
+{
+    char csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    LL_TRY(write_losses(ll_lesson_path(L, "losses.csv", csv, sizeof csv), r, iterations));
+    printf("Wrote %s.\n", csv);
+    /* The data set's name is at most sizeof ll_dataset.name: the title fits (TITLE_LEN). */
+    snprintf(title, sizeof title, "%s, batch %d: loss per iteration, moving average of 50",
+             data_name, BATCH);
+    ll_lesson_path(L, "losses.png", png, sizeof png);
+    ll_plot("optimizer_losses.gp", png, true, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_NUMBER("ncols", N_CONTESTANTS + 1), LL_PLOT_NUMBER("ymax", PLOT_YMAX),
+            LL_PLOT_TEXT("title", title));
+    return LL_OK;
+}
+
 /* Section 2: the same optimizers training the same network. */
 static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test)
 {
@@ -359,19 +419,16 @@ static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const
     ll_status s = LL_OK;
     for (int i = 0; s == LL_OK && i < N_CONTESTANTS; i++)
         s = race_one(L, &CONTESTANTS[i], train, test, iterations, &r[i]);
-    char csv[1200], png[1200], vars[2600];
     if (s == LL_OK) {
         printf("(%.1f s for all six)\n", ll_now() - start);
         /* The first loss is the same for all: same weights, same first batch. */
         discuss(r, iterations, (double)r[0].smooth[0]);
-        s = write_losses(ll_lesson_path(L, "losses.csv", csv, sizeof csv), r, iterations);
-    }
-    if (s == LL_OK) {
-        snprintf(vars, sizeof vars,
-                 "datafile='%s'; ncols=%d; ymax=%g; title='%s, batch %d: loss per iteration, "
-                 "moving average of 50'",
-                 csv, N_CONTESTANTS + 1, PLOT_YMAX, train->name, BATCH);
-        s = ll_plot("optimizer_losses.gp", ll_lesson_path(L, "losses.png", png, sizeof png), vars, true);
+        printf("\n");
+        int missing = report_logs(L, r);
+        s = write_and_plot_losses(L, r, iterations, train->name);
+        if (s == LL_OK && missing)
+            s = ll_fail(LL_EIO, "%d of the %d iteration logs could not be written (named above)",
+                        missing, N_CONTESTANTS);
     }
     for (int i = 0; i < N_CONTESTANTS; i++)
         free(r[i].smooth);
@@ -380,7 +437,8 @@ static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.gpu_ok = true}; /* --gpu: train on the GPU */
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_GPU,
+                   .runtime = "about 20 s"};
     int rc = ll_lesson_init(&L, "06", "optimizers",
                             "SGD, Momentum, Nesterov, AdaGrad, RMSProp and Adam: paths on a valley,\n"
                             "then loss curves training the same network on Fashion-MNIST.",
@@ -396,25 +454,21 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "loading the data", s);
     const ll_dataset *tr = &train, *te = &test;
-    if (L.smoke) {
-        s = ll_dataset_head(&train, SMOKE_TRAIN, &small_train);
-        if (s == LL_OK)
-            s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
-        if (s != LL_OK) {
-            ll_dataset_free(&train), ll_dataset_free(&test);
-            ll_dataset_free(&small_train), ll_dataset_free(&small_test);
-            return ll_lesson_fail(&L, "taking the smoke subset", s);
-        }
-        tr = &small_train, te = &small_test;
-    }
-    s = race_on_data(&L, tr, te);
     rc = 0;
+    /* --smoke: the first images, or all of a set smaller than that. */
+    if (L.smoke && train.n > SMOKE_TRAIN) {
+        s = ll_dataset_head(&train, SMOKE_TRAIN, &small_train);
+        tr = &small_train;
+    }
+    if (s == LL_OK && L.smoke && test.n > SMOKE_TEST) {
+        s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
+        te = &small_test;
+    }
     if (s != LL_OK)
+        rc = ll_lesson_fail(&L, "taking the smoke subset", s);
+    else if ((s = race_on_data(&L, tr, te)) != LL_OK)
         rc = ll_lesson_fail(&L, "training the network", s);
-    else
-        printf("\nWrote %s/: paths.csv, paths.png, iterations_<optimizer>.csv, losses.csv,\n"
-               "losses.png.\n", L.out);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_dataset_free(&small_train), ll_dataset_free(&small_test);
-    return rc;
+    return ll_lesson_finish(&L, rc);
 }

@@ -42,6 +42,13 @@
 #define SMOKE_TRAIN 2000
 #define SMOKE_TEST 1000
 #define SMOOTHING 0.02
+#define EVAL_BATCH 1000
+/* Beyond this many epochs (a small --data set) training runs without its bar. */
+#define MAX_SHOWN_EPOCHS 20
+/* Room for a plot title: the lesson's own words and numbers. */
+#define TITLE_LEN 128
+/* The default run on 2 cores (measured). */
+#define RUNTIME "about 6 s"
 
 typedef struct {
     const char *name;
@@ -54,6 +61,11 @@ static const init_choice INITS[N_INITS] = {
     {"Xavier", {LL_INIT_XAVIER, 0}},
     {"He", {LL_INIT_HE, 0}},
 };
+
+/* The initialisations trained in section 2, as in the book (indices into
+ * INITS): std 0.01, Xavier and He. */
+#define N_TRAINED 3
+static const int TRAINED[N_TRAINED] = {1, 2, 3};
 
 typedef enum { ACT_SIGMOID, ACT_TANH, ACT_RELU } act_kind;
 static const char *const ACT_NAMES[N_ACTS] = {"sigmoid", "tanh", "relu"};
@@ -109,6 +121,40 @@ static ll_status forward_histograms(act_kind act, ll_init init, uint64_t seed, d
     return s;
 }
 
+/* Writes hist_<act>.csv (the bin centres, then one column per initialisation
+ * and layer) and draws it as hist_<act>.png; a plot that is not drawn is only
+ * a warning (ll_lesson_finish), a CSV that cannot be written the error. */
+static ll_status write_histograms(const ll_lesson *L, act_kind a, double hist[N_INITS][LAYERS][BINS])
+{
+    char file[LL_FILE_NAME_ROOM], csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    snprintf(file, sizeof file, "hist_%s.csv", ACT_NAMES[a]); /* the lesson's own short names */
+    FILE *out;
+    LL_TRY(ll_file_create(ll_lesson_path(L, file, csv, sizeof csv), &out));
+    fprintf(out, "bin");
+    for (int k = 0; k < N_INITS; k++)
+        for (int layer = 0; layer < LAYERS; layer++)
+            fprintf(out, ",%s layer %d", INITS[k].name, layer + 1);
+    fprintf(out, "\n");
+    double lo = a == ACT_TANH ? TANH_LO : HIST_LO, width = (HIST_HI - lo) / BINS;
+    for (int b = 0; b < BINS; b++) {
+        fprintf(out, "%g", lo + (b + 0.5) * width);
+        for (int k = 0; k < N_INITS; k++)
+            for (int layer = 0; layer < LAYERS; layer++)
+                fprintf(out, ",%.5f", hist[k][layer][b]);
+        fprintf(out, "\n");
+    }
+    LL_TRY(ll_file_commit(out)); /* names the file when a write failed */
+    printf("Wrote %s.\n", csv);
+    snprintf(file, sizeof file, "hist_%s.png", ACT_NAMES[a]);
+    snprintf(title, sizeof title, "%s activations per layer (columns) and initial weights (rows)",
+             ACT_NAMES[a]);
+    ll_lesson_path(L, file, png, sizeof png);
+    /* One row of panels per initialisation: LAYERS to a row. */
+    ll_plot("hist_grid.gp", png, false, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_TEXT("title", title), LL_PLOT_NUMBER("cols", LAYERS));
+    return LL_OK;
+}
+
 static ll_status histograms(const ll_lesson *L)
 {
     ll_lesson_section("1. Activations through five layers");
@@ -116,41 +162,16 @@ static ll_status histograms(const ll_lesson *L)
            "Std of each layer's activations (the spread the histograms show):\n\n");
     printf("  %-8s %-9s %9s %9s %9s %9s %9s\n", "act.", "init", "layer 1", "layer 2", "layer 3",
            "layer 4", "layer 5");
-    static double hist[N_INITS][LAYERS][BINS];
+    static double hist[N_ACTS][N_INITS][LAYERS][BINS];
     for (int a = 0; a < N_ACTS; a++) {
         double stdev[N_INITS][LAYERS];
         for (int k = 0; k < N_INITS; k++) {
-            LL_TRY(forward_histograms((act_kind)a, INITS[k].init, L->seed, hist[k], stdev[k]));
+            LL_TRY(forward_histograms((act_kind)a, INITS[k].init, L->seed, hist[a][k], stdev[k]));
             printf("  %-8s %-9s", k ? "" : ACT_NAMES[a], INITS[k].name);
             for (int layer = 0; layer < LAYERS; layer++)
                 printf(" %9.4f", stdev[k][layer]);
             printf("\n");
         }
-        char file[64], csv[1200], png[1200], vars[1400];
-        snprintf(file, sizeof file, "hist_%s.csv", ACT_NAMES[a]);
-        FILE *out = fopen(ll_lesson_path(L, file, csv, sizeof csv), "w");
-        if (!out)
-            return ll_fail(LL_EIO, "cannot write %s", csv);
-        fprintf(out, "bin");
-        for (int k = 0; k < N_INITS; k++)
-            for (int layer = 0; layer < LAYERS; layer++)
-                fprintf(out, ",%s layer %d", INITS[k].name, layer + 1);
-        fprintf(out, "\n");
-        double lo = a == ACT_TANH ? TANH_LO : HIST_LO, width = (HIST_HI - lo) / BINS;
-        for (int b = 0; b < BINS; b++) {
-            fprintf(out, "%g", lo + (b + 0.5) * width);
-            for (int k = 0; k < N_INITS; k++)
-                for (int layer = 0; layer < LAYERS; layer++)
-                    fprintf(out, ",%.5f", hist[k][layer][b]);
-            fprintf(out, "\n");
-        }
-        if (fclose(out) != 0)
-            return ll_fail(LL_EIO, "writing %s failed", csv);
-        snprintf(file, sizeof file, "hist_%s.png", ACT_NAMES[a]);
-        snprintf(vars, sizeof vars,
-                 "datafile='%s'; rows=%d; cols=%d; title='%s activations per layer (columns) and initial weights (rows)'",
-                 csv, N_INITS, LAYERS, ACT_NAMES[a]);
-        LL_TRY(ll_plot("hist_grid.gp", ll_lesson_path(L, file, png, sizeof png), vars, false));
     }
     printf("\n  sigmoid, std 1: the activations pile up at 0 and 1, where sigmoid is flat and\n"
            "  its derivative ~0: the gradient vanishes. std 0.01: everything collapses to 0.5,\n"
@@ -159,7 +180,9 @@ static ll_status histograms(const ll_lesson *L)
            "  sigmoid and tanh. For ReLU, which zeroes half its inputs, Xavier's variance\n"
            "  halves at each layer (std x0.7); He (std sqrt(2/100)) doubles it to make up for\n"
            "  it and the spread stays put. hist_sigmoid.png, hist_tanh.png, hist_relu.png\n"
-           "  (ReLU's exact zeros, about half of its outputs, are left out of its bars).\n");
+           "  (ReLU's exact zeros, about half of its outputs, are left out of its bars).\n\n");
+    for (int a = 0; a < N_ACTS; a++)
+        LL_TRY(write_histograms(L, (act_kind)a, hist[a]));
     return LL_OK;
 }
 
@@ -174,76 +197,99 @@ static ll_status build(ll_net **net, ll_init init, uint64_t seed)
     return LL_OK;
 }
 
+/* Trains the network from one initialisation for `iterations` steps; writes
+ * the smoothed loss of every step into smooth[] and the test accuracy. */
+static ll_status train_one(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test,
+                           const init_choice *c, long iterations, float *smooth, double *acc)
+{
+    long per_epoch = (train->n + BATCH - 1) / BATCH;
+    ll_net *net = NULL;
+    ll_status s = build(&net, c->init, L->seed);
+    ll_train_config cfg = ll_train_defaults();
+    cfg.batch = BATCH;
+    cfg.optim = ll_optim_defaults(LL_SGD);
+    cfg.optim.lr = LEARNING_RATE;
+    cfg.seed = L->seed;
+    cfg.evaluate = false;
+    cfg.label = c->name;
+    cfg.epochs = (int)((iterations + per_epoch - 1) / per_epoch);
+    cfg.max_iterations = iterations;
+    /* A small data set makes an epoch of a step or two: a bar for each of
+     * hundreds of epochs would bury the lesson. */
+    cfg.quiet = cfg.epochs > MAX_SHOWN_EPOCHS;
+    ll_train_history h = {0};
+    if (s == LL_OK)
+        s = ll_train(net, train, NULL, &cfg, &h);
+    if (s == LL_OK && h.iterations != iterations)
+        s = ll_fail(LL_EARG, "training from %s took %ld steps, expected %ld", c->name, h.iterations,
+                    iterations);
+    double avg = s == LL_OK ? h.iter_loss[0] : 0;
+    for (long i = 0; s == LL_OK && i < iterations; i++) {
+        avg += SMOOTHING * ((double)h.iter_loss[i] - avg);
+        smooth[i] = (float)avg;
+    }
+    if (s == LL_OK)
+        s = ll_net_accuracy(net, &test->x, test->labels, EVAL_BATCH, acc);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    return s;
+}
+
+/* Writes losses.csv (the smoothed loss of each run per iteration) and draws
+ * it; the CSV is the error, the plot only a warning. */
+static ll_status write_losses(const ll_lesson *L, float *const smooth[N_TRAINED], long iterations)
+{
+    char csv[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], title[TITLE_LEN];
+    FILE *out;
+    LL_TRY(ll_file_create(ll_lesson_path(L, "losses.csv", csv, sizeof csv), &out));
+    fprintf(out, "iteration,%s,%s,%s\n", INITS[TRAINED[0]].name, INITS[TRAINED[1]].name,
+            INITS[TRAINED[2]].name);
+    for (long i = 0; i < iterations; i++)
+        fprintf(out, "%ld,%.5f,%.5f,%.5f\n", i + 1, (double)smooth[0][i], (double)smooth[1][i],
+                (double)smooth[2][i]);
+    LL_TRY(ll_file_commit(out)); /* names the file when a write failed */
+    printf("\nWrote %s.\n", csv);
+    snprintf(title, sizeof title, "Training loss by initial weights (ReLU, SGD lr %g)", LEARNING_RATE);
+    ll_lesson_path(L, "losses.png", png, sizeof png);
+    ll_plot("optimizer_losses.gp", png, true, LL_PLOT_PATH("datafile", csv),
+            LL_PLOT_NUMBER("ncols", 1 + N_TRAINED), LL_PLOT_TEXT("title", title));
+    return LL_OK;
+}
+
 static ll_status training(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test)
 {
     ll_lesson_section("2. Training from each initialisation");
-    static const int TRAINED[3] = {1, 2, 3}; /* std 0.01, Xavier, He */
     long per_epoch = (train->n + BATCH - 1) / BATCH;
     long iterations = L->full ? FULL_EPOCHS * per_epoch : L->smoke ? SMOKE_ITERATIONS : DEFAULT_ITERATIONS;
     printf("The book's 784-100-100-100-100-10 ReLU network, SGD lr %g, batch %d, %ld\n"
            "iterations, the same batches for each initialisation.\n\n", LEARNING_RATE, BATCH, iterations);
-    float *smooth[3] = {0};
-    double acc[3] = {0};
+    float *smooth[N_TRAINED] = {0};
+    double acc[N_TRAINED] = {0};
     ll_status s = LL_OK;
-    for (int r = 0; s == LL_OK && r < 3; r++) {
-        const init_choice *c = &INITS[TRAINED[r]];
-        ll_net *net = NULL;
-        s = build(&net, c->init, L->seed);
-        ll_train_config cfg = ll_train_defaults();
-        cfg.batch = BATCH;
-        cfg.optim = ll_optim_defaults(LL_SGD);
-        cfg.optim.lr = LEARNING_RATE;
-        cfg.seed = L->seed;
-        cfg.evaluate = false;
-        cfg.label = c->name;
-        cfg.epochs = (int)((iterations + per_epoch - 1) / per_epoch);
-        cfg.max_iterations = iterations;
-        ll_train_history h = {0};
-        if (s == LL_OK)
-            s = ll_train(net, train, NULL, &cfg, &h);
-        if (s == LL_OK && !(smooth[r] = malloc((size_t)iterations * sizeof *smooth[r])))
+    for (int r = 0; s == LL_OK && r < N_TRAINED; r++) {
+        if (!(smooth[r] = malloc((size_t)iterations * sizeof *smooth[r])))
             s = ll_fail(LL_ENOMEM, "out of memory");
-        double avg = s == LL_OK ? h.iter_loss[0] : 0;
-        for (long i = 0; s == LL_OK && i < iterations; i++) {
-            avg += SMOOTHING * ((double)h.iter_loss[i] - avg);
-            smooth[r][i] = (float)avg;
-        }
         if (s == LL_OK)
-            s = ll_net_accuracy(net, &test->x, test->labels, 1000, &acc[r]);
-        ll_train_history_free(&h);
-        ll_net_free(net);
-    }
-    char csv[1200], png[1200], vars[1400];
-    FILE *out = s == LL_OK ? fopen(ll_lesson_path(L, "losses.csv", csv, sizeof csv), "w") : NULL;
-    if (s == LL_OK && !out)
-        s = ll_fail(LL_EIO, "cannot write %s", csv);
-    if (out) {
-        fprintf(out, "iteration,%s,%s,%s\n", INITS[1].name, INITS[2].name, INITS[3].name);
-        for (long i = 0; i < iterations; i++)
-            fprintf(out, "%ld,%.5f,%.5f,%.5f\n", i + 1, (double)smooth[0][i], (double)smooth[1][i],
-                    (double)smooth[2][i]);
-        if (fclose(out) != 0)
-            s = ll_fail(LL_EIO, "writing %s failed", csv);
+            s = train_one(L, train, test, &INITS[TRAINED[r]], iterations, smooth[r], &acc[r]);
     }
     if (s == LL_OK) {
         printf("\n  %-9s %12s %10s\n", "init", "final loss", "test acc");
-        for (int r = 0; r < 3; r++)
-            printf("  %-9s %12.4f %10.4f\n", INITS[TRAINED[r]].name, (double)smooth[r][iterations - 1], acc[r]);
+        for (int r = 0; r < N_TRAINED; r++)
+            printf("  %-9s %12.4f %10.4f\n", INITS[TRAINED[r]].name,
+                   (double)smooth[r][iterations - 1], acc[r]);
         printf("\n  From std 0.01 the loss does not move: the signal shrinks at every layer on\n"
                "  the way forward and the gradient on the way back, so SGD has nothing to\n"
                "  follow. Xavier learns; He, made for ReLU, learns fastest.\n");
-        snprintf(vars, sizeof vars, "datafile='%s'; ncols=4; title='Training loss by initial weights (ReLU, SGD lr %g)'",
-                 csv, LEARNING_RATE);
-        s = ll_plot("optimizer_losses.gp", ll_lesson_path(L, "losses.png", png, sizeof png), vars, true);
+        s = write_losses(L, smooth, iterations);
     }
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; r < N_TRAINED; r++)
         free(smooth[r]);
     return s;
 }
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = RUNTIME};
     int rc = ll_lesson_init(&L, "07", "initial weights",
                             "Activation histograms of a 5-layer network for std 1, std 0.01, Xavier\n"
                             "and He, then training curves from std 0.01, Xavier and He.",
@@ -258,19 +304,15 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "loading the data", s);
     const ll_dataset *tr = &train, *te = &test;
-    if (L.smoke) {
-        s = ll_dataset_head(&train, SMOKE_TRAIN, &small_train);
+    if (L.smoke) { /* at most SMOKE_TRAIN and SMOKE_TEST: a smaller set is used whole */
+        s = ll_dataset_head(&train, train.n < SMOKE_TRAIN ? train.n : SMOKE_TRAIN, &small_train);
         if (s == LL_OK)
-            s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
+            s = ll_dataset_head(&test, test.n < SMOKE_TEST ? test.n : SMOKE_TEST, &small_test);
         tr = &small_train, te = &small_test;
     }
     if (s == LL_OK)
         s = training(&L, tr, te);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_dataset_free(&small_train), ll_dataset_free(&small_test);
-    if (s != LL_OK)
-        return ll_lesson_fail(&L, "training", s);
-    printf("\nWrote %s/: hist_*.csv, hist_sigmoid.png, hist_tanh.png, hist_relu.png,\n"
-           "losses.csv, losses.png.\n", L.out);
-    return 0;
+    return ll_lesson_finish(&L, s == LL_OK ? 0 : ll_lesson_fail(&L, "training", s));
 }

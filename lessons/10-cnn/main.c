@@ -4,11 +4,11 @@
  *    matrix product.
  * 2. Max pooling on a small example, with the argmax backward uses.
  * 3. The book's simple convnet — Conv 30x5x5, ReLU, MaxPool 2x2, Affine 100,
- *    ReLU, Affine 10 — trained with Adam (lr 0.001) on Fashion-MNIST; the
- *    accuracy per epoch plotted.
+ *    ReLU, Affine 10 — trained with Adam (lr 0.001) on Fashion-MNIST, saved
+ *    as safetensors at once (before any plot, so a plot that fails costs
+ *    nothing trained), and its accuracy per epoch plotted.
  * 4. The 30 first-layer filters drawn before and after training.
- * 5. The model saved as safetensors and loaded into a fresh network, with
- *    identical predictions.
+ * 5. The saved model loaded into a fresh network, with identical predictions.
  *
  * Read lessons/10-cnn/README.md alongside the output.
  */
@@ -49,6 +49,10 @@
 /* The book's weight_init_std: small enough that the filters drawn after
  * training show what was learned rather than the initial noise. */
 #define WEIGHT_STD 0.01
+/* Room in the accuracy plot's title for the words around the data set's name. */
+#define TITLE_ROOM 64
+/* The default run on 2 cores (measured; README.md gives the details). */
+#define RUNTIME "about 100 s"
 
 static void print_matrix(const char *name, const ll_real *m, int rows, int cols)
 {
@@ -133,9 +137,8 @@ static ll_status write_filters(const ll_tensor *W, const char *path)
     int F = W->shape.dim[0], K = W->shape.dim[2];
     int rows = (F + MOSAIC_COLUMNS - 1) / MOSAIC_COLUMNS;
     int width = MOSAIC_COLUMNS * (K + 1) - 1, height = rows * (K + 1) - 1;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return ll_fail(LL_EIO, "cannot write %s", path);
+    FILE *f;
+    LL_TRY(ll_file_create(path, &f));
     for (int py = 0; py < height; py++) {
         for (int px = 0; px < width; px++) {
             int tile = (py / (K + 1)) * MOSAIC_COLUMNS + px / (K + 1);
@@ -153,17 +156,24 @@ static ll_status write_filters(const ll_tensor *W, const char *path)
         }
         fprintf(f, "\n");
     }
-    return fclose(f) == 0 ? LL_OK : ll_fail(LL_EIO, "writing %s failed", path);
+    return ll_file_commit(f); /* names the file when a write failed */
 }
 
+/* Writes <name>.dat and draws it as <name>.png; a file that cannot be written
+ * is the error, a plot that is not drawn only a warning (ll_lesson_finish). */
 static ll_status draw_filters(const ll_lesson *L, const ll_tensor *W, const char *name, const char *title)
 {
-    char dat[1200], png[1200], file[64], vars[4096];
-    snprintf(file, sizeof file, "%s.dat", name);
+    char dat[LL_PATH_MAX + 1], png[LL_PATH_MAX + 1], file[LL_FILE_NAME_ROOM];
+    snprintf(file, sizeof file, "%s.dat", name); /* the lesson's own short names */
     LL_TRY(write_filters(W, ll_lesson_path(L, file, dat, sizeof dat)));
+    printf("Wrote %s.\n", dat);
     snprintf(file, sizeof file, "%s.png", name);
-    snprintf(vars, sizeof vars, "datafile='%s'; title='%s'; lo=0; hi=1", dat, title);
-    return ll_plot("mosaic.gp", ll_lesson_path(L, file, png, sizeof png), vars, false);
+    ll_lesson_path(L, file, png, sizeof png);
+    /* The values span [0, 1] (each filter scaled to it, white gaps): the
+     * colour range follows without lo and hi. */
+    ll_plot("mosaic.gp", png, false, LL_PLOT_PATH("datafile", dat),
+            LL_PLOT_TEXT("title", title));
+    return LL_OK;
 }
 
 /* Predicts every test image with both networks and counts identical scores. */
@@ -202,22 +212,36 @@ static ll_status compare_predictions(ll_net *a, ll_net *b, const ll_dataset *tes
     return s;
 }
 
-static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test)
+/* A trained convnet and what the lesson shows of it. */
+typedef struct {
+    ll_net *net;
+    ll_tensor W0;          /* the first-layer filters before training */
+    ll_train_history h;
+    ll_status log;         /* LL_EIO: train.csv was not written (training itself finished) */
+    char epoch_log[LL_PATH_MAX + 1];
+} convnet_run;
+
+static void convnet_run_free(convnet_run *r)
 {
-    ll_lesson_section("3. A simple convnet on %s", train->name);
-    ll_net *net = NULL, *copy = NULL;
-    ll_status s = build_convnet(&net, L->seed);
-    if (s != LL_OK)
-        return ll_lesson_fail(L, "building the network", s);
-    ll_net_print(net, stdout);
+    ll_train_history_free(&r->h);
+    ll_tensor_free(&r->W0);
+    ll_net_free(r->net);
+    r->net = NULL;
+}
+
+/* Builds and trains the convnet into r, and brings it back to host memory.
+ * A train.csv that could not be written once training finished is kept in
+ * r->log, not returned: the trained network must still be saved. */
+static ll_status train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test,
+                               convnet_run *r)
+{
+    LL_TRY(build_convnet(&r->net, L->seed));
+    ll_net_print(r->net, stdout);
     int n_params;
-    const ll_param *params = ll_net_params(net, &n_params);
-    ll_tensor W0 = {0};
-    s = ll_tensor_alloc(&W0, params[0].value->shape, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_copy(&W0, params[0].value);
-    if (s == LL_OK) /* --gpu: every layer, and so the whole training loop, on the GPU */
-        s = ll_lesson_place(L, net);
+    const ll_param *params = ll_net_params(r->net, &n_params);
+    LL_TRY(ll_tensor_alloc(&r->W0, params[0].value->shape, LL_CPU));
+    LL_TRY(ll_tensor_copy(&r->W0, params[0].value));
+    LL_TRY(ll_lesson_place(L, r->net)); /* --gpu: every layer, and so the whole loop, on the GPU */
 
     ll_train_config cfg = ll_train_defaults();
     cfg.epochs = L->full ? FULL_EPOCHS : L->smoke ? SMOKE_EPOCHS : DEFAULT_EPOCHS;
@@ -226,97 +250,140 @@ static int train_convnet(const ll_lesson *L, const ll_dataset *train, const ll_d
     cfg.optim.lr = L->lr;
     cfg.seed = L->seed;
     cfg.eval_train_samples = EVAL_TRAIN_SAMPLES;
-    char epoch_log[1200], png[1200], vars[4096], model[1200];
-    cfg.epoch_log = ll_lesson_path(L, "train.csv", epoch_log, sizeof epoch_log);
+    cfg.epoch_log = ll_lesson_path(L, "train.csv", r->epoch_log, sizeof r->epoch_log);
     printf("\nAdam (lr %g), batch %d, %d epochs, weights from N(0, 0.01^2). The conv layer sees\n"
            "28x28 images through 30 5x5 windows: 24x24x30 feature maps, pooled to 12x12x30,\n"
            "then two Affine layers classify the 4320 pooled features.\n\n",
            cfg.optim.lr, cfg.batch, cfg.epochs);
-    ll_train_history h = {0};
-    if (s == LL_OK)
-        s = ll_train(net, train, test, &cfg, &h);
-    if (s != LL_OK) {
-        ll_train_history_free(&h);
-        ll_tensor_free(&W0);
-        ll_net_free(net);
-        return ll_lesson_fail(L, "training", s);
+    ll_status s = ll_train(r->net, train, test, &cfg, &r->h);
+    if (s == LL_EIO && r->h.epochs == cfg.epochs) {
+        r->log = s; /* every epoch ran: only the log is missing */
+        s = LL_OK;
     }
+    LL_TRY(s);
+    if (L->gpu) /* the file and the filters are written from host memory */
+        LL_TRY(ll_net_to_device(r->net, LL_CPU));
+    return LL_OK;
+}
+
+static void print_history(const convnet_run *r)
+{
+    const ll_train_history *h = &r->h;
     printf("\n  %5s %10s %10s %10s\n", "epoch", "loss", "train acc", "test acc");
-    for (int e = 0; e < h.epochs; e++)
-        printf("  %5d %10.4f %10.4f %10.4f\n", e + 1, h.train_loss[e], h.train_acc[e], h.test_acc[e]);
+    for (int e = 0; e < h->epochs; e++)
+        printf("  %5d %10.4f %10.4f %10.4f\n", e + 1, h->train_loss[e], h->train_acc[e], h->test_acc[e]);
     printf("\nTest accuracy %.4f after %ld iterations (%.0f s of training, %.0f images/s).\n"
            "The two-layer net of lesson 05 stops near 0.86-0.87: sharing each 5x5 filter\n"
            "across the whole image is what the convnet adds.\n",
-           h.test_acc[h.epochs - 1], h.iterations, h.seconds,
-           h.seconds > 0 ? (double)h.iterations * cfg.batch / h.seconds : 0);
-    snprintf(vars, sizeof vars, "datafile='%s'; title='Simple convnet on %s, Adam lr %g%s'",
-             epoch_log, train->name, cfg.optim.lr, L->gpu ? ", GPU" : "");
-    s = ll_plot("accuracy.gp", ll_lesson_path(L, "accuracy.png", png, sizeof png), vars, true);
-    if (s == LL_OK && L->gpu) {
-        /* The filters are drawn and the model written from host memory. */
-        printf("(The trained network comes back to the CPU for the plots and the file.)\n");
-        s = ll_net_to_device(net, LL_CPU);
-    }
+           h->test_acc[h->epochs - 1], h->iterations, h->seconds,
+           h->seconds > 0 ? (double)h->iterations * BATCH / h->seconds : 0);
+}
 
-    ll_lesson_section("4. The first-layer filters");
-    if (s == LL_OK)
-        s = draw_filters(L, &W0, "filters_before", "30 conv filters before training (random)");
-    if (s == LL_OK)
-        s = draw_filters(L, params[0].value, "filters_after", "30 conv filters after training");
-    printf("filters_before.png shows random noise; filters_after.png shows structure:\n"
-           "edges, bars and blobs at different orientations, each scaled to its own\n"
-           "range (white = the filter's largest weight, black = its smallest).\n");
+/* The accuracy plot of train.csv, titled with the data set's name (user text:
+ * a gnuplot string, never code). */
+static void plot_accuracy(const ll_lesson *L, const convnet_run *r, const ll_dataset *train)
+{
+    char title[sizeof train->name + TITLE_ROOM], png[LL_PATH_MAX + 1];
+    int len = snprintf(title, sizeof title, "Simple convnet on %s, Adam lr %g%s", train->name, L->lr,
+                       L->gpu ? ", GPU" : "");
+    if (len < 0 || (size_t)len >= sizeof title) /* a name is shorter than TITLE_ROOM: never */
+        snprintf(title, sizeof title, "Simple convnet, Adam lr %g", L->lr);
+    ll_lesson_path(L, "accuracy.png", png, sizeof png);
+    ll_plot("accuracy.gp", png, true, LL_PLOT_PATH("datafile", r->epoch_log),
+            LL_PLOT_TEXT("title", title));
+}
 
-    ll_lesson_section("5. Saving and loading the model");
-    ll_lesson_path(L, "model.safetensors", model, sizeof model);
-    if (s == LL_OK)
-        s = ll_model_save(net, model);
-    if (s == LL_OK)
-        s = build_convnet(&copy, L->seed + 1); /* different random weights... */
+/* Loads the saved file into a network built from another seed and checks
+ * that every test image gets bit-identical scores (exit 1 otherwise). */
+static int check_reload(const ll_lesson *L, ll_net *net, const char *model, const ll_dataset *test)
+{
+    ll_lesson_section("5. Loading the model back");
+    ll_net *copy = NULL;
+    int same_scores = 0, same_class = 0;
+    ll_status s = build_convnet(&copy, L->seed + 1); /* different random weights... */
     if (s == LL_OK)
         s = ll_model_load(copy, model); /* ...replaced by the saved ones */
-    int same_scores = 0, same_class = 0;
     if (s == LL_OK)
         s = compare_predictions(net, copy, test, &same_scores, &same_class);
-    if (s == LL_OK)
-        printf("Saved %s (%zu parameters, safetensors), loaded it into a network built from\n"
-               "another seed: %d of %d test images get bit-identical scores, %d the same class.\n"
-               "Python reads the file with `safetensors` or numpy (see the README).\n",
-               model, ll_net_param_count(net), same_scores, test->n, same_class);
-    ll_train_history_free(&h);
-    ll_tensor_free(&W0);
-    ll_net_free(net);
     ll_net_free(copy);
     if (s != LL_OK)
-        return ll_lesson_fail(L, "plotting or saving", s);
+        return ll_lesson_fail(L, "loading the saved model back", s);
+    printf("Loaded %s into a network built from another seed: %d of %d test images get\n"
+           "bit-identical scores, %d the same class. Python reads the file with\n"
+           "`safetensors` or numpy (see the README).\n",
+           model, same_scores, test->n, same_class);
     if (same_scores != test->n) {
-        fprintf(stderr, "lesson-10: the loaded model predicts differently\n");
+        fflush(stdout);
+        fprintf(stderr, "lesson-%s: the loaded model predicts differently\n", L->number);
         return 1;
     }
-    printf("\nWrote %s/: train.csv, accuracy.png, filters_before.png, filters_after.png,\n"
-           "model.safetensors.\n", L->out);
     return 0;
 }
 
-/* --load FILE: evaluate a saved model instead of training one. */
-static int evaluate_saved(const ll_lesson *L, const char *path)
+/* Trains, then saves the model before anything optional (a plot) can fail:
+ * a plot that is not drawn costs the user nothing they trained. */
+static int lesson(const ll_lesson *L, const ll_dataset *train, const ll_dataset *test)
 {
-    ll_lesson_section("Evaluating the saved model %s", path);
+    ll_lesson_section("3. A simple convnet on %s", train->name);
+    convnet_run r = {0};
+    char model[LL_PATH_MAX + 1];
+    ll_status s = train_convnet(L, train, test, &r);
+    if (s != LL_OK) {
+        convnet_run_free(&r);
+        return ll_lesson_fail(L, "training", s);
+    }
+    /* The log's message now, before anything else can replace ll_last_error. */
+    int log_rc = r.log == LL_OK ? 0
+                                : ll_lesson_fail(L, "the training log (the network is saved next)", r.log);
+    print_history(&r);
+    s = ll_model_save(r.net, ll_lesson_path(L, "model.safetensors", model, sizeof model));
+    if (s != LL_OK) {
+        convnet_run_free(&r);
+        return ll_lesson_fail(L, "saving the trained model", s);
+    }
+    printf("\nSaved the trained network (%zu parameters) to %s.\n", ll_net_param_count(r.net), model);
+    if (r.log == LL_OK) {
+        printf("Wrote %s.\n", r.epoch_log);
+        plot_accuracy(L, &r, train);
+    }
+
+    ll_lesson_section("4. The first-layer filters");
+    int n_params;
+    const ll_param *params = ll_net_params(r.net, &n_params);
+    s = draw_filters(L, &r.W0, "filters_before", "30 conv filters before training (random)");
+    if (s == LL_OK)
+        s = draw_filters(L, params[0].value, "filters_after", "30 conv filters after training");
+    if (s == LL_OK)
+        printf("filters_before shows random noise; filters_after shows structure: edges,\n"
+               "bars and blobs at different orientations, each scaled to its own range\n"
+               "(white = the filter's largest weight, black = its smallest).\n");
+    int rc = s == LL_OK ? check_reload(L, r.net, model, test) : ll_lesson_fail(L, "the filters", s);
+    convnet_run_free(&r);
+    return rc != 0 ? rc : log_rc;
+}
+
+/* --load FILE: evaluate a saved model instead of training one (on the GPU
+ * with --gpu). */
+static int evaluate_saved(const ll_lesson *L)
+{
+    ll_lesson_section("Evaluating the saved model %s", L->load);
     ll_dataset train = {0}, test = {0};
     ll_net *net = NULL;
     double acc = 0;
     ll_status s = build_convnet(&net, L->seed);
     if (s == LL_OK)
-        s = ll_model_load(net, path);
+        s = ll_model_load(net, L->load);
     if (s != LL_OK) {
         ll_net_free(net);
         return ll_lesson_fail(L, "loading the model", s);
     }
-    s = ll_lesson_load_data(L, &train, &test);
+    s = ll_lesson_place(L, net);
+    if (s == LL_OK)
+        s = ll_lesson_load_data(L, &train, &test);
     if (s == LL_OK)
         s = ll_net_accuracy(net, &test.x, test.labels, EVAL_BATCH, &acc);
     if (s == LL_OK)
-        printf("Test accuracy of %s: %.4f\n", path, acc);
+        printf("Test accuracy of %s: %.4f\n", L->load, acc);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_net_free(net);
     return s == LL_OK ? 0 : ll_lesson_fail(L, "evaluating", s);
@@ -324,31 +391,17 @@ static int evaluate_saved(const ll_lesson *L, const char *path)
 
 int main(int argc, char **argv)
 {
-    /* This lesson's own flag, taken out before the shared ones are parsed. */
-    const char *load = NULL;
-    int kept = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--load")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "lesson-10: --load needs a model file (a .safetensors this lesson saved)\n");
-                return 2;
-            }
-            load = argv[++i];
-        } else {
-            argv[kept++] = argv[i];
-        }
-    }
-    argc = kept;
-    ll_lesson L = {.lr = LEARNING_RATE, .gpu_ok = true}; /* --lr and --gpu change them */
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_LR | LL_LESSON_GPU | LL_LESSON_LOAD,
+                   .lr = LEARNING_RATE,
+                   .runtime = RUNTIME};
     int rc = ll_lesson_init(&L, "10", "convolutional networks",
                             "im2col, pooling, and the book's simple convnet trained on Fashion-MNIST,\n"
-                            "its filters drawn, the model saved and loaded back.\n"
-                            "  --load FILE  evaluate a saved model.safetensors instead of training",
+                            "the model saved, its filters drawn, the model loaded back.",
                             argc, argv);
     if (rc >= 0)
         return rc;
-    if (load)
-        return evaluate_saved(&L, load);
+    if (L.load)
+        return ll_lesson_finish(&L, evaluate_saved(&L));
     ll_status s = im2col_by_example();
     if (s == LL_OK)
         s = pooling_by_example();
@@ -359,16 +412,14 @@ int main(int argc, char **argv)
     if (s != LL_OK)
         return ll_lesson_fail(&L, "loading the data", s);
     const ll_dataset *tr = &train, *te = &test;
-    if (L.smoke) {
-        s = ll_dataset_head(&train, SMOKE_TRAIN, &small_train);
+    if (L.smoke) { /* at most SMOKE_TRAIN and SMOKE_TEST: a smaller set is used whole */
+        s = ll_dataset_head(&train, train.n < SMOKE_TRAIN ? train.n : SMOKE_TRAIN, &small_train);
         if (s == LL_OK)
-            s = ll_dataset_head(&test, SMOKE_TEST, &small_test);
-        if (s != LL_OK)
-            return ll_lesson_fail(&L, "taking the smoke subset", s);
+            s = ll_dataset_head(&test, test.n < SMOKE_TEST ? test.n : SMOKE_TEST, &small_test);
         tr = &small_train, te = &small_test;
     }
-    rc = train_convnet(&L, tr, te);
+    rc = s == LL_OK ? lesson(&L, tr, te) : ll_lesson_fail(&L, "taking the smoke subset", s);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_dataset_free(&small_train), ll_dataset_free(&small_test);
-    return rc;
+    return ll_lesson_finish(&L, rc);
 }
