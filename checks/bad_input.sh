@@ -167,8 +167,10 @@ row() {
         sed 's/^/    stderr: /' "$WORK/stderr" >&2
     fi
     if [ "$MARKDOWN" -eq 1 ]; then
-        printf '| %s | %s | `%s` | %s | %s |\n' "$area" "$what" "$shown" "$got" \
-            "$(printf '%s' "$first" | sed 's/|/\\|/g')"
+        # A command may hold '|' and '`': escaped pipes, and a code span
+        # opened with two backticks.
+        printf '| %s | %s | `` %s `` | %s | %s |\n' "$area" "$what" \
+            "$(printf '%s' "$shown" | sed 's/|/\\|/g')" "$got" "$(printf '%s' "$first" | sed 's/|/\\|/g')"
     else
         echo "$verdict: $what (exit $got)"
     fi

@@ -89,26 +89,10 @@ EOF
     truncate -s 1G "$WORK/model-huge.safetensors"
 }
 
-# must_load CASE FILE: lesson 10 must evaluate FILE (exit 0): a valid model
-# written differently from ours. Reported like a try case.
+# model_must_load CASE FILE: lesson 10 must evaluate FILE (exit 0): a valid
+# model written differently from ours.
 model_must_load() {
-    what=$1
-    "$L10" --load "$2" --out "$WORK/o" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
-    got=$?
-    verdict=ok
-    if [ "$got" -ne 0 ]; then
-        verdict="exit $got, expected 0"
-        failures=$((failures + 1))
-        echo "bad_input.sh: FAIL: $what: $verdict" >&2
-        sed 's/^/    stderr: /' "$WORK/stderr" >&2
-    fi
-    if [ "$MARKDOWN" -eq 1 ]; then
-        # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
-        printf '| model | %s | `lesson-10 --load %s --out TMP/o` | %s | (loads and evaluates) |\n' "$what" \
-            "$(printf '%s' "$2" | sed "s|$WORK|TMP|g")" "$got"
-    else
-        echo "$verdict: $what (exit $got)"
-    fi
+    try_run "model" "$1" 0 "$L10" --load "$2" --out "$WORK/o"
 }
 
 if model_fixtures; then

@@ -304,7 +304,7 @@ static ll_status speed(const ll_lesson *L)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "about 9 s"};
+    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "about 8 s"};
     int rc = ll_lesson_init(&L, "01", "tensors and the matrix product",
                             "Shapes, reshape, transpose, sums over axes, the matrix product, and\n"
                             "naive loops timed against OpenBLAS.",

@@ -340,7 +340,7 @@ static ll_status library_agrees(void)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "about 1 s"};
+    ll_lesson L = {.uses = LL_LESSON_SEED, .runtime = "under a second"};
     int rc = ll_lesson_init(&L, "02", "activation functions",
                             "step, sigmoid, tanh, ReLU, leaky ReLU and ELU with their derivatives,\n"
                             "plotted, and what each derivative does to a gradient.",

@@ -539,7 +539,7 @@ static ll_status mnist_sections(const ll_lesson *L, const ll_dataset *test)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 2 s"};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 1 s"};
     int rc = ll_lesson_init(&L, "03", "the forward pass",
                             "A 3-layer network by hand, softmax and its overflow trap, and a batched\n"
                             "forward pass of an untrained network over Fashion-MNIST.",

@@ -570,7 +570,7 @@ static ll_status why_backprop(const ll_lesson *L, const ll_dataset *train)
 
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 5 s"};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA, .runtime = "about 4 s"};
     int rc = ll_lesson_init(&L, "04", "learning from data",
                             "Loss functions, numerical gradients, gradient descent, the error of\n"
                             "finite differences, and why backprop is needed.",

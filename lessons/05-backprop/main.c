@@ -298,7 +298,7 @@ static int train_and_plot(const ll_lesson *L, ll_dataset *train, ll_dataset *tes
 int main(int argc, char **argv)
 {
     ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_LR | LL_LESSON_GPU,
-                   .lr = LEARNING_RATE, .runtime = "about 8 s"};
+                   .lr = LEARNING_RATE, .runtime = "about 5 s"};
     int rc = ll_lesson_init(&L, "05", "backpropagation",
                             "Mul/Add graphs, the layers' backward passes, a gradient check of a\n"
                             "two-layer network, and training it on Fashion-MNIST with SGD.",

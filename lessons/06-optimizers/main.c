@@ -438,7 +438,7 @@ static ll_status race_on_data(const ll_lesson *L, const ll_dataset *train, const
 int main(int argc, char **argv)
 {
     ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_GPU,
-                   .runtime = "about 20 s"};
+                   .runtime = "about 12 s"};
     int rc = ll_lesson_init(&L, "06", "optimizers",
                             "SGD, Momentum, Nesterov, AdaGrad, RMSProp and Adam: paths on a valley,\n"
                             "then loss curves training the same network on Fashion-MNIST.",

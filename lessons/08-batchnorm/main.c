@@ -38,7 +38,7 @@
 /* Room for the weight scales, each as "%.3g " (at most 10 characters). */
 #define STD_TEXT_LEN (SCALES * 12)
 /* The default run on 2 cores (measured). */
-#define RUNTIME "about 10 s"
+#define RUNTIME "about 9 s"
 
 static ll_status build(ll_net **net, double std, bool batchnorm, uint64_t seed)
 {

@@ -52,7 +52,7 @@
 /* Room in the accuracy plot's title for the words around the data set's name. */
 #define TITLE_ROOM 64
 /* The default run on 2 cores (measured; README.md gives the details). */
-#define RUNTIME "about 100 s"
+#define RUNTIME "about a minute"
 
 static void print_matrix(const char *name, const ll_real *m, int rows, int cols)
 {
