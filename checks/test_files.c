@@ -113,6 +113,13 @@ static void file_appears_only_when_committed(void **state)
     assert_true(st.st_mode & S_IRUSR);
     assert_int_equal(leftover_tmp_files(ll_test_tmpdir(), "whole.csv"), 0);
     assert_ok(ll_file_commit(NULL));
+    /* A file replaced keeps the permissions its owner gave it. */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_ok(ll_file_create(path, &f));
+    fprintf(f, "new\n");
+    assert_ok(ll_file_commit(f));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
 }
 
 static void discard_leaves_nothing(void **state)
@@ -226,10 +233,10 @@ static void reads_regular_files_only(void **state)
                  "data: cannot open '/nonexistent.bin': No such file or directory");
 }
 
-/* A child that is killed while writing leaves no temporary file behind. */
-static void signal_removes_unfinished_files(void **state)
+/* A child that is killed while writing leaves no temporary file behind:
+ * by SIGTERM, or by SIGPIPE as under `lesson-05 | head`. */
+static void killed_child_leaves_no_tmp(int sig)
 {
-    (void)state;
     char path[512];
     scratch("interrupted.bin", path, sizeof path);
     pid_t pid = fork();
@@ -241,15 +248,23 @@ static void signal_removes_unfinished_files(void **state)
             _exit(3);
         fprintf(f, "half a model");
         fflush(f);
-        raise(SIGTERM);
-        _exit(4); /* not reached: SIGTERM ends the child */
+        raise(sig);
+        _exit(4); /* not reached: the signal ends the child */
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGTERM);
+    assert_int_equal(WTERMSIG(status), sig);
     assert_false(exists(path));
     assert_int_equal(leftover_tmp_files(ll_test_tmpdir(), "interrupted.bin"), 0);
+}
+
+static void signal_removes_unfinished_files(void **state)
+{
+    (void)state;
+    killed_child_leaves_no_tmp(SIGTERM);
+    killed_child_leaves_no_tmp(SIGPIPE);
+    killed_child_leaves_no_tmp(SIGINT);
 }
 
 /* Runs a child that prints to a standard output on /dev/full and exits 0;
@@ -281,6 +296,18 @@ static void lost_stdout_is_a_failure(void **state)
     assert_int_equal(exit_status_with_stdout_on_dev_full(true), 1);
 }
 
+/* A path or a name read from a file may hold control bytes: a message shows
+ * them as \xNN, so it stays one line and sends nothing to the terminal. */
+static void messages_stay_one_line(void **state)
+{
+    (void)state;
+    assert_int_equal(ll_fail(LL_EIO, "cannot open '%s'", "a\nb\x1b]0;title\a\x7f\xc3\xa9"), LL_EIO);
+    assert_string_equal(ll_last_error(), "cannot open 'a\\x0Ab\\x1B]0;title\\x07\\x7F\xc3\xa9'");
+    /* Context added around the previous message, which is an argument. */
+    assert_int_equal(ll_fail(LL_EARG, "--out: %s", ll_last_error()), LL_EARG);
+    assert_string_equal(ll_last_error(), "--out: cannot open 'a\\x0Ab\\x1B]0;title\\x07\\x7F\xc3\xa9'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +320,7 @@ int main(void)
         cmocka_unit_test(reads_regular_files_only),
         cmocka_unit_test(signal_removes_unfinished_files),
         cmocka_unit_test(lost_stdout_is_a_failure),
+        cmocka_unit_test(messages_stay_one_line),
     };
     return cmocka_run_group_tests_name("files", tests, NULL, NULL);
 }

@@ -145,10 +145,15 @@ static void failed_plot_is_counted(void **state)
     assert_int_equal(ll_plot_failures(), before + 1);
     assert_int_equal(file_size(png), -1);
     assert_fails(ll_plot("accuracy.gp", png, false, LL_PLOT_TEXT("bad name", "x")), LL_EIO,
-                 "'bad name' is not a gnuplot variable name");
+                 "'bad name' is not a gnuplot variable name of ours");
     assert_fails(ll_plot("accuracy.gp", png, false, LL_PLOT_PATH("datafile", "")), LL_EIO,
                  "an empty file name");
-    assert_int_equal(ll_plot_failures(), before + 3);
+    /* call.gp's own variables cannot be overwritten. */
+    const char *reserved[] = {"outfile", "ARGV", "ARG1", "ARGC", "call_gp_i", "call_gp_arg"};
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        assert_fails(ll_plot("accuracy.gp", png, false, LL_PLOT_TEXT(reserved[i], "x")), LL_EIO,
+                     "is not a gnuplot variable name of ours");
+    assert_int_equal(ll_plot_failures(), before + 9);
 }
 
 /* Runs ll_plot with PATH holding only a fake gnuplot made of script. */
@@ -172,7 +177,8 @@ static ll_status plot_with_fake_gnuplot(const char *script, const char *png)
     return s;
 }
 
-/* gnuplot exiting 0 proves nothing: only a non-empty PNG counts as drawn. */
+/* gnuplot exiting 0 proves nothing: only a whole PNG (ending with its IEND
+ * chunk) counts as drawn, as after a disk filled up half way it would not. */
 static void exit_zero_without_png_is_a_failure(void **state)
 {
     (void)state;
@@ -180,7 +186,9 @@ static void exit_zero_without_png_is_a_failure(void **state)
     scratch("ghost.png", png, sizeof png);
     assert_fails(plot_with_fake_gnuplot("exit 0", png), LL_EIO, "gnuplot exited without writing it");
     assert_fails(plot_with_fake_gnuplot(": > \"$4\"", png), LL_EIO, "left it empty");
-    assert_ok(plot_with_fake_gnuplot("printf PNG > \"$4\"", png));
+    assert_fails(plot_with_fake_gnuplot("printf PNG > \"$4\"", png), LL_EIO, "left it cut short");
+    assert_ok(plot_with_fake_gnuplot("printf 'PNG\\000\\000\\000\\000IEND\\256\\102\\140\\202' > \"$4\"",
+                                     png));
 }
 
 /* Without gnuplot the data is still written: a notice, not a failure. */

@@ -118,7 +118,8 @@ static void remove_tmp_files_and_die(int sig)
 static void install_cleanup(void)
 {
     static bool installed;
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    /* SIGPIPE too: `lesson-05 | head` ends the lesson mid-write. */
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
     if (installed)
         return;
     installed = true;
@@ -157,19 +158,23 @@ ll_status ll_file_create(const char *path, FILE **f)
     /* A device, folder or FIFO at the target is not ours to replace (root
      * could rename over /dev/full); a symlink is replaced, not followed. */
     struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+    bool exists = lstat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
         return ll_fail(LL_EIO, "cannot write '%s': it is %s, expected a regular file or a new name",
                        path, file_kind(st.st_mode));
+    bool replaces_file = exists && S_ISREG(st.st_mode);
     LL_TRY(ll_path(w->path, sizeof w->path, "%s", path));
     LL_TRY(ll_path(w->tmp, sizeof w->tmp, "%s" TMP_SUFFIX, path));
     int fd = mkstemp(w->tmp);
     if (fd < 0)
         return ll_fail(LL_EIO, "cannot write '%s': %s", path, strerror(errno));
     write_live[w - writes] = 1;
-    /* mkstemp makes 0600; a result file gets what a plain fopen would. */
+    fcntl(fd, F_SETFD, FD_CLOEXEC); /* gnuplot, started meanwhile, gets no handle to it */
+    /* mkstemp makes 0600: a file replaced keeps its mode, a new one gets what
+     * a plain fopen would. */
     mode_t mask = umask(0);
     umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    fchmod(fd, replaces_file ? st.st_mode & 07777 : 0666 & ~mask);
     w->f = fdopen(fd, "w");
     if (!w->f) {
         int e = errno;
@@ -224,11 +229,17 @@ void ll_file_discard(FILE *f)
 ll_status ll_file_open_read(const char *path, const char *what, FILE **f, uint64_t *size)
 {
     *f = NULL;
-    /* O_NONBLOCK: opening a FIFO with no writer must not wait for one. */
+    /* Looked at before it is opened: opening a device can do something. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ll_fail(LL_EIO, "%s: cannot open '%s': %s", what, path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return ll_fail(LL_EIO, "%s: '%s' is %s, expected a regular file", what, path,
+                       file_kind(st.st_mode));
+    /* O_NONBLOCK: should it have become a FIFO since, the open must not wait. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return ll_fail(LL_EIO, "%s: cannot open '%s': %s", what, path, strerror(errno));
-    struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);

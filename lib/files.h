@@ -10,7 +10,8 @@
  *    every write, flush and close succeeded, so a failed write is an error
  *    (never "Wrote X"), the old file survives it, and a symlink at the target
  *    (to /dev/full, say) is replaced, not written through. The temporary
- *    files are removed on SIGINT, SIGTERM and SIGHUP.
+ *    files are removed on SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ *    SIGPIPE (`lesson-05 | head`); a file replaced keeps its permissions.
  *  - Files are read with ll_file_open_read: regular files only (a FIFO, a
  *    folder or a device is named as what it is, and a FIFO never blocks), with
  *    the size the caller must not read past.

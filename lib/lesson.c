@@ -109,6 +109,7 @@ static int parse_flags(ll_lesson *L, const char *about, int argc, char **argv)
             fprintf(stderr, "lesson-%s: %s: %s\n", L->number, a, why_not(flag));
             return 2;
         }
+        L->given |= flag;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout, L, about);
             return 0;
@@ -132,9 +133,9 @@ static int parse_flags(ll_lesson *L, const char *about, int argc, char **argv)
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv)
 {
-    const ll_lesson given = *L;
+    const ll_lesson preset = *L;
     memset(L, 0, sizeof *L);
-    L->uses = given.uses, L->lr = given.lr, L->runtime = given.runtime;
+    L->uses = preset.uses, L->lr = preset.lr, L->runtime = preset.runtime;
     snprintf(L->number, sizeof L->number, "%s", number);
     snprintf(program, sizeof program, "lesson-%s", number);
     ll_program_start(program);
@@ -147,9 +148,11 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
         return 2;
     }
-    if (L->load && (L->full || L->smoke || L->lr != given.lr)) {
+    const unsigned training_flags = LL_LESSON_LR | LL_LESSON_SEED;
+    if (L->load && (L->full || L->smoke || (L->given & training_flags))) {
         fprintf(stderr, "lesson-%s: --load evaluates a saved model: %s applies to training, not "
-                "to it\n", number, L->full ? "--full" : L->smoke ? "--smoke" : "--lr");
+                "to it\n", number, L->full ? "--full" : L->smoke ? "--smoke"
+                : L->given & LL_LESSON_LR ? "--lr" : "--seed");
         return 2;
     }
     if (L->gpu && !ll_gpu_available()) {

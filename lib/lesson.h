@@ -15,7 +15,8 @@
  *   --lr X        the learning rate of the lesson's one training run
  *   --gpu         train on the GPU; without a usable GPU it stops with the reason
  *   --load FILE   evaluate a saved model instead of training one (then
- *                 --full, --smoke and --lr, which shape training, are refused)
+ *                 --full, --smoke, --lr and --seed, which shape training, are
+ *                 refused)
  * It writes its data files and PNG plots under the output directory.
  */
 #ifndef LL_LESSON_H
@@ -51,6 +52,7 @@ typedef struct {
     const char *load;     /* --load FILE, or NULL */
     char out[LL_PATH_MAX + 1]; /* output directory, checked to take files */
     bool gpu;             /* --gpu: train on the GPU (ll_lesson_place) */
+    unsigned given;       /* the LL_LESSON_* flags that were on the command line */
 } ll_lesson;
 
 /* Parses the flags into L (keeping uses, lr and runtime from before), checks

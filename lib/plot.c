@@ -30,6 +30,8 @@ extern char **environ;
 #define ARGV_MAX (FIXED_ARGS + LL_PLOT_STRINGS_MAX + 1)
 /* A spec word: a name, '=', a number in %.17g. */
 #define SPEC_WORD_MAX 96
+/* A PNG ends with its IEND chunk: length 0, "IEND", its CRC. */
+#define PNG_IEND_BYTES 12
 
 static int failures;
 
@@ -102,6 +104,15 @@ static bool is_identifier(const char *s)
     return true;
 }
 
+/* A name a script may read: an identifier that is none of call.gp's own
+ * (outfile, ARG1..., ARGC, ARGV, call_gp_...). */
+static bool is_variable_name(const char *s)
+{
+    if (!s || !strcmp(s, "outfile") || !strncmp(s, "ARG", 3) || !strncmp(s, "call_gp_", 8))
+        return false;
+    return is_identifier(s);
+}
+
 /* A path gnuplot cannot mistake for a command, a special file name ('-',
  * '+', '$block') or the previous file (''): /... stays, the rest gets ./ */
 static ll_status safe_path(char *buf, size_t size, const char *path)
@@ -121,8 +132,8 @@ typedef struct {
 static ll_status add_var(gnuplot_args *a, const char *script, const ll_plot_var *v, int *k,
                          int *strings)
 {
-    if (!is_identifier(v->name) || strlen(v->name) > SPEC_WORD_MAX / 2)
-        return ll_fail(LL_EARG, "plot %s: '%s' is not a gnuplot variable name", script,
+    if (!is_variable_name(v->name) || strlen(v->name) > SPEC_WORD_MAX / 2)
+        return ll_fail(LL_EARG, "plot %s: '%s' is not a gnuplot variable name of ours", script,
                        v->name ? v->name : "(null)");
     size_t used = strlen(a->spec);
     char *word = a->spec + used;
@@ -180,8 +191,23 @@ static ll_status plot_failed(const char *png, const char *why)
     return ll_fail(LL_EIO, "plot %s not drawn: %s", png, why);
 }
 
+/* Whether the file at png ends with a PNG's closing IEND chunk: gnuplot
+ * exits 0 even when its writes failed half way (a full disk). */
+static bool png_is_whole(const char *png)
+{
+    static const unsigned char iend[PNG_IEND_BYTES] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
+                                                        0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[PNG_IEND_BYTES];
+    FILE *f = fopen(png, "rb");
+    bool whole = f && fseek(f, -PNG_IEND_BYTES, SEEK_END) == 0 &&
+                 fread(tail, 1, sizeof tail, f) == sizeof tail && !memcmp(tail, iend, sizeof iend);
+    if (f)
+        fclose(f);
+    return whole;
+}
+
 /* gnuplot can exit 0 without writing (a full disk, a terminal error): only a
- * non-empty regular file counts as drawn. */
+ * non-empty regular file counts as drawn, and a .png only when it is whole. */
 static const char *png_problem(const char *png)
 {
     struct stat st;
@@ -189,7 +215,11 @@ static const char *png_problem(const char *png)
         return "gnuplot exited without writing it";
     if (!S_ISREG(st.st_mode))
         return "it is not a regular file";
-    return st.st_size > 0 ? NULL : "gnuplot left it empty (is the disk full?)";
+    if (st.st_size == 0)
+        return "gnuplot left it empty (is the disk full?)";
+    size_t len = strlen(png);
+    bool is_png = len >= 4 && !strcmp(png + len - 4, ".png");
+    return !is_png || png_is_whole(png) ? NULL : "gnuplot left it cut short (is the disk full?)";
 }
 
 ll_status ll_plot_vars(const char *script, const char *png, bool show, const ll_plot_var *vars,

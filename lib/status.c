@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,10 @@
 /* Room for a message that quotes two paths of the longest length accepted
  * (LL_PATH_MAX, lib/files.h) with their context. */
 static _Thread_local char last_message[10240];
+
+/* The delete character, and the length of a byte written as \xNN. */
+#define DEL 0x7F
+#define ESCAPED_BYTE_LEN 4
 
 const char *ll_status_name(ll_status s)
 {
@@ -41,6 +46,18 @@ ll_status ll_fail(ll_status code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    memcpy(last_message, message, sizeof message);
+    /* A message stays one line of text: a control byte from a file or a path
+     * (an ESC that would reach the terminal, a newline) is shown as \xNN. */
+    size_t out = 0;
+    for (const unsigned char *c = (const unsigned char *)message; *c; c++) {
+        bool control = *c < ' ' || *c == DEL;
+        if (out + (control ? ESCAPED_BYTE_LEN : 1) >= sizeof last_message)
+            break;
+        if (control)
+            out += (size_t)snprintf(last_message + out, ESCAPED_BYTE_LEN + 1, "\\x%02X", *c);
+        else
+            last_message[out++] = (char)*c;
+    }
+    last_message[out] = 0;
     return code;
 }

@@ -9,7 +9,8 @@
  * images per second. Every epoch is
  * appended to a CSV log, every iteration's loss to another; both are written
  * through ll_file_create and appear, complete, when training ends (also after
- * a divergence). A NaN or infinite loss stops training at once with
+ * a divergence); a run interrupted by a signal leaves neither, rather than
+ * half a log. A NaN or infinite loss stops training at once with
  * LL_EDIVERGED and a message that says where and what to try.
  */
 #ifndef LL_TRAIN_H

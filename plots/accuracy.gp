@@ -1,7 +1,7 @@
 # accuracy.gp — train and test accuracy per epoch, from a training log.
 #
-#   gnuplot -c plots/call.gp plots/accuracy.gp accuracy.png datafile ./train.csv title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/accuracy.gp accuracy.png 'datafile title' ./train.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: the epoch log of ll_train (epoch,iterations,train_loss,train_acc,test_acc,seconds).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 

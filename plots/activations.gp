@@ -1,9 +1,9 @@
 # activations.gp — activation functions, or their derivatives, on one plot.
 #
-#   gnuplot -c plots/call.gp plots/activations.gp a.png datafile ./activations.csv \
-#           '#first' 2 '#last' 7 title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code;
-# a name starting with # is a number)
+#   gnuplot -c plots/call.gp plots/activations.gp a.png \
+#           'datafile first=2 last=7 title' ./activations.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code;
+# numbers travel in the third argument as NAME=NUMBER)
 # datafile: CSV with a header; column 1 is x, columns first..last are drawn,
 #           named by their headers.
 # title: the plot title (drawn noenhanced: _ and ^ are literal).

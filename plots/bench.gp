@@ -1,10 +1,10 @@
 # bench.gp — the bench's chart: how close each layer comes to its limit, and
 # how much faster (or slower) training is than PyTorch's.
 #
-#   gnuplot -c plots/call.gp plots/bench.gp bench.png datadir ./out/bench \
-#           parts 'layers ratios' title '...'
+#   gnuplot -c plots/call.gp plots/bench.gp bench.png 'datadir parts title' \
+#           ./out/bench 'layers ratios' '...'
 # (as lib/plot.c runs it: each value a string argument, never gnuplot code;
-# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+# at most 6 strings, since gnuplot passes at most 9 arguments to a script.)
 # datadir: the bench's --out, holding
 #   layers.csv (column 2 the case, 3 the class, 14 cpu_fraction: limit time /
 #              layer time, forward+backward), and

@@ -2,9 +2,9 @@
 # per initial weight scale.
 #
 #   gnuplot -c plots/call.gp plots/bn_grid.gp bn_grid.png \
-#           datadir ./out/lesson-08 stds '1 0.541 0.293 ...' '#cols' 4
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code;
-# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+#           'datadir stds cols=4' ./out/lesson-08 '1 0.541 0.293 ...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot
+# code; numbers travel in the third argument as NAME=NUMBER.)
 # stds: the weight scales as words, one panel each (its title, read with word()).
 # datadir holds run_<i>.csv for i = 1..words(stds): CSV rows
 # epoch,with_bn,without_bn (training accuracy) under a header line and a

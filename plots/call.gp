@@ -12,14 +12,15 @@
 # gnuplot 5.4 passes at most 9 arguments to a script: SCRIPT, OUTFILE, SPEC
 # and up to 6 string VALUEs.
 
+# Its own variables start with call_gp_, a prefix lib/plot.c refuses in names.
 outfile = ARG2
-value_arg = 4
-do for [i = 1:words(ARG3)] {
-    if (strstrt(word(ARG3, i), "=") > 0) {
-        eval word(ARG3, i)
+call_gp_arg = 4
+do for [call_gp_i = 1:words(ARG3)] {
+    if (strstrt(word(ARG3, call_gp_i), "=") > 0) {
+        eval word(ARG3, call_gp_i)
     } else {
-        eval sprintf("%s = ARGV[%d]", word(ARG3, i), value_arg)
-        value_arg = value_arg + 1
+        eval sprintf("%s = ARGV[%d]", word(ARG3, call_gp_i), call_gp_arg)
+        call_gp_arg = call_gp_arg + 1
     }
 }
 load ARG1

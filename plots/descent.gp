@@ -1,8 +1,8 @@
 # descent.gp — a gradient-descent path on the contours of f(x0, x1) = x0^2 + x1^2,
 # with the negative gradient drawn as arrows.
 #
-#   gnuplot -c plots/call.gp plots/descent.gp descent.png datafile ./descent.csv \
-#           arrowfile ./gradient_field.csv title '...'        (lib/plot.c runs it so)
+#   gnuplot -c plots/call.gp plots/descent.gp descent.png \
+#           'datafile arrowfile title' ./descent.csv ./gradient_field.csv '...'   (lib/plot.c runs it so)
 # datafile: CSV with the header step,x0,x1,f — one point per step, from step 0.
 # arrowfile (optional): CSV with the header x0,x1,dx0,dx1 — an arrow from
 # (x0, x1) along (dx0, dx1), drawn in grey.

@@ -2,8 +2,8 @@
 # once on the CPU and once on the GPU, on one plot (lesson 11 --gpu).
 #
 #   gnuplot -c plots/call.gp plots/device_losses.gp loss_cpu_gpu.png \
-#           datafile ./loss_cpu_gpu.csv title '...'
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code.)
+#           'datafile title' ./loss_cpu_gpu.csv '...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot code.)
 # datafile: CSV with a header: iteration,cpu,gpu (the raw mini-batch losses).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 #

@@ -1,8 +1,8 @@
 # difference_error.gp — the error of forward and central differences against
 # the step h (log-log), with the models that explain the V shapes.
 #
-#   gnuplot -c plots/call.gp plots/difference_error.gp e.png datafile ./difference_error.csv title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/difference_error.gp e.png 'datafile title' ./difference_error.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: CSV with the header h,forward,central,taylor_forward,taylor_central,rounding:
 # the absolute errors of the two formulas, then three model terms drawn dashed
 # (the Taylor remainders of each formula, and rounding divided by h).

@@ -1,7 +1,7 @@
 # gemm_speed.gp — matrix product speed against size: naive loops vs OpenBLAS.
 #
-#   gnuplot -c plots/call.gp plots/gemm_speed.gp gemm.png datafile ./gemm.csv title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/gemm_speed.gp gemm.png 'datafile title' ./gemm.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: CSV with a header, n,naive_ijk,naive_ikj,openblas (GFLOP/s);
 #           nan where a method was not timed (the naive loops at large n).
 # title: the plot title (drawn noenhanced: _ and ^ are literal).

@@ -1,9 +1,10 @@
 # hist_grid.gp — activation histograms as small multiples: one row per
 # initialisation, one column per layer.
 #
-#   gnuplot -c plots/call.gp plots/hist_grid.gp h.png datafile ./hist_relu.csv \
-#           title '...' '#cols' 5
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code.)
+#   gnuplot -c plots/call.gp plots/hist_grid.gp h.png 'datafile title cols=5' \
+#           ./hist_relu.csv '...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot
+# code; numbers travel in the third argument as NAME=NUMBER.)
 # datafile: CSV with a header; column 1 the bin centre, then one column of bin
 # fractions per panel, row-major (their header names the panel).
 # cols: panels per row; the rows follow from the number of columns.

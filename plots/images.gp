@@ -1,9 +1,9 @@
 # images.gp — a grid of small grey images, each with its caption above it.
 #
-#   gnuplot -c plots/call.gp plots/images.gp samples.png datafile ./samples.dat \
-#           '#n' 10 '#cols' 5 titles 'Ankle boot|Pullover|...' title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code;
-# a name starting with # is a number)
+#   gnuplot -c plots/call.gp plots/images.gp samples.png \
+#           'datafile n=10 cols=5 titles title' ./samples.dat 'Ankle boot|Pullover|...' '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code;
+# numbers travel in the third argument as NAME=NUMBER)
 # datafile: n matrices of pixel values in [0, 1] (one text row per image row,
 # values separated by spaces), each followed by two blank lines so that
 # gnuplot's `index` picks one image.

@@ -1,7 +1,7 @@
 # loss.gp — the loss of every mini-batch, and its moving average.
 #
-#   gnuplot -c plots/call.gp plots/loss.gp loss.png datafile ./iterations.csv title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/loss.gp loss.png 'datafile title' ./iterations.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: the iteration log of ll_train (iteration,epoch,loss).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
 

@@ -1,8 +1,9 @@
 # misclassified.gp — small images, each with its own title (predicted / true class).
 #
-#   gnuplot -c plots/call.gp plots/misclassified.gp w.png datafile ./wrong.dat \
-#           titles 'Shirt / T-shirt|...' '#cols' 5
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code.)
+#   gnuplot -c plots/call.gp plots/misclassified.gp w.png 'datafile titles cols=5' \
+#           ./wrong.dat 'Shirt / T-shirt|...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot
+# code; numbers travel in the third argument as NAME=NUMBER.)
 # titles: the panel titles separated by '|', one per image: their count is n.
 # datafile: n matrices (28 rows of 28 values in [0, 1]) separated by two blank
 # lines, so that gnuplot's `index` picks each one.

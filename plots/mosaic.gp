@@ -1,7 +1,7 @@
 # mosaic.gp — a grid of small grey images (filters, digits) from one matrix file.
 #
-#   gnuplot -c plots/call.gp plots/mosaic.gp filters.png datafile ./filters.dat title '...'
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code.)
+#   gnuplot -c plots/call.gp plots/mosaic.gp filters.png 'datafile title' ./filters.dat '...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot code.)
 # datafile: whitespace-separated rows of a matrix (the tiles already laid out
 # with gaps, as the lessons write them; gaps hold the brightest value).
 # Optional: lo, hi (the colour range; default: the data's range).

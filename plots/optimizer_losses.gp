@@ -1,9 +1,9 @@
 # optimizer_losses.gp — the smoothed training loss of several optimizers on one plot.
 #
-#   gnuplot -c plots/call.gp plots/optimizer_losses.gp losses.png datafile ./losses.csv \
-#           '#ncols' 7 '#ymax' 3 title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code;
-# a name starting with # is a number)
+#   gnuplot -c plots/call.gp plots/optimizer_losses.gp losses.png \
+#           'datafile ncols=7 ymax=3 title' ./losses.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code;
+# numbers travel in the third argument as NAME=NUMBER)
 # datafile: CSV with a header; column 1 the iteration, columns 2..ncols the
 #   (smoothed) loss of one optimizer each, named by the header.
 # ymax (optional): the top of the y axis; curves above it are cut off.

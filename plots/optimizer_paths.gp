@@ -1,8 +1,8 @@
 # optimizer_paths.gp — optimizer paths on the contours of f(x, y) = x^2/20 + y^2, one panel each.
 #
-#   gnuplot -c plots/call.gp plots/optimizer_paths.gp paths.png datafile ./paths.csv \
-#           titles '"SGD, lr 0.95" "Adam, lr 0.3"'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/optimizer_paths.gp paths.png 'datafile titles' \
+#           ./paths.csv '"SGD, lr 0.95" "Adam, lr 0.3"'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: CSV with a header; column 1 the step (0 = the start), then x and y
 #   of each optimizer: columns 2i and 2i+1 hold the i-th path.
 # titles: one double-quoted panel title per path, in the order of the columns.

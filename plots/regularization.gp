@@ -1,11 +1,11 @@
 # regularization.gp — train and test accuracy per epoch for several runs, and
 # the gap between them.
 #
-#   gnuplot -c plots/call.gp plots/regularization.gp r.png datadir ./out/lesson-09 \
-#           runs 'none|no regularization|decay|weight decay 0.1|dropout|dropout 0.2' \
-#           title '300 training images, ...'
-# (as lib/plot.c runs it: each value a string argument, never gnuplot code;
-# gnuplot takes at most 9 arguments after -c, so at most 3 variables.)
+#   gnuplot -c plots/call.gp plots/regularization.gp r.png 'datadir runs title' \
+#           ./out/lesson-09 'none|no regularization|decay|weight decay 0.1|dropout|dropout 0.2' \
+#           '300 training images, ...'
+# (as lib/plot.c runs it: each string a separate argument, never gnuplot
+# code; at most 6 strings, since gnuplot passes at most 9 arguments to a script.)
 # runs: for each run its name and its panel title, all separated by '|';
 # datadir holds train_<name>.csv for each run: the epoch log of ll_train
 # (epoch,iterations,train_loss,train_acc,test_acc,seconds).

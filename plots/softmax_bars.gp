@@ -1,8 +1,8 @@
 # softmax_bars.gp — one softmax output: a probability bar per class, the true
 # class in orange, and a dashed line at chance (1 / number of classes).
 #
-#   gnuplot -c plots/call.gp plots/softmax_bars.gp softmax.png datafile ./softmax.csv title '...'
-# (what ll_plot runs: every value is a string argument, never gnuplot code)
+#   gnuplot -c plots/call.gp plots/softmax_bars.gp softmax.png 'datafile title' ./softmax.csv '...'
+# (what ll_plot runs: each string a separate argument, never gnuplot code)
 # datafile: CSV with the header class,score,probability,true — the class name,
 # its raw score (not drawn), its softmax probability, and 1 for the true class
 # (0 for the others).

@@ -2,8 +2,8 @@
 #
 # Called by `gradcheck LAYER --sweep` through lib/plot.c and plots/call.gp:
 #   gnuplot -c plots/call.gp plots/sweep.gp DIR/sweep.png \
-#           datafile DIR/sweep.csv '#ncols' 4 subject 'conv (f64)'
-# Every value arrives as a string (ncols as a number) and is only ever used
+#           'datafile ncols=4 subject' DIR/sweep.csv 'conv (f64)'
+# Every string arrives as its own argument (ncols as a number) and is only ever used
 # as one: no command here is built from a variable, so a folder or title
 # holding quotes or "system(...)" is just text.
 # datafile: CSV with a header row, h in column 1, one column per tensor.

@@ -86,6 +86,11 @@ try "flags" "--load to a lesson that saves no model" 2 "$BUILD/lessons/lesson-07
 try "flags" "--gpu to the bug zoo, which trains no network" 2 "$BUILD/lessons/lesson-12" --gpu
 try "flags" "lesson 10 --load with --smoke (a flag of training)" 2 \
     "$L10" --load "$WORK/l10/model.safetensors" --smoke --out "$WORK/o-10"
+try "flags" "lesson 10 --load with --lr (a flag of training), even at its default" 2 \
+    "$L10" --load "$WORK/l10/model.safetensors" --lr 0.001 --out "$WORK/o-10"
+try "flags" "lesson 10 --load with --seed (a flag of training)" 2 \
+    "$L10" --load "$WORK/l10/model.safetensors" --seed 3 --out "$WORK/o-10"
+
 
 # --- the bench ---------------------------------------------------------------------
 
