@@ -365,6 +365,12 @@ static int sweep_steps(void)
 static int plan_work(cli_args *a, const ll_layer_info *info, ll_shape x0)
 {
     ll_gc_cost cost;
+    /* The estimate builds the layer: its parameters alone (affine out=1048576
+     * on a wide input) must not take the machine's memory before the refusal.
+     * A check holds every parameter at least twice (value and gradient), so a
+     * tensor over half the memory limit is one the estimate would refuse. */
+    if (!a->force)
+        ll_tensor_set_limit((size_t)(ll_gc_memory_limit() / 2), "--force");
     if (ll_gc_estimate(info, &a->cfg, x0, &a->gc, a->gpu || a->twin_cpu, &cost) != LL_OK) {
         print_error();
         return EXIT_USAGE;

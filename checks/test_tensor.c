@@ -343,6 +343,24 @@ static void gpu_round_trip(void **state)
     assert_null(g.data);
 }
 
+/* A program's cap on one tensor: refused above it with the flag that lifts
+ * it, nothing changed; fine at it; gone again with 0. */
+static void tensor_limit_refuses_before_allocating(void **state)
+{
+    (void)state;
+    ll_tensor t = {0};
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(2, 3), LL_CPU));
+    ll_tensor_set_limit(6 * sizeof(ll_real), "--force");
+    assert_fails(ll_tensor_alloc(&t, LL_SHAPE(7), LL_CPU), LL_ENOMEM,
+                 "7 values (");
+    assert_non_null(strstr(ll_last_error(), "it is lifted by --force"));
+    assert_int_equal(t.size, 6); /* failures write nothing */
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(6), LL_CPU));
+    ll_tensor_set_limit(0, NULL);
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(1000), LL_CPU));
+    ll_tensor_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +375,7 @@ int main(void)
         cmocka_unit_test(status_names),
         cmocka_unit_test(gpu_absent_is_reported),
         cmocka_unit_test(gpu_round_trip),
+        cmocka_unit_test(tensor_limit_refuses_before_allocating),
     };
     return cmocka_run_group_tests_name("tensor", tests, NULL, NULL);
 }

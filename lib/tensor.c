@@ -57,9 +57,23 @@ ll_status ll_shape_validate(ll_shape s, const char *what)
     return LL_OK;
 }
 
+/* ll_tensor_set_limit's cap (0: none) and the flag that lifts it. */
+static size_t tensor_limit;
+static const char *tensor_limit_lifted_by = "";
+
+void ll_tensor_set_limit(size_t bytes, const char *lifted_by)
+{
+    tensor_limit = bytes;
+    tensor_limit_lifted_by = lifted_by ? lifted_by : "";
+}
+
 static ll_status buffer_alloc(ll_real **data, size_t n, ll_device dev)
 {
     size_t bytes = n * sizeof(ll_real);
+    if (tensor_limit && bytes > tensor_limit)
+        return ll_fail(LL_ENOMEM, "tensor: %zu values (%zu bytes) asked for, more than this "
+                       "program's limit of %zu bytes for one tensor%s%s", n, bytes, tensor_limit,
+                       *tensor_limit_lifted_by ? "; it is lifted by " : "", tensor_limit_lifted_by);
     if (dev == LL_GPU)
         return ll_gpu_alloc((void **)data, bytes);
     *data = calloc(n, sizeof(ll_real));

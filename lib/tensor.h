@@ -52,8 +52,15 @@ const char *ll_shape_str(ll_shape s, char *buf, size_t bufsize);
  * the error message. */
 ll_status ll_shape_validate(ll_shape s, const char *what);
 
-/* Gives t zero-filled memory for shape s on device dev, freeing what it had. */
+/* Gives t zero-filled memory for shape s on device dev, freeing what it had.
+ * A tensor larger than the limit set by ll_tensor_set_limit is LL_ENOMEM. */
 ll_status ll_tensor_alloc(ll_tensor *t, ll_shape s, ll_device dev);
+
+/* Caps the bytes of any one tensor this program allocates from now on (0: no
+ * cap), so that work sized by a user (a layer with a million outputs) is
+ * refused before memory runs out; `lifted_by` names how the user lifts the
+ * cap ("--force"), for the message. */
+void ll_tensor_set_limit(size_t bytes, const char *lifted_by);
 
 /* Makes t have shape s on dev, reusing its buffer when it is large enough:
  * layers call this every step, so memory is allocated once per batch shape.

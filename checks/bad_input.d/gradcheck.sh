@@ -45,6 +45,11 @@ try "work" "$what" 2 timeout "$GC_TIMEOUT" "$GC" affine out=1048576
 gc_says "$what" "element-evaluations" "--force"
 gc_no_work "$what"
 
+what="a layer whose weights alone would fill the memory, refused before they are made"
+try "work" "$what" 2 timeout "$GC_TIMEOUT" "$GC" affine out=1048576 --shape 1x2048
+gc_says "$what" "limit" "--force"
+gc_no_work "$what"
+
 what="an input of 2^31 values (16 GiB in double), never allocated"
 try "work" "$what" 2 timeout "$GC_TIMEOUT" "$GC" relu --shape 32768x65536
 gc_says "$what" "of memory" "--force"
