@@ -18,9 +18,10 @@ set xlabel "epoch"
 set ylabel "accuracy"
 set title title noenhanced
 set grid
-set yrange [*:1]
-# Half an epoch of room either side, also when there is only one epoch.
+# Half an epoch of room either side, also when there is only one epoch
+# (before any yrange: stats drops the values outside it).
 stats datafile using 1 nooutput
 set xrange [0.5:STATS_max + 0.5]
+set yrange [*:1]
 plot datafile using 1:4 with linespoints pointtype 7 title "train", \
      datafile using 1:5 with linespoints pointtype 5 title "test"
