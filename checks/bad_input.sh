@@ -176,32 +176,6 @@ row() {
     fi
 }
 
-# try AREA CASE EXPECTED_STATUS COMMAND... : runs the command, checks the
-# status and that stderr says something, and prints a table row (--markdown)
-# or a verdict line.
-try() {
-    area=$1 what=$2 want=$3
-    shift 3
-    "$@" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
-    got=$?
-    # A failure speaks on stderr; a run that succeeds despite the problem
-    # (no gnuplot) says so in its output.
-    if [ "$want" -eq 0 ]; then
-        first=$(grep -m1 -i "$NOTICE" "$WORK/stdout")
-    else
-        first=$(grep -m1 . "$WORK/stderr")
-    fi
-    verdict=ok
-    if [ "$got" -gt "$LAST_NORMAL_STATUS" ]; then
-        verdict="CRASH (status $got)"
-    elif [ "$got" -ne "$want" ]; then
-        verdict="exit $got, expected $want"
-    elif [ -z "$first" ]; then
-        verdict="no message"
-    fi
-    row "$area" "$what" "$got" "$first" "$verdict" "$@"
-}
-
 # What a sanitizer (ASan, UBSan, LSan) prints when it finds something.
 SANITIZER_REPORT="Sanitizer|runtime error:"
 
@@ -220,6 +194,26 @@ verdict_of() {
     else
         echo ok
     fi
+}
+
+# try AREA CASE EXPECTED_STATUS COMMAND... : runs the command, checks the
+# status and that stderr says something, and prints a table row (--markdown)
+# or a verdict line.
+try() {
+    area=$1 what=$2 want=$3
+    shift 3
+    "$@" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
+    got=$?
+    # A failure speaks on stderr; a run that succeeds despite the problem
+    # (no gnuplot) says so in its output.
+    if [ "$want" -eq 0 ]; then
+        first=$(grep -m1 -i "$NOTICE" "$WORK/stdout")
+    else
+        first=$(grep -m1 . "$WORK/stderr")
+    fi
+    verdict=$(verdict_of "$want")
+    [ "$verdict" = ok ] && [ -z "$first" ] && verdict="no message"
+    row "$area" "$what" "$got" "$first" "$verdict" "$@"
 }
 
 # try_run AREA CASE EXPECTED COMMAND...: like try, for cases that must also
