@@ -120,11 +120,12 @@ static void usage(FILE *f)
 static void list_layers(void)
 {
     printf("layers (gradcheck LAYER [key=value ...]):\n");
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++) {
         char shape[64];
-        printf("  %-22s %s\n", (*p)->kind, (*p)->summary);
+        const char *options = (*p)->options ? (*p)->options : "";
+        printf("  %-22s %s\n", (*p)->name, (*p)->summary);
         printf("  %-22s   default input %s%s%s\n", "", ll_shape_str((*p)->default_input, shape, sizeof shape),
-               (*p)->options[0] ? ", options: " : "", (*p)->options);
+               options[0] ? ", options: " : "", options);
     }
 }
 
@@ -362,7 +363,7 @@ static int sweep_steps(void)
 
 /* The check's cost, refused above the limits unless --force (the estimate
  * builds the layer for a batch of one only), and a progress bar for a long one. */
-static int plan_work(cli_args *a, const ll_layer_info *info, ll_shape x0)
+static int plan_work(cli_args *a, const ll_layer_def *info, ll_shape x0)
 {
     ll_gc_cost cost;
     /* The estimate builds the layer: its parameters alone (affine out=1048576
@@ -437,10 +438,10 @@ static ll_status save_report(const char *dir, const char *name, const ll_gc_repo
 static ll_status save_all(const char *dir, ll_layer *l, ll_tensor *x, ll_gc_tensors *t,
                           const ll_gc_report *rep)
 {
-    for (int i = 0; i < l->ops->n_inputs; i++) {
-        LL_TRY(save_one(dir, "", l->ops->input_names[i], &x[i]));
+    for (int i = 0; i < l->def->n_inputs; i++) {
+        LL_TRY(save_one(dir, "", l->def->input_names[i], &x[i]));
         if (t->dx[i].data)
-            LL_TRY(save_one(dir, "d", l->ops->input_names[i], &t->dx[i]));
+            LL_TRY(save_one(dir, "d", l->def->input_names[i], &t->dx[i]));
     }
     for (int p = 0; p < l->n_params; p++) {
         LL_TRY(save_one(dir, "", l->params[p].name, l->params[p].value));
@@ -583,7 +584,7 @@ static int print_twin(const cli_args *a, ll_device dev, ll_gc_report *rc, ll_gc_
 
 /* gradcheck LAYER --gpu (or --twin-cpu): builds the same layer a second time
  * from the same seed, moves it to the device and runs the three-way check. */
-static int run_twin(cli_args *a, const ll_layer_info *info, ll_shape x0, ll_layer *l, ll_tensor *x)
+static int run_twin(cli_args *a, const ll_layer_def *info, ll_shape x0, ll_layer *l, ll_tensor *x)
 {
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_device dev = a->gpu ? LL_GPU : LL_CPU;
@@ -658,9 +659,9 @@ static int run_check(cli_args *a, ll_layer *l, ll_tensor *x)
 }
 
 /* The layer named on the command line, or NULL after saying which exist. */
-static const ll_layer_info *find_layer(const char *name)
+static const ll_layer_def *find_layer(const char *name)
 {
-    const ll_layer_info *info = ll_layer_find(name);
+    const ll_layer_def *info = ll_layer_find(name);
     if (!info) {
         ll_config none = {0};
         ll_shape in[LL_MAX_INPUTS];
@@ -684,10 +685,10 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": --gpu: no GPU found: %s\n", ll_gpu_describe());
         return EXIT_USAGE;
     }
-    const ll_layer_info *info = find_layer(a.layer);
+    const ll_layer_def *info = find_layer(a.layer);
     if (!info)
         return EXIT_USAGE;
-    a.layer = info->kind;
+    a.layer = info->name;
     ll_shape x0 = a.shape.ndim ? a.shape : info->default_input;
     if (a.batch)
         x0.dim[0] = a.batch;

@@ -8,7 +8,7 @@
 #include "layers/batchnorm.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_batchnorm_info;
+extern const ll_layer_def ll_batchnorm_def;
 
 static const double MOMENTUM = 0.9;
 static const double EPS = 1e-5;
@@ -333,18 +333,18 @@ static void batch_of_one_is_degenerate(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_batchnorm_new(&l, 3, MOMENTUM, EPS));
-    const char *msg = l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3)});
+    const char *msg = l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3)});
     assert_non_null(msg);
     assert_non_null(strstr(msg, "batch of one"));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 1, 1)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 1, 1)}));
     /* M = 2: xhat is +-1 whatever x is, also called out. */
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(2, 3)}));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 2, 1)}));
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(3, 3)}));
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 3, 1)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(2, 3)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 2, 1)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(3, 3)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 3, 1)}));
     /* In eval mode the statistics are constants: a batch of one is fine. */
     ll_layer_set_training(l, false);
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3)}));
     ll_layer_free(l);
 }
 
@@ -383,8 +383,8 @@ static void bad_arguments_are_reported(void **state)
     const ll_tensor *in[] = {&x};
     ll_tensor *dxs[] = {&dx};
     assert_fails(ll_layer_backward(l, in, &x, &x, dxs), LL_EARG,
-                 "batchnorm: training backward needs the caches of a training forward on x of "
-                 "shape (3, 2); run forward first");
+                 "batchnorm: backward needs what a training forward on x of shape (3, 2) on the "
+                 "CPU keeps; run forward first");
     ll_layer_free(l);
     ll_tensor_free(&x3), ll_tensor_free(&x), ll_tensor_free(&dx);
     state_free(&b);
@@ -393,21 +393,21 @@ static void bad_arguments_are_reported(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_batchnorm_info;
-    assert_string_equal(info->kind, "batchnorm");
+    const ll_layer_def *info = &ll_batchnorm_def;
+    assert_string_equal(info->name, "batchnorm");
     assert_string_equal(info->options, "momentum=0.9 eps=1e-5");
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, (ll_shape[]){info->default_input}, 0, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){info->default_input}, 0, &l));
     assert_int_equal(ll_layer_param(l, "gamma")->value->size, 5);
     ll_layer_free(l);
-    assert_ok(info->create(NULL, (ll_shape[]){LL_SHAPE(2, 3, 4, 4)}, 0, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){LL_SHAPE(2, 3, 4, 4)}, 0, &l));
     assert_int_equal(ll_layer_param(l, "beta")->value->size, 3);
     ll_layer_free(l);
-    assert_fails(info->create(NULL, (ll_shape[]){LL_SHAPE(2, 3, 4)}, 0, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(info, NULL, (ll_shape[]){LL_SHAPE(2, 3, 4)}, 0, &l), LL_ESHAPE,
                  "batchnorm: x has rank 3, expected (N, D) or (N, C, H, W)");
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "momentum=2"));
-    assert_fails(info->create(&cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "batchnorm: momentum=2 is out of range");
 }
 

@@ -10,7 +10,7 @@
 #include "layers/concat.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_concat_info;
+extern const ll_layer_def ll_concat_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -131,8 +131,8 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_concat_new(&l));
-    assert_int_equal(l->ops->n_inputs, 2);
-    assert_true(l->ops->input_has_grad[0] && l->ops->input_has_grad[1]);
+    assert_int_equal(l->def->n_inputs, 2);
+    assert_true(l->def->input_has_grad[0] && l->def->input_has_grad[1]);
     assert_int_equal(l->n_params, 0);
     ll_tensor a = ll_test_tensor(LL_SHAPE(2, 1, 2), A);
     ll_tensor b = ll_test_tensor(LL_SHAPE(2, 2, 2), B);
@@ -166,8 +166,8 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_concat_info;
-    assert_string_equal(info->kind, "concat");
+    const ll_layer_def *info = &ll_concat_def;
+    assert_string_equal(info->name, "concat");
     assert_string_equal(info->options, "cb=2");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(2, 3, 4, 4)));
     ll_shape in[LL_MAX_INPUTS];
@@ -175,7 +175,7 @@ static void registry_entry(void **state)
     assert_true(ll_shape_equal(in[0], LL_SHAPE(2, 3, 4, 4)));
     assert_true(ll_shape_equal(in[1], LL_SHAPE(2, 2, 4, 4)));
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
     ll_shape out;
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 5, 4, 4)));
@@ -186,7 +186,7 @@ static void registry_entry(void **state)
     assert_ok(info->input_shapes(&cfg, LL_SHAPE(4, 3), in));
     assert_true(ll_shape_equal(in[0], LL_SHAPE(4, 3)));
     assert_true(ll_shape_equal(in[1], LL_SHAPE(4, 7)));
-    assert_ok(info->create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, &cfg, in, 1, &l));
     ll_layer_free(l);
 
     ll_config zero = {0}, unknown = {0};
@@ -194,12 +194,12 @@ static void registry_entry(void **state)
     assert_fails(info->input_shapes(&zero, LL_SHAPE(4, 3), in), LL_EARG,
                  "concat: cb=0 is out of range");
     assert_ok(ll_config_add(&unknown, "axis=2"));
-    assert_fails(info->input_shapes(&unknown, LL_SHAPE(4, 3), in), LL_EARG,
+    assert_fails(ll_layer_create_from(info, &unknown, LL_SHAPE(4, 3), 1, in, &l), LL_EARG,
                  "concat: unknown option 'axis' (known: cb)");
     assert_fails(info->input_shapes(NULL, LL_SHAPE(4), in), LL_ESHAPE,
                  "concat: a has shape (4,), expected (N, C, ...) with at least 2 dimensions");
     ll_shape mismatched[] = {LL_SHAPE(2, 3, 4, 4), LL_SHAPE(2, 3, 5, 4)};
-    assert_fails(info->create(NULL, mismatched, 1, &l), LL_ESHAPE, "but b has (2, 3, 5, 4)");
+    assert_fails(ll_layer_create_for(info, NULL, mismatched, 1, &l), LL_ESHAPE, "but b has (2, 3, 5, 4)");
 }
 
 /* ll_gradcheck_setup builds the layer through the registry (so the layer
@@ -213,7 +213,7 @@ static void gradcheck_passes(const char *option, ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_concat_info, option ? &cfg : NULL, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_concat_def, option ? &cfg : NULL, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {.seed = seed};
     ll_gc_tensors gt = {0};
@@ -233,7 +233,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gradcheck_passes(NULL, ll_concat_info.default_input, seed);
+        gradcheck_passes(NULL, ll_concat_def.default_input, seed);
         gradcheck_passes("cb=1", LL_SHAPE(2, 1, 3, 3), seed);
         gradcheck_passes("cb=4", LL_SHAPE(3, 5), seed);
         gradcheck_passes("cb=3", LL_SHAPE(2, 2, 7), seed);

@@ -10,7 +10,7 @@
 #include "layers/conv.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_conv_info;
+extern const ll_layer_def ll_conv_def;
 
 /* float against a double reference: rounding grows with the sums' length. */
 #define REF_TOL (LL_TEST_TOL * 10)
@@ -355,13 +355,13 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    assert_string_equal(ll_conv_info.kind, "conv");
-    assert_string_equal(ll_conv_info.options, "filters=4 kernel=3 stride=1 pad=1 std=auto");
-    ll_shape in[LL_MAX_INPUTS] = {ll_conv_info.default_input};
+    assert_string_equal(ll_conv_def.name, "conv");
+    assert_string_equal(ll_conv_def.options, "filters=4 kernel=3 stride=1 pad=1 std=auto");
+    ll_shape in[LL_MAX_INPUTS] = {ll_conv_def.default_input};
     ll_layer *l = NULL;
 
     /* Defaults: 4 filters of 3x3 with pad 1 keep the 7x7 size; std = 1/sqrt(3*3*3). */
-    assert_ok(ll_conv_info.create(NULL, in, 7, &l));
+    assert_ok(ll_layer_create_for(&ll_conv_def, NULL, in, 7, &l));
     ll_shape out;
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 4, 7, 7)));
@@ -380,22 +380,22 @@ static void registry_entry(void **state)
     assert_ok(ll_config_add(&cfg, "stride=2"));
     assert_ok(ll_config_add(&cfg, "pad=0"));
     assert_ok(ll_config_add(&cfg, "std=0.1"));
-    assert_ok(ll_conv_info.create(&cfg, in, 7, &l));
+    assert_ok(ll_layer_create_for(&ll_conv_def, &cfg, in, 7, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 2, 2, 2)));
     ll_layer_free(l);
 
     ll_config bad = {0};
     assert_ok(ll_config_add(&bad, "filter=2"));
-    assert_fails(ll_conv_info.create(&bad, in, 7, &l), LL_EARG, "conv: unknown option 'filter'");
+    assert_fails(ll_layer_create_for(&ll_conv_def, &bad, in, 7, &l), LL_EARG, "conv: unknown option 'filter'");
     ll_config big = {0};
     assert_ok(ll_config_add(&big, "kernel=10"));
-    assert_fails(ll_conv_info.create(&big, in, 7, &l), LL_ESHAPE, "does not fit");
+    assert_fails(ll_layer_create_for(&ll_conv_def, &big, in, 7, &l), LL_ESHAPE, "does not fit");
     ll_config zero = {0};
     assert_ok(ll_config_add(&zero, "stride=0"));
-    assert_fails(ll_conv_info.create(&zero, in, 7, &l), LL_EARG, "conv: stride=0 is out of range");
+    assert_fails(ll_layer_create_for(&ll_conv_def, &zero, in, 7, &l), LL_EARG, "conv: stride=0 is out of range");
     ll_shape flat[LL_MAX_INPUTS] = {LL_SHAPE(4, 6)};
-    assert_fails(ll_conv_info.create(NULL, flat, 7, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(&ll_conv_def, NULL, flat, 7, &l), LL_ESHAPE,
                  "conv: input x has shape (4, 6), expected 4-D");
     ll_tensor_free(&want_w);
 }

@@ -14,7 +14,7 @@
 #include "layers/deconv.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_deconv_info;
+extern const ll_layer_def ll_deconv_def;
 
 /* float against a double reference: rounding grows with the sums' length. */
 #define REF_TOL (LL_TEST_TOL * 10)
@@ -348,14 +348,14 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    assert_string_equal(ll_deconv_info.kind, "deconv");
-    assert_string_equal(ll_deconv_info.options, "filters=2 kernel=3 stride=2 pad=1 std=auto");
-    assert_true(ll_shape_equal(ll_deconv_info.default_input, LL_SHAPE(2, 3, 4, 4)));
-    ll_shape in[LL_MAX_INPUTS] = {ll_deconv_info.default_input};
+    assert_string_equal(ll_deconv_def.name, "deconv");
+    assert_string_equal(ll_deconv_def.options, "filters=2 kernel=3 stride=2 pad=1 std=auto");
+    assert_true(ll_shape_equal(ll_deconv_def.default_input, LL_SHAPE(2, 3, 4, 4)));
+    ll_shape in[LL_MAX_INPUTS] = {ll_deconv_def.default_input};
     ll_layer *l = NULL;
 
     /* Defaults: 2 filters of 3x3, stride 2, pad 1: 4x4 -> 7x7; std = 1/sqrt(3*3*3). */
-    assert_ok(ll_deconv_info.create(NULL, in, 7, &l));
+    assert_ok(ll_layer_create_for(&ll_deconv_def, NULL, in, 7, &l));
     ll_shape out;
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 2, 7, 7)));
@@ -374,32 +374,32 @@ static void registry_entry(void **state)
     assert_ok(ll_config_add(&cfg, "stride=2"));
     assert_ok(ll_config_add(&cfg, "pad=1"));
     assert_ok(ll_config_add(&cfg, "std=0.1"));
-    assert_ok(ll_deconv_info.create(&cfg, in, 7, &l));
+    assert_ok(ll_layer_create_for(&ll_deconv_def, &cfg, in, 7, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 5, 8, 8)));
     ll_layer_free(l);
 
     ll_config bad = {0};
     assert_ok(ll_config_add(&bad, "filter=2"));
-    assert_fails(ll_deconv_info.create(&bad, in, 7, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(&ll_deconv_def, &bad, in, 7, &l), LL_EARG,
                  "deconv: unknown option 'filter'");
     /* 4x4, kernel 3, stride 2: (4 - 1) * 2 + 3 = 9, so pad 4 leaves 1x1, pad 5 nothing. */
     ll_config crop = {0};
     assert_ok(ll_config_add(&crop, "pad=4"));
-    assert_ok(ll_deconv_info.create(&crop, in, 7, &l));
+    assert_ok(ll_layer_create_for(&ll_deconv_def, &crop, in, 7, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 2, 1, 1)));
     ll_layer_free(l);
     ll_config crop_all = {0};
     assert_ok(ll_config_add(&crop_all, "pad=5"));
-    assert_fails(ll_deconv_info.create(&crop_all, in, 7, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(&ll_deconv_def, &crop_all, in, 7, &l), LL_ESHAPE,
                  "gives a -1x-1 output, expected at least 1x1");
     ll_config zero = {0};
     assert_ok(ll_config_add(&zero, "stride=0"));
-    assert_fails(ll_deconv_info.create(&zero, in, 7, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(&ll_deconv_def, &zero, in, 7, &l), LL_EARG,
                  "deconv: stride=0 is out of range");
     ll_shape flat[LL_MAX_INPUTS] = {LL_SHAPE(4, 6)};
-    assert_fails(ll_deconv_info.create(NULL, flat, 7, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(&ll_deconv_def, NULL, flat, 7, &l), LL_ESHAPE,
                  "deconv: input x has shape (4, 6), expected 4-D");
     ll_tensor_free(&want_w);
 }
@@ -505,7 +505,7 @@ static void gradcheck_passes(const char *options, ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_deconv_info, &cfg, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_deconv_def, &cfg, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {0};
     ll_gc_tensors t = {0};
@@ -525,7 +525,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++)
-        gradcheck_passes(NULL, ll_deconv_info.default_input, seed);
+        gradcheck_passes(NULL, ll_deconv_def.default_input, seed);
     gradcheck_passes("stride=1 pad=0", LL_SHAPE(2, 2, 3, 3), 4);
     gradcheck_passes("kernel=4 stride=2 pad=1 filters=3", LL_SHAPE(1, 2, 3, 4), 5);
     gradcheck_passes("kernel=2 stride=3 pad=0", LL_SHAPE(2, 3, 2, 3), 6); /* gaps */

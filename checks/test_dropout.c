@@ -8,7 +8,7 @@
 #include "rng.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_dropout_info;
+extern const ll_layer_def ll_dropout_def;
 
 /* Runs the forward into freshly allocated mask and y. */
 static void forward(const ll_tensor *x, double p, uint64_t seed, uint64_t step, ll_tensor *mask,
@@ -195,8 +195,8 @@ static void backward_before_forward_is_reported(void **state)
     const ll_tensor *in[] = {&x};
     ll_tensor *dxs[] = {&dx};
     assert_fails(ll_layer_backward(l, in, &y, &y, dxs), LL_EARG,
-                 "dropout: training backward needs the mask of a training forward on x of shape "
-                 "(2, 3); run forward first");
+                 "dropout: backward needs what a training forward on x of shape (2, 3) on the CPU "
+                 "keeps; run forward first");
     ll_layer_free(l);
     ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dx);
 }
@@ -233,11 +233,11 @@ static void bad_rates_and_shapes_are_reported(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_dropout_info;
-    assert_string_equal(info->kind, "dropout");
+    const ll_layer_def *info = &ll_dropout_def;
+    assert_string_equal(info->name, "dropout");
     assert_string_equal(info->options, "p=0.5");
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, (ll_shape[]){info->default_input}, 31, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){info->default_input}, 31, &l));
 
     /* The create seed is the mask's seed, and p defaults to 0.5. */
     ll_tensor x = ll_test_random(info->default_input, 2, 0);
@@ -250,7 +250,7 @@ static void registry_entry(void **state)
 
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "p=1"));
-    assert_fails(info->create(&cfg, (ll_shape[]){info->default_input}, 31, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, (ll_shape[]){info->default_input}, 31, &l), LL_EARG,
                  "dropout: p=1 is out of range");
     ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&mask), ll_tensor_free(&want);
 }

@@ -11,7 +11,7 @@
 #include "layers/elu.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_elu_info;
+extern const ll_layer_def ll_elu_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -131,11 +131,11 @@ static void layer_object_and_fingerprint(void **state)
     assert_tensor_near(&dx, ((double[]){0.067667641618306345947, 0.606530659712633423604, 1.5, 4}),
                        LL_TEST_TOL);
 
-    uint64_t before = l->ops->fingerprint(l, in, &y);
+    uint64_t before = l->def->fingerprint(l, in, &y);
     x.data[2] = 1e-3; /* 0 moves to the positive side */
-    assert_true(l->ops->fingerprint(l, in, &y) != before);
+    assert_true(l->def->fingerprint(l, in, &y) != before);
     x.data[2] = -1e-3; /* still the negative side, like 0 */
-    assert_true(l->ops->fingerprint(l, in, &y) == before);
+    assert_true(l->def->fingerprint(l, in, &y) == before);
     ll_layer_free(l);
     ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dy), ll_tensor_free(&dx);
 }
@@ -143,8 +143,8 @@ static void layer_object_and_fingerprint(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_elu_info;
-    assert_string_equal(info->kind, "elu");
+    const ll_layer_def *info = &ll_elu_def;
+    assert_string_equal(info->name, "elu");
     assert_string_equal(info->options, "alpha=1");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 6)));
     ll_shape in[LL_MAX_INPUTS] = {LL_SHAPE(4, 6), LL_SHAPE(4, 6)};
@@ -153,14 +153,14 @@ static void registry_entry(void **state)
     ll_tensor y = {0};
 
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
     assert_ok(ll_layer_forward(l, xs, &y));
     assert_tensor_near(&y, ((double[]){-0.864664716763387308106, 3}), LL_TEST_TOL);
     ll_layer_free(l);
 
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "alpha=0.5"));
-    assert_ok(info->create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, &cfg, in, 1, &l));
     assert_ok(ll_layer_forward(l, xs, &y));
     assert_tensor_near(&y, ((double[]){-0.432332358381693654053, 3}), LL_TEST_TOL);
     ll_layer_free(l);
@@ -168,13 +168,13 @@ static void registry_entry(void **state)
     l = NULL;
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "alpha=-1"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "elu: alpha=-1 is out of range, expected 0 to");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "elu: alpha=-1 is out of range, expected 0 to");
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "alpha=inf"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "elu: alpha=inf is not a finite number");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "elu: alpha=inf is not a finite number");
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "beta=1"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "elu: unknown option 'beta' (known: alpha)");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "elu: unknown option 'beta' (known: alpha)");
     assert_null(l);
     ll_tensor_free(&x), ll_tensor_free(&y);
 }
@@ -185,8 +185,8 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        ll_test_gc_expect_pass("elu", NULL, ll_elu_info.default_input, seed, true);
-        ll_test_gc_expect_pass("elu", "alpha=0.5", ll_elu_info.default_input, seed, true);
+        ll_test_gc_expect_pass("elu", NULL, ll_elu_def.default_input, seed, true);
+        ll_test_gc_expect_pass("elu", "alpha=0.5", ll_elu_def.default_input, seed, true);
         ll_test_gc_expect_pass("elu", "alpha=2.5", LL_SHAPE(2, 3, 4), seed, true);
         ll_test_gc_expect_pass("elu", "alpha=0", LL_SHAPE(2, 3, 4), seed, true);
     }

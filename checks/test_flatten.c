@@ -10,7 +10,7 @@
 #include "layers/flatten.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_flatten_info;
+extern const ll_layer_def ll_flatten_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -88,9 +88,9 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_flatten_new(&l));
-    assert_int_equal(l->ops->n_inputs, 1);
+    assert_int_equal(l->def->n_inputs, 1);
     assert_int_equal(l->n_params, 0);
-    assert_null(l->ops->fingerprint);
+    assert_null(l->def->fingerprint);
     ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3, 2), COUNT12);
     ll_tensor y = {0}, dx = {0};
     const ll_tensor *in[] = {&x};
@@ -114,22 +114,22 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_flatten_info;
-    assert_string_equal(info->kind, "flatten");
-    assert_string_equal(info->options, "");
+    const ll_layer_def *info = &ll_flatten_def;
+    assert_string_equal(info->name, "flatten");
+    assert_null(info->options); /* no options */
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(2, 3, 4, 4)));
     ll_shape in[] = {LL_SHAPE(2, 3, 4, 4)};
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
     ll_shape out;
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 48)));
     ll_layer_free(l);
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "start=1"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "flatten: unknown option 'start'");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "flatten: unknown option 'start'");
     in[0] = LL_SHAPE(9);
-    assert_fails(info->create(NULL, in, 1, &l), LL_ESHAPE, "flatten: x has shape (9,)");
+    assert_fails(ll_layer_create_for(info, NULL, in, 1, &l), LL_ESHAPE, "flatten: x has shape (9,)");
 }
 
 /* ll_gradcheck_setup builds the layer through the registry (so the layer
@@ -139,7 +139,7 @@ static void gradcheck_passes(ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_flatten_info, NULL, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_flatten_def, NULL, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {.seed = seed};
     ll_gc_tensors gt = {0};
@@ -158,7 +158,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gradcheck_passes(ll_flatten_info.default_input, seed);
+        gradcheck_passes(ll_flatten_def.default_input, seed);
         gradcheck_passes(LL_SHAPE(3, 2, 5), seed);
         gradcheck_passes(LL_SHAPE(4, 6), seed);
     }

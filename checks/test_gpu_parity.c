@@ -51,7 +51,7 @@
 #include "net.h"
 #include "optim.h"
 #include "registry.h"
-#include "gpu/layers_gpu.h"
+#include "ll_layer_headers.h"
 
 #ifdef LL_DOUBLE
 #define EPS DBL_EPSILON
@@ -172,7 +172,7 @@ static const parity_case twin_cases[] = {
 
 typedef struct {
     parity_case c;
-    const ll_layer_info *info;
+    const ll_layer_def *info;
     char name[128];
 } test_case;
 
@@ -196,15 +196,15 @@ static void build_cases(void)
         t->c = twin_cases[k];
         t->info = ll_layer_find(t->c.kind);
         if (!t->info)
-            continue; /* twin_lists_match_registry reports it */
+            continue; /* twin_cases_match_the_list reports it */
         case_name(t);
         n_cases++;
     }
-    for (const ll_layer_info *const *p = ll_layer_all(); *p && n_cases < MAX_CASES; p++) {
-        if (ll_gpu_has_twin((*p)->kind))
+    for (const ll_layer_def *const *p = ll_layer_all(); *p && n_cases < MAX_CASES; p++) {
+        if (ll_layer_has_twin(*p))
             continue;
         test_case *t = &cases[n_cases];
-        t->c = (parity_case){(*p)->kind, "", DEFAULT_SHAPE, 16, R_GEMM};
+        t->c = (parity_case){(*p)->name, "", DEFAULT_SHAPE, 16, R_GEMM};
         t->info = *p;
         case_name(t);
         n_cases++;
@@ -288,7 +288,7 @@ static void side_free(side *s)
 /* Forward and backward on one side, with dy copied from r (on the host). */
 static void run_side(side *s, const ll_tensor *r, bool training, uint64_t step)
 {
-    const ll_layer_ops *ops = s->l->ops;
+    const ll_layer_def *ops = s->l->def;
     ll_layer_set_training(s->l, training);
     s->l->step = step;
     const ll_tensor *in[LL_MAX_INPUTS] = {&s->x[0], &s->x[1]};
@@ -322,7 +322,7 @@ static void compare_case(const test_case *t, ll_device dev, double tol_scale, bo
         assert_memory_equal(cpu.l->params[p].value->data, twin.l->params[p].value->data,
                             cpu.l->params[p].value->size * sizeof(ll_real));
     assert_ok(ll_layer_to_device(twin.l, dev));
-    for (int i = 0; i < cpu.l->ops->n_inputs; i++) {
+    for (int i = 0; i < cpu.l->def->n_inputs; i++) {
         assert_ok(ll_tensor_clone(&twin.x[i], &host_x[i], dev));
         ll_tensor_free(&host_x[i]);
     }
@@ -371,7 +371,7 @@ static void compare_case(const test_case *t, ll_device dev, double tol_scale, bo
         assert_ok(ll_layer_output_shape(cpu.l, in, &out_shape));
         ll_tensor r = {0};
         assert_ok(ll_tensor_alloc(&r, out_shape, LL_CPU));
-        if (cpu.l->ops->is_loss)
+        if (cpu.l->def->is_loss)
             assert_ok(ll_tensor_fill(&r, 1));
         else
             assert_ok(ll_init_normal(&r, 1.0, SEED, 101 + k));
@@ -380,10 +380,10 @@ static void compare_case(const test_case *t, ll_device dev, double tol_scale, bo
         ll_tensor_free(&r);
 
         expect_close(test, "y", &twin.y, &cpu.y, tol, report);
-        for (int i = 0; i < cpu.l->ops->n_inputs; i++)
+        for (int i = 0; i < cpu.l->def->n_inputs; i++)
             if (cpu.dx[i].data) {
                 char what[32];
-                snprintf(what, sizeof what, "d%s", cpu.l->ops->input_names[i]);
+                snprintf(what, sizeof what, "d%s", cpu.l->def->input_names[i]);
                 expect_close(test, what, &twin.dx[i], &cpu.dx[i], tol, report);
             }
         for (int p = 0; p < cpu.l->n_params; p++) {
@@ -401,9 +401,9 @@ static void parity(void **state)
 {
     const test_case *t = *state;
     require_gpu();
-    if (!ll_gpu_has_twin(t->info->kind))
+    if (!ll_layer_has_twin(t->info))
         fail_msg("layer %s has no CUDA twin yet (lib/gpu/%s.cu): the GPU cannot run it",
-                 t->info->kind, t->info->kind);
+                 t->info->name, t->info->name);
     compare_case(t, LL_GPU, 1, true);
 }
 
@@ -697,32 +697,25 @@ static void harness_with_cpu_twin(void **state)
         compare_case(&cases[k], LL_CPU, 0, false);
 }
 
-/* Every registered layer is in exactly one of the two lists of gpu_twins.c,
- * and every twin named there is a registered layer. */
-static void twin_lists_match_registry(void **state)
+/* The parity table covers exactly the layers the list marks gpu
+ * (lib/layers/list.h), and names only registered layers. */
+static void twin_cases_match_the_list(void **state)
 {
     (void)state;
     int twins = 0;
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
-        bool has = ll_gpu_has_twin((*p)->kind), lacks = ll_gpu_lacks_twin((*p)->kind);
-        if (has == lacks)
-            fail_msg("layer %s is in %s list of lib/gpu_twins.c, expected exactly one",
-                     (*p)->kind, has ? "both the twins and the missing" : "neither");
-        twins += has;
-    }
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++)
+        twins += ll_layer_has_twin(*p);
     int in_table = 0;
     for (size_t k = 0; k < sizeof twin_cases / sizeof *twin_cases; k++) {
-        if (!ll_layer_find(twin_cases[k].kind))
+        const ll_layer_def *def = ll_layer_find(twin_cases[k].kind);
+        if (!def)
             fail_msg("parity case %s names no registered layer", twin_cases[k].kind);
-        if (!ll_gpu_has_twin(twin_cases[k].kind))
-            fail_msg("parity case %s: the layer has no twin in lib/gpu_twins.c", twin_cases[k].kind);
+        if (!ll_layer_has_twin(def))
+            fail_msg("parity case %s: lib/layers/list.h marks the layer cpu", twin_cases[k].kind);
         if (k == 0 || strcmp(twin_cases[k].kind, twin_cases[k - 1].kind) != 0)
             in_table++;
     }
     assert_int_equal(in_table, twins); /* every twin has parity cases */
-    assert_false(ll_gpu_has_twin("fill"));
-    assert_false(ll_gpu_lacks_twin("fill"));
-    assert_false(ll_gpu_has_twin(NULL));
 }
 
 /* Tensors that claim to be on the GPU (host memory, never dereferenced: every
@@ -753,7 +746,7 @@ static void mixed_devices_are_refused(void **state)
     ll_tensor gout = fake_gpu(&y);
     gout.shape = LL_SHAPE(2, 4);
     gout.size = 8;
-    assert_fails(l->ops->forward(l, xs, &gout), LL_EDEVICE,
+    assert_fails(l->def->forward(l, xs, &gout), LL_EDEVICE,
                  "affine: W is on the CPU but x is on the GPU");
     ll_layer_free(l);
     ll_tensor_free(&x), ll_tensor_free(&y);
@@ -775,8 +768,8 @@ static ll_status twinless_forward(ll_layer *l, const ll_tensor *const *x, ll_ten
     return LL_EARG;
 }
 
-static const ll_layer_ops twinless_ops = {
-    .kind = "twinless-example",
+static const ll_layer_def twinless_def = {
+    .name = "twinless-example",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -786,12 +779,12 @@ static const ll_layer_ops twinless_ops = {
 
 /* A layer without a twin says so, through the layer interface (forward and
  * ll_layer_to_device), before any of its own code sees a device pointer.
- * Every registered layer has a twin today, so this uses a layer kind that
- * is in neither list of lib/gpu_twins.c, as a new layer would be. */
+ * Every registered layer has a twin today, so this uses a layer that is
+ * not in lib/layers/list.h, as a learner's new layer would be. */
 static void twinless_layer_is_refused(void **state)
 {
     (void)state;
-    ll_layer l = {.ops = &twinless_ops, .training = true};
+    ll_layer l = {.def = &twinless_def, .training = true};
     const char *want = "layer twinless-example has no CUDA twin yet";
     ll_tensor x = ll_test_random(LL_SHAPE(2, 3), SEED, 1);
     ll_tensor g = fake_gpu(&x);
@@ -830,14 +823,14 @@ static void twins_refuse_without_gpu(void **state)
     assert_fails(ll_gemm_gpu(false, false, 1, 1, 1, 1, NULL, 1, NULL, 1, 0, NULL, 1), LL_ENOGPU, NULL);
 
     /* Through every twinned layer's forward and backward. */
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
-        if (!ll_gpu_has_twin((*p)->kind))
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++) {
+        if (!ll_layer_has_twin(*p))
             continue;
         ll_layer *l = NULL;
         ll_tensor x[LL_MAX_INPUTS];
         memset(x, 0, sizeof x);
         assert_ok(ll_gradcheck_setup(*p, NULL, (*p)->default_input, SEED, &l, x));
-        const int n = l->ops->n_inputs;
+        const int n = l->def->n_inputs;
         const ll_tensor *cx[LL_MAX_INPUTS] = {&x[0], &x[1]};
         ll_tensor y = {0}, dx[LL_MAX_INPUTS];
         memset(dx, 0, sizeof dx);
@@ -855,14 +848,14 @@ static void twins_refuse_without_gpu(void **state)
         const ll_tensor *gs[LL_MAX_INPUTS] = {&g[0], &g[1]};
         ll_tensor *gd[LL_MAX_INPUTS] = {0};
         for (int i = 0; i < n; i++)
-            if (l->ops->input_has_grad[i])
+            if (l->def->input_has_grad[i])
                 gd[i] = &gdx[i];
-        ll_status s = l->ops->forward(l, gs, &gy);
+        ll_status s = l->def->forward(l, gs, &gy);
         if (s != LL_ENOGPU || !strstr(ll_last_error(), NO_GPU_TEXT))
             fail_msg("%s forward on GPU tensors without a GPU: %s (%s), expected no GPU with "
                      "\"%s\"",
-                     (*p)->kind, ll_status_name(s), ll_last_error(), NO_GPU_TEXT);
-        s = l->ops->backward(l, gs, &gy, &gdy, gd);
+                     (*p)->name, ll_status_name(s), ll_last_error(), NO_GPU_TEXT);
+        s = l->def->backward(l, gs, &gy, &gdy, gd);
         /* Most reach the twin. A layer whose backward reads a cache of the
          * forward (dropout's mask, the loss's probabilities) refuses sooner:
          * the refused GPU forward left that cache on the CPU, and the
@@ -870,7 +863,7 @@ static void twins_refuse_without_gpu(void **state)
         if (!((s == LL_ENOGPU && strstr(ll_last_error(), NO_GPU_TEXT)) ||
               (s == LL_EDEVICE && strstr(ll_last_error(), "on the CPU")) ||
               (s == LL_EARG && strstr(ll_last_error(), "forward"))))
-            fail_msg("%s backward on GPU tensors without a GPU: %s (%s)", (*p)->kind,
+            fail_msg("%s backward on GPU tensors without a GPU: %s (%s)", (*p)->name,
                      ll_status_name(s), ll_last_error());
         for (int q = 0; q < l->n_params; q++)
             l->params[q].value->device = l->params[q].grad->device = LL_CPU;
@@ -886,7 +879,7 @@ int main(void)
     build_cases();
     struct CMUnitTest tests[MAX_CASES + 12];
     int n = 0;
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(twin_lists_match_registry);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(twin_cases_match_the_list);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(harness_with_cpu_twin);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(mixed_devices_are_refused);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(twinless_layer_is_refused);

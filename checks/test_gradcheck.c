@@ -3,7 +3,7 @@
  * and prints what it found.
  *
  * A checker that never fails proves nothing, so most of this suite builds
- * layers with a known bug — small ll_layer_ops that reuse the real plain
+ * layers with a known bug — small ll_layer_def that reuse the real plain
  * functions and break one thing — and asserts that the check fails on exactly
  * the tensor that is wrong while the others still pass.
  */
@@ -44,7 +44,7 @@ static ll_gc_options options(uint64_t seed, bool fast)
  * inputs, as the gradcheck command does. */
 static ll_layer *setup(const char *kind, const char *option, ll_shape x0, uint64_t seed, ll_tensor *x)
 {
-    const ll_layer_info *info = ll_layer_find(kind);
+    const ll_layer_def *info = ll_layer_find(kind);
     assert_non_null(info);
     ll_config cfg = {0};
     if (option)
@@ -104,11 +104,11 @@ static void assert_caught(const ll_gc_report *rep, const char *bad)
 }
 
 /* A bare ll_layer (no parameters, no state) running ops. */
-static ll_layer *plain_layer(const ll_layer_ops *ops)
+static ll_layer *plain_layer(const ll_layer_def *ops)
 {
     ll_layer *l = calloc(1, sizeof *l);
     assert_non_null(l);
-    l->ops = ops;
+    l->def = ops;
     l->training = true;
     return l;
 }
@@ -167,8 +167,8 @@ static ll_status relu_flipped_bwd(ll_layer *l, const ll_tensor *const *x, const 
     return LL_OK;
 }
 
-static const ll_layer_ops relu_flipped_ops = {
-    .kind = "relu-flipped-sign",
+static const ll_layer_def relu_flipped_ops = {
+    .name = "relu-flipped-sign",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -189,8 +189,8 @@ static ll_status relu_accumulating_bwd(ll_layer *l, const ll_tensor *const *x, c
     return LL_OK;
 }
 
-static const ll_layer_ops relu_accumulating_ops = {
-    .kind = "relu-accumulating",
+static const ll_layer_def relu_accumulating_ops = {
+    .name = "relu-accumulating",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -214,8 +214,8 @@ static ll_status sigmoid_x_bwd(ll_layer *l, const ll_tensor *const *x, const ll_
     return ll_sigmoid_backward(x[0], dy, dx[0]);
 }
 
-static const ll_layer_ops sigmoid_x_ops = {
-    .kind = "sigmoid-uses-x",
+static const ll_layer_def sigmoid_x_ops = {
+    .name = "sigmoid-uses-x",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -235,8 +235,8 @@ static ll_status sigmoid_no_dy_bwd(ll_layer *l, const ll_tensor *const *x, const
     return LL_OK;
 }
 
-static const ll_layer_ops sigmoid_no_dy_ops = {
-    .kind = "sigmoid-ignores-dy",
+static const ll_layer_def sigmoid_no_dy_ops = {
+    .name = "sigmoid-ignores-dy",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -282,8 +282,8 @@ static void swl_bug_destroy(ll_layer *l)
     ll_tensor_free(&((swl_bug_layer *)l)->prob);
 }
 
-static const ll_layer_ops swl_no_mean_ops = {
-    .kind = "softmax_with_loss-without-1/N",
+static const ll_layer_def swl_no_mean_ops = {
+    .name = "softmax_with_loss-without-1/N",
     .n_inputs = 2,
     .input_names = {"x", "t"},
     .input_has_grad = {true, false},
@@ -304,20 +304,20 @@ typedef struct {
 static ll_status inner_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
     const affine_bug_layer *a = (const affine_bug_layer *)l;
-    return a->inner->ops->output_shape(a->inner, in, out);
+    return ll_layer_output_shape(a->inner, in, out);
 }
 
 static ll_status inner_fwd(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     affine_bug_layer *a = (affine_bug_layer *)l;
-    return a->inner->ops->forward(a->inner, x, y);
+    return a->inner->def->forward(a->inner, x, y);
 }
 
 static ll_status affine_db_row0_bwd(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                     const ll_tensor *dy, ll_tensor *const *dx)
 {
     affine_bug_layer *a = (affine_bug_layer *)l;
-    LL_TRY(a->inner->ops->backward(a->inner, x, y, dy, dx));
+    LL_TRY(a->inner->def->backward(a->inner, x, y, dy, dx));
     ll_param *b = ll_layer_param(a->inner, "b");
     for (size_t m = 0; m < b->grad->size; m++)
         b->grad->data[m] = dy->data[m]; /* row 0 only: the batch sum forgotten */
@@ -329,8 +329,8 @@ static void inner_destroy(ll_layer *l)
     ll_layer_free(((affine_bug_layer *)l)->inner);
 }
 
-static const ll_layer_ops affine_db_row0_ops = {
-    .kind = "affine-db-row-0",
+static const ll_layer_def affine_db_row0_ops = {
+    .name = "affine-db-row-0",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -349,7 +349,7 @@ static ll_layer *affine_db_row0_new(int in_features, int out_features, uint64_t 
     ll_param *b = ll_layer_param(a->inner, "b");
     for (size_t m = 0; m < b->value->size; m++)
         b->value->data[m] = (ll_real)(0.1 * (double)m - 0.2);
-    a->base.ops = &affine_db_row0_ops;
+    a->base.def = &affine_db_row0_ops;
     a->base.training = true;
     for (int p = 0; p < a->inner->n_params; p++)
         a->base.params[a->base.n_params++] = a->inner->params[p];
@@ -433,7 +433,7 @@ static void softmax_without_batch_mean_is_caught(void **state)
         ll_layer_free(setup("softmax_with_loss", NULL, LL_SHAPE(4, 5), 3, x));
         swl_bug_layer *s = calloc(1, sizeof *s);
         assert_non_null(s);
-        s->base.ops = &swl_no_mean_ops;
+        s->base.def = &swl_no_mean_ops;
         s->base.training = true;
         ll_gc_options opt = options(3, fast);
         ll_gc_report rep;
@@ -469,18 +469,18 @@ static ll_status affine_plain_bwd(ll_layer *l, const ll_tensor *const *x, const 
                                   const ll_tensor *dy, ll_tensor *const *dx)
 {
     affine_bug_layer *a = (affine_bug_layer *)l;
-    return a->inner->ops->backward(a->inner, x, y, dy, dx);
+    return a->inner->def->backward(a->inner, x, y, dy, dx);
 }
 
 static void affine_wrapper_without_bug_passes(void **state)
 {
     (void)state;
-    static ll_layer_ops fixed;
+    static ll_layer_def fixed;
     fixed = affine_db_row0_ops;
-    fixed.kind = "affine-wrapped";
+    fixed.name = "affine-wrapped";
     fixed.backward = affine_plain_bwd;
     ll_layer *l = affine_db_row0_new(5, 4, 7);
-    l->ops = &fixed;
+    l->def = &fixed;
     ll_tensor x[LL_MAX_INPUTS] = {ll_test_random(LL_SHAPE(3, 5), 7, 1)};
     ll_gc_options opt = options(7, false);
     ll_gc_report rep;
@@ -497,16 +497,16 @@ static void affine_wrapper_without_bug_passes(void **state)
 static void every_layer_passes(bool fast)
 {
     int layers = 0;
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++, layers++) {
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++, layers++) {
         for (size_t s = 0; s < N_SEEDS; s++) {
             ll_tensor x[LL_MAX_INPUTS];
-            ll_layer *l = setup((*p)->kind, NULL, (*p)->default_input, SEEDS[s], x);
+            ll_layer *l = setup((*p)->name, NULL, (*p)->default_input, SEEDS[s], x);
             ll_gc_options opt = options(SEEDS[s], fast);
             ll_gc_report rep;
             check(l, x, &opt, &rep);
             if (!rep.pass) {
                 ll_gc_report_print(stderr, &rep);
-                fail_msg("%s fails its gradient check with seed %llu%s", (*p)->kind,
+                fail_msg("%s fails its gradient check with seed %llu%s", (*p)->name,
                          (unsigned long long)SEEDS[s], fast ? " (fast mode)" : "");
             }
             /* The defaults of this precision were used, and something was checked. */
@@ -621,8 +621,8 @@ static ll_status relu_bwd(ll_layer *l, const ll_tensor *const *x, const ll_tenso
     return ll_relu_backward(x[0], dy, dx[0]);
 }
 
-static const ll_layer_ops relu_blind_ops = {
-    .kind = "relu-without-fingerprint",
+static const ll_layer_def relu_blind_ops = {
+    .name = "relu-without-fingerprint",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -728,8 +728,8 @@ static const char *first_dim_one_is_degenerate(const ll_layer *l, const ll_shape
     return in[0].dim[0] == 1 ? "a batch of one proves nothing here" : NULL;
 }
 
-static const ll_layer_ops twice_warns_ops = {
-    .kind = "twice-with-warning",
+static const ll_layer_def twice_warns_ops = {
+    .name = "twice-with-warning",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -782,8 +782,8 @@ static void unused_destroy(ll_layer *l)
     ll_tensor_free(&u->unused), ll_tensor_free(&u->dunused);
 }
 
-static const ll_layer_ops unused_param_ops = {
-    .kind = "unused-param",
+static const ll_layer_def unused_param_ops = {
+    .name = "unused-param",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -799,7 +799,7 @@ static void parameter_that_does_not_reach_the_loss_fails(void **state)
     for (int fast = 0; fast <= 1; fast++) {
         unused_param_layer *u = calloc(1, sizeof *u);
         assert_non_null(u);
-        u->base.ops = &unused_param_ops;
+        u->base.def = &unused_param_ops;
         u->base.training = true;
         assert_ok(ll_tensor_alloc(&u->unused, LL_SHAPE(3), LL_CPU));
         assert_ok(ll_tensor_alloc(&u->dunused, LL_SHAPE(3), LL_CPU));
@@ -837,8 +837,8 @@ static ll_status constant_bwd(ll_layer *l, const ll_tensor *const *x, const ll_t
     return ll_tensor_fill(dx[0], 0);
 }
 
-static const ll_layer_ops constant_ops = {
-    .kind = "constant",
+static const ll_layer_def constant_ops = {
+    .name = "constant",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -920,8 +920,8 @@ static void flaky_destroy(ll_layer *l)
     ll_tensor_free(&((flaky_dropout_layer *)l)->mask);
 }
 
-static const ll_layer_ops flaky_dropout_ops = {
-    .kind = "dropout-new-mask-every-call",
+static const ll_layer_def flaky_dropout_ops = {
+    .name = "dropout-new-mask-every-call",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -937,7 +937,7 @@ static void dropout_with_changing_mask_fails(void **state)
     for (int fast = 0; fast <= 1; fast++) {
         flaky_dropout_layer *d = calloc(1, sizeof *d);
         assert_non_null(d);
-        d->base.ops = &flaky_dropout_ops;
+        d->base.def = &flaky_dropout_ops;
         d->base.training = true;
         ll_tensor x[LL_MAX_INPUTS] = {ll_test_random(LL_SHAPE(4, 6), 10, 1)};
         ll_gc_options opt = options(10, fast);
@@ -1144,8 +1144,8 @@ static ll_status relu_overwrites_dy_bwd(ll_layer *l, const ll_tensor *const *x, 
     return LL_OK;
 }
 
-static const ll_layer_ops relu_overwrites_dy_ops = {
-    .kind = "relu-overwrites-dy",
+static const ll_layer_def relu_overwrites_dy_ops = {
+    .name = "relu-overwrites-dy",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -1321,7 +1321,7 @@ static void cost_of_checks_that_cannot_finish(void **state)
 static void estimate_before_and_after_building_agree(void **state)
 {
     (void)state;
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++) {
         for (int variant = 0; variant < 4; variant++) {
             ll_shape x0 = (*p)->default_input;
             if (variant & 1)
@@ -1331,14 +1331,14 @@ static void estimate_before_and_after_building_agree(void **state)
             ll_config cfg = {0};
             assert_ok(ll_gc_estimate(*p, &cfg, x0, &opt, variant == 3, &before));
             ll_tensor x[LL_MAX_INPUTS];
-            ll_layer *l = setup((*p)->kind, NULL, x0, 1, x);
+            ll_layer *l = setup((*p)->name, NULL, x0, 1, x);
             ll_shape in[LL_MAX_INPUTS];
-            for (int i = 0; i < l->ops->n_inputs; i++)
+            for (int i = 0; i < l->def->n_inputs; i++)
                 in[i] = x[i].shape;
             assert_ok(ll_gc_estimate_layer(l, in, &opt, variant == 3, &after));
             if (memcmp(&before, &after, sizeof before) != 0)
                 fail_msg("%s variant %d: %g evaluations, %g bytes before building; %g, %g after",
-                         (*p)->kind, variant, before.evaluations, before.bytes, after.evaluations,
+                         (*p)->name, variant, before.evaluations, before.bytes, after.evaluations,
                          after.bytes);
             ll_layer_free(l);
             free_inputs(x);
@@ -1359,7 +1359,7 @@ static void progress_counts_the_estimated_evaluations(void **state)
     static const char *const kinds[] = {"relu", "affine", "conv", "softmax_with_loss", "concat"};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         for (int fast = 0; fast <= 1; fast++) {
-            const ll_layer_info *info = ll_layer_find(kinds[k]);
+            const ll_layer_def *info = ll_layer_find(kinds[k]);
             uint64_t counted = 0;
             ll_gc_options opt = options(1, fast);
             opt.progress = count_evaluations;
@@ -1384,7 +1384,7 @@ static void progress_counts_the_estimated_evaluations(void **state)
 static void progress_counts_the_twin_evaluations(void **state)
 {
     (void)state;
-    const ll_layer_info *info = ll_layer_find("conv");
+    const ll_layer_def *info = ll_layer_find("conv");
     uint64_t counted = 0;
     ll_gc_options opt = options(1, false);
     opt.progress = count_evaluations;

@@ -13,7 +13,7 @@
 #include "layers/layernorm.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_groupnorm_info;
+extern const ll_layer_def ll_groupnorm_def;
 
 static const double EPS = 1e-5;
 
@@ -251,7 +251,7 @@ static void layer_object(void **state)
     memcpy(b.beta.data, beta->value->data, 4 * sizeof(ll_real));
 
     assert_fails(ll_layer_backward(l, in, &x, &dy, dxs), LL_EARG,
-                 "groupnorm: backward needs the caches of a forward on x of shape (3, 4, 2, 3)");
+                 "groupnorm: backward needs what a training forward on x of shape (3, 4, 2, 3) on the CPU keeps; run forward first");
     assert_ok(ll_layer_forward(l, in, &y));
     assert_ok(forward(&x, &b));
     assert_true(memcmp(y.data, b.y.data, y.size * sizeof(ll_real)) == 0);
@@ -283,16 +283,16 @@ static void one_value_per_group_is_degenerate(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_groupnorm_new(&l, 4, 4, EPS));
-    const char *msg = l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 1, 1)});
+    const char *msg = l->def->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 1, 1)});
     assert_non_null(msg);
     assert_non_null(strstr(msg, "one value per group"));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4)}));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 2, 1)})); /* two values */
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 4, 3, 1)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 2, 1)})); /* two values */
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 4, 3, 1)}));
     ll_layer_free(l);
     assert_ok(ll_groupnorm_new(&l, 4, 2, EPS));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 1, 1)})); /* two values */
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 4, 2, 1)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(2, 4, 1, 1)})); /* two values */
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 4, 2, 1)}));
     ll_layer_free(l);
 
     /* One value per group: xhat = 0, y = beta, and dx, dgamma vanish. */
@@ -364,29 +364,29 @@ static void bad_arguments_are_reported(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_groupnorm_info;
-    assert_string_equal(info->kind, "groupnorm");
+    const ll_layer_def *info = &ll_groupnorm_def;
+    assert_string_equal(info->name, "groupnorm");
     assert_string_equal(info->options, "groups=2 eps=1e-5");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(2, 4, 3, 3)));
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, (ll_shape[]){info->default_input}, 0, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){info->default_input}, 0, &l));
     assert_true(ll_shape_equal(ll_layer_param(l, "gamma")->value->shape, LL_SHAPE(4)));
     ll_layer_free(l);
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "groups=3"));
-    assert_fails(info->create(&cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "groupnorm: C = 4 channels do not split into G = 3 groups");
-    assert_ok(info->create(&cfg, (ll_shape[]){LL_SHAPE(2, 6, 2, 2)}, 0, &l));
+    assert_ok(ll_layer_create_for(info, &cfg, (ll_shape[]){LL_SHAPE(2, 6, 2, 2)}, 0, &l));
     ll_layer_free(l);
     ll_config bad = {0};
     assert_ok(ll_config_add(&bad, "group=2"));
-    assert_fails(info->create(&bad, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &bad, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "groupnorm: unknown option 'group' (known: groups, eps)");
     ll_config zero = {0};
     assert_ok(ll_config_add(&zero, "groups=0"));
-    assert_fails(info->create(&zero, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &zero, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "groupnorm: groups=0 is out of range");
-    assert_fails(info->create(NULL, (ll_shape[]){LL_SHAPE(4)}, 0, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(info, NULL, (ll_shape[]){LL_SHAPE(4)}, 0, &l), LL_ESHAPE,
                  "groupnorm: x has shape (4,), expected (N, C, H, W)");
 }
 
@@ -400,7 +400,7 @@ static void gradcheck_passes(const char *option, ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_groupnorm_info, &cfg, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_groupnorm_def, &cfg, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {0};
     ll_gc_tensors t = {0};
@@ -421,7 +421,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++)
-        gradcheck_passes(NULL, ll_groupnorm_info.default_input, seed);
+        gradcheck_passes(NULL, ll_groupnorm_def.default_input, seed);
     gradcheck_passes("groups=1", LL_SHAPE(2, 4, 3, 3), 4); /* LayerNorm-like */
     gradcheck_passes("groups=4", LL_SHAPE(2, 4, 3, 3), 5); /* InstanceNorm */
     gradcheck_passes("groups=3", LL_SHAPE(3, 6, 2, 5), 6);

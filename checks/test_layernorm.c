@@ -11,7 +11,7 @@
 #include "layers/layernorm.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_layernorm_info;
+extern const ll_layer_def ll_layernorm_def;
 
 static const double EPS = 1e-5;
 
@@ -251,7 +251,7 @@ static void layer_object(void **state)
 
     /* Backward before any forward has no caches to read. */
     assert_fails(ll_layer_backward(l, in, &x, &dy, dxs), LL_EARG,
-                 "layernorm: backward needs the caches of a forward on x of shape (2, 3, 2, 2)");
+                 "layernorm: backward needs what a training forward on x of shape (2, 3, 2, 2) on the CPU keeps; run forward first");
     assert_ok(ll_layer_forward(l, in, &y));
     assert_ok(forward(&x, &b));
     assert_true(memcmp(y.data, b.y.data, y.size * sizeof(ll_real)) == 0);
@@ -284,7 +284,7 @@ static void one_feature_is_degenerate(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_layernorm_new(&l, LL_SHAPE(1), EPS));
-    const char *msg = l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(4, 1)});
+    const char *msg = l->def->degenerate(l, (ll_shape[]){LL_SHAPE(4, 1)});
     assert_non_null(msg);
     assert_non_null(strstr(msg, "one feature per sample"));
     /* M = 1: xhat = 0 and y = beta whatever x is; dx and dgamma vanish. */
@@ -301,11 +301,11 @@ static void one_feature_is_degenerate(void **state)
     ll_layer_free(l);
     /* M = 2 is called out too (xhat = +-1); M = 3 and a batch of one are fine. */
     assert_ok(ll_layernorm_new(&l, LL_SHAPE(2), EPS));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(4, 2)}));
-    assert_non_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(4, 1, 2)}));
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(4, 3)}));
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 6)}));
-    assert_null(l->ops->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 2, 2)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(4, 2)}));
+    assert_non_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(4, 1, 2)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(4, 3)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 6)}));
+    assert_null(l->def->degenerate(l, (ll_shape[]){LL_SHAPE(1, 3, 2, 2)}));
     ll_layer_free(l);
     ll_tensor_free(&x), ll_tensor_free(&dy);
     state_free(&b);
@@ -360,26 +360,26 @@ static void bad_arguments_are_reported(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_layernorm_info;
-    assert_string_equal(info->kind, "layernorm");
+    const ll_layer_def *info = &ll_layernorm_def;
+    assert_string_equal(info->name, "layernorm");
     assert_string_equal(info->options, "eps=1e-5");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 6)));
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, (ll_shape[]){info->default_input}, 0, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){info->default_input}, 0, &l));
     assert_true(ll_shape_equal(ll_layer_param(l, "gamma")->value->shape, LL_SHAPE(6)));
     ll_layer_free(l);
-    assert_ok(info->create(NULL, (ll_shape[]){LL_SHAPE(2, 3, 4, 4)}, 0, &l));
+    assert_ok(ll_layer_create_for(info, NULL, (ll_shape[]){LL_SHAPE(2, 3, 4, 4)}, 0, &l));
     assert_true(ll_shape_equal(ll_layer_param(l, "beta")->value->shape, LL_SHAPE(3, 4, 4)));
     ll_layer_free(l);
-    assert_fails(info->create(NULL, (ll_shape[]){LL_SHAPE(7)}, 0, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(info, NULL, (ll_shape[]){LL_SHAPE(7)}, 0, &l), LL_ESHAPE,
                  "layernorm: x has shape (7,), expected (N, ...) of rank 2 to 4");
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "momentum=0.9"));
-    assert_fails(info->create(&cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "layernorm: unknown option 'momentum' (known: eps)");
     ll_config zero = {0};
     assert_ok(ll_config_add(&zero, "eps=0"));
-    assert_fails(info->create(&zero, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &zero, (ll_shape[]){info->default_input}, 0, &l), LL_EARG,
                  "layernorm: eps = 0, expected a positive number");
 }
 
@@ -393,7 +393,7 @@ static void gradcheck_passes(const char *option, ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_layernorm_info, &cfg, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_layernorm_def, &cfg, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {0};
     ll_gc_tensors t = {0};
@@ -414,7 +414,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gradcheck_passes(NULL, ll_layernorm_info.default_input, seed);
+        gradcheck_passes(NULL, ll_layernorm_def.default_input, seed);
         gradcheck_passes(NULL, LL_SHAPE(2, 3, 4, 4), seed);
     }
     gradcheck_passes(NULL, LL_SHAPE(1, 5), 4); /* a batch of one is fine */

@@ -11,7 +11,7 @@
 #include "layers/leaky_relu.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_leaky_relu_info;
+extern const ll_layer_def ll_leaky_relu_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -102,11 +102,11 @@ static void layer_object_and_fingerprint(void **state)
     const ll_tensor *in[] = {&x};
     assert_ok(ll_layer_forward(l, in, &y));
     assert_tensor_near(&y, ((double[]){-0.1, 2, -0.3, 4}), LL_TEST_TOL);
-    uint64_t before = l->ops->fingerprint(l, in, &y);
+    uint64_t before = l->def->fingerprint(l, in, &y);
     x.data[0] = 0.5; /* crosses the kink */
-    assert_true(l->ops->fingerprint(l, in, &y) != before);
+    assert_true(l->def->fingerprint(l, in, &y) != before);
     x.data[0] = 0; /* 0 is on the negative side, like -1 */
-    assert_true(l->ops->fingerprint(l, in, &y) == before);
+    assert_true(l->def->fingerprint(l, in, &y) == before);
     x.data[0] = -1;
 
     ll_tensor dy = ll_test_tensor(LL_SHAPE(4), (double[]){1, 1, 1, 1});
@@ -120,8 +120,8 @@ static void layer_object_and_fingerprint(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_leaky_relu_info;
-    assert_string_equal(info->kind, "leaky_relu");
+    const ll_layer_def *info = &ll_leaky_relu_def;
+    assert_string_equal(info->name, "leaky_relu");
     assert_string_equal(info->options, "alpha=0.01");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 6)));
     ll_shape in[LL_MAX_INPUTS] = {LL_SHAPE(4, 6), LL_SHAPE(4, 6)};
@@ -131,14 +131,14 @@ static void registry_entry(void **state)
 
     /* The default alpha is 0.01. */
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
     assert_ok(ll_layer_forward(l, xs, &y));
     assert_tensor_near(&y, ((double[]){-0.02, 3}), LL_TEST_TOL);
     ll_layer_free(l);
 
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "alpha=0.25"));
-    assert_ok(info->create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_create_for(info, &cfg, in, 1, &l));
     assert_ok(ll_layer_forward(l, xs, &y));
     assert_tensor_near(&y, ((double[]){-0.5, 3}), LL_TEST_TOL);
     ll_layer_free(l);
@@ -146,14 +146,14 @@ static void registry_entry(void **state)
     l = NULL;
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "alpha=-0.5"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG,
                  "leaky_relu: alpha=-0.5 is out of range, expected 0 to 1");
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "alpha=big"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "leaky_relu: alpha=big is not a finite number");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "leaky_relu: alpha=big is not a finite number");
     cfg = (ll_config){0};
     assert_ok(ll_config_add(&cfg, "slope=0.1"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG,
                  "leaky_relu: unknown option 'slope' (known: alpha)");
     assert_null(l);
     ll_tensor_free(&x), ll_tensor_free(&y);
@@ -165,7 +165,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        const ll_shape x0 = ll_leaky_relu_info.default_input;
+        const ll_shape x0 = ll_leaky_relu_def.default_input;
         ll_test_gc_expect_pass("leaky_relu", NULL, x0, seed, true);
         ll_test_gc_expect_pass("leaky_relu", "alpha=0.3", x0, seed, true);
         ll_test_gc_expect_pass("leaky_relu", "alpha=0", LL_SHAPE(2, 3, 4), seed, true);

@@ -172,8 +172,8 @@ static ll_status relu_doubled_bwd(ll_layer *l, const ll_tensor *const *x, const 
     return LL_OK;
 }
 
-static const ll_layer_ops relu_doubled_ops = {
-    .kind = "relu-doubled",
+static const ll_layer_def relu_doubled_ops = {
+    .name = "relu-doubled",
     .n_inputs = 1,
     .input_names = {"x"},
     .input_has_grad = {true},
@@ -193,7 +193,7 @@ static void a_wrong_backward_inside_the_network_is_found(void **state)
     assert_ok(ll_net_add_affine(net, 5, ll_init_he()));
     ll_layer *bug = calloc(1, sizeof *bug);
     assert_non_null(bug);
-    bug->ops = &relu_doubled_ops;
+    bug->def = &relu_doubled_ops;
     bug->training = true;
     assert_ok(ll_net_add(net, bug, "buggy_relu"));
     assert_ok(ll_net_add_affine(net, 3, ll_init_he()));

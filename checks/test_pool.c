@@ -10,7 +10,7 @@
 #include "layers/pool.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_pool_info;
+extern const ll_layer_def ll_pool_def;
 
 /* float against a double reference: rounding grows with the sums' length. */
 #define REF_TOL (LL_TEST_TOL * 10)
@@ -302,20 +302,20 @@ static void layer_object_and_fingerprint(void **state)
     /* Backward before any forward has no argmax to route by. */
     assert_ok(ll_tensor_alloc(&y, dy.shape, LL_CPU));
     assert_fails(ll_layer_backward(l, in, &y, &dy, dxs), LL_EARG,
-                 "pool: backward needs the argmax");
+                 "pool: backward needs what a training forward on x of shape");
 
     assert_ok(ll_layer_forward(l, in, &y));
     assert_tensor_near(&y, ((double[]){6, 8}), 0);
-    uint64_t before = l->ops->fingerprint(l, in, &y);
+    uint64_t before = l->def->fingerprint(l, in, &y);
     assert_ok(ll_layer_backward(l, in, &y, &dy, dxs));
     assert_tensor_near(&dx, ((double[]){0, 0, 0, 0, 0, 1, 0, 2}), 0);
 
     x.data[4] = 6.5; /* a new winner in the first window: a kink */
     assert_ok(ll_layer_forward(l, in, &y));
-    assert_true(l->ops->fingerprint(l, in, &y) != before);
+    assert_true(l->def->fingerprint(l, in, &y) != before);
     x.data[4] = 5.5; /* back below 6: the same winners as at first */
     assert_ok(ll_layer_forward(l, in, &y));
-    assert_true(l->ops->fingerprint(l, in, &y) == before);
+    assert_true(l->def->fingerprint(l, in, &y) == before);
 
     /* A larger batch grows the argmax buffer; a smaller one reuses it. */
     ll_tensor big = ll_test_random(LL_SHAPE(3, 2, 4, 4), 21, 0);
@@ -335,10 +335,10 @@ static void layer_object_and_fingerprint(void **state)
     assert_ok(ll_pool_new(&l, avg));
     assert_ok(ll_layer_forward(l, in, &y));
     assert_tensor_near(&y, ((double[]){(1 + 2 + 5.5 + 6) / 4.0, 5.5}), LL_TEST_TOL);
-    before = l->ops->fingerprint(l, in, &y);
+    before = l->def->fingerprint(l, in, &y);
     x.data[4] = 100;
     assert_ok(ll_layer_forward(l, in, &y));
-    assert_true(l->ops->fingerprint(l, in, &y) == before);
+    assert_true(l->def->fingerprint(l, in, &y) == before);
     assert_ok(ll_layer_backward(l, in, &y, &dy, dxs));
     assert_tensor_near(&dx, ((double[]){0.25, 0.25, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5}), LL_TEST_TOL);
     ll_layer_free(l);
@@ -349,12 +349,12 @@ static void layer_object_and_fingerprint(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    assert_string_equal(ll_pool_info.kind, "pool");
-    assert_string_equal(ll_pool_info.options, "mode=max window=2 stride=window pad=0");
-    ll_shape in[LL_MAX_INPUTS] = {ll_pool_info.default_input};
+    assert_string_equal(ll_pool_def.name, "pool");
+    assert_string_equal(ll_pool_def.options, "mode=max window=2 stride=window pad=0");
+    ll_shape in[LL_MAX_INPUTS] = {ll_pool_def.default_input};
     ll_layer *l = NULL;
     ll_shape out;
-    assert_ok(ll_pool_info.create(NULL, in, 1, &l));
+    assert_ok(ll_layer_create_for(&ll_pool_def, NULL, in, 1, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 3, 3, 3)));
     ll_layer_free(l);
@@ -363,34 +363,34 @@ static void registry_entry(void **state)
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "mode=avg"));
     assert_ok(ll_config_add(&cfg, "window=3"));
-    assert_ok(ll_pool_info.create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_create_for(&ll_pool_def, &cfg, in, 1, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 3, 2, 2)));
     ll_layer_free(l);
     assert_ok(ll_config_add(&cfg, "stride=1"));
     assert_ok(ll_config_add(&cfg, "pad=1"));
-    assert_ok(ll_pool_info.create(&cfg, in, 1, &l));
+    assert_ok(ll_layer_create_for(&ll_pool_def, &cfg, in, 1, &l));
     assert_ok(ll_layer_output_shape(l, in, &out));
     assert_true(ll_shape_equal(out, LL_SHAPE(2, 3, 6, 6)));
     ll_layer_free(l);
 
     ll_config bad = {0};
     assert_ok(ll_config_add(&bad, "size=2"));
-    assert_fails(ll_pool_info.create(&bad, in, 1, &l), LL_EARG, "pool: unknown option 'size'");
+    assert_fails(ll_layer_create_for(&ll_pool_def, &bad, in, 1, &l), LL_EARG, "pool: unknown option 'size'");
     ll_config mode = {0};
     assert_ok(ll_config_add(&mode, "mode=min"));
-    assert_fails(ll_pool_info.create(&mode, in, 1, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(&ll_pool_def, &mode, in, 1, &l), LL_EARG,
                  "pool: mode=min is not one of max|avg");
     ll_config pad = {0};
     assert_ok(ll_config_add(&pad, "pad=2"));
-    assert_fails(ll_pool_info.create(&pad, in, 1, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(&ll_pool_def, &pad, in, 1, &l), LL_EARG,
                  "pool: pad = 2, expected 0 <= pad < window 2x2");
     ll_config big = {0};
     assert_ok(ll_config_add(&big, "window=7"));
-    assert_fails(ll_pool_info.create(&big, in, 1, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(&ll_pool_def, &big, in, 1, &l), LL_ESHAPE,
                  "pool: the 7x7 window does not fit");
     ll_shape flat[LL_MAX_INPUTS] = {LL_SHAPE(4, 6)};
-    assert_fails(ll_pool_info.create(NULL, flat, 1, &l), LL_ESHAPE,
+    assert_fails(ll_layer_create_for(&ll_pool_def, NULL, flat, 1, &l), LL_ESHAPE,
                  "pool: x has shape (4, 6), expected 4-D");
 }
 

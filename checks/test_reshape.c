@@ -10,7 +10,7 @@
 #include "layers/reshape.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_reshape_info;
+extern const ll_layer_def ll_reshape_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -102,7 +102,7 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_reshape_new(&l, LL_SHAPE(2, 2, 3)));
-    assert_int_equal(l->ops->n_inputs, 1);
+    assert_int_equal(l->def->n_inputs, 1);
     assert_int_equal(l->n_params, 0);
     ll_tensor x = ll_test_tensor(LL_SHAPE(2, 12), COUNT24);
     ll_tensor y = {0}, dx = {0};
@@ -133,7 +133,7 @@ static ll_status create_with(const char *word, ll_shape in0, ll_shape *out)
         assert_ok(ll_config_add(&cfg, word));
     ll_layer *l = NULL;
     ll_shape in[] = {in0};
-    ll_status s = ll_reshape_info.create(word ? &cfg : NULL, in, 1, &l);
+    ll_status s = ll_layer_create_for(&ll_reshape_def, word ? &cfg : NULL, in, 1, &l);
     if (s == LL_OK) {
         assert_ok(ll_layer_output_shape(l, in, out));
         ll_layer_free(l);
@@ -144,8 +144,8 @@ static ll_status create_with(const char *word, ll_shape in0, ll_shape *out)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_reshape_info;
-    assert_string_equal(info->kind, "reshape");
+    const ll_layer_def *info = &ll_reshape_def;
+    assert_string_equal(info->name, "reshape");
     assert_string_equal(info->options, "shape=3x4");
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(2, 12)));
     ll_shape out;
@@ -175,7 +175,7 @@ static void gradcheck_passes(const char *option, ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_reshape_info, option ? &cfg : NULL, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_reshape_def, option ? &cfg : NULL, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {.seed = seed};
     ll_gc_tensors gt = {0};
@@ -194,7 +194,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gradcheck_passes(NULL, ll_reshape_info.default_input, seed);
+        gradcheck_passes(NULL, ll_reshape_def.default_input, seed);
         gradcheck_passes("shape=2x2x3", LL_SHAPE(2, 12), seed);
         gradcheck_passes("shape=12", LL_SHAPE(3, 3, 2, 2), seed);
         gradcheck_passes("shape=4x4x3", LL_SHAPE(2, 3, 4, 4), seed);

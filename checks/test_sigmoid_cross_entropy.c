@@ -11,7 +11,7 @@
 #include "layers/sigmoid_cross_entropy.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_sigmoid_cross_entropy_info;
+extern const ll_layer_def ll_sigmoid_cross_entropy_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -179,9 +179,9 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_sigmoid_cross_entropy_new(&l));
-    assert_true(l->ops->is_loss);
-    assert_int_equal(l->ops->n_inputs, 2);
-    assert_true(l->ops->input_has_grad[0] && !l->ops->input_has_grad[1]);
+    assert_true(l->def->is_loss);
+    assert_int_equal(l->def->n_inputs, 2);
+    assert_true(l->def->input_has_grad[0] && !l->def->input_has_grad[1]);
     assert_int_equal(l->n_params, 0);
 
     ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3), KNOWN_X);
@@ -214,13 +214,13 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_sigmoid_cross_entropy_info;
-    assert_string_equal(info->kind, "sigmoid_cross_entropy");
-    assert_string_equal(info->options, "");
+    const ll_layer_def *info = &ll_sigmoid_cross_entropy_def;
+    assert_string_equal(info->name, "sigmoid_cross_entropy");
+    assert_null(info->options); /* no options */
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 3)));
     ll_shape in[] = {LL_SHAPE(8, 5), LL_SHAPE(8, 5)};
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 7, &l));
+    assert_ok(ll_layer_create_for(info, NULL, in, 7, &l));
     ll_tensor x = {0}, t = {0}, y = {0};
     assert_ok(ll_tensor_alloc(&x, in[0], LL_CPU));
     assert_ok(ll_tensor_alloc(&t, in[1], LL_CPU));
@@ -236,15 +236,14 @@ static void registry_entry(void **state)
     const ll_tensor *xs[] = {&x, &t};
     assert_ok(ll_layer_forward(l, xs, &y));
     assert_true(isfinite(y.data[0]) && y.data[0] > 0);
-    assert_fails(info->fill_input(NULL, in, 2, &t, 7), LL_EARG, "input 2 does not exist");
     ll_layer_free(l);
 
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "pos_weight=2"));
-    assert_fails(info->create(&cfg, in, 7, &l), LL_EARG,
+    assert_fails(ll_layer_create_for(info, &cfg, in, 7, &l), LL_EARG,
                  "sigmoid_cross_entropy: unknown option 'pos_weight'");
     in[1] = LL_SHAPE(8);
-    assert_fails(info->create(NULL, in, 7, &l), LL_ESHAPE, "t has shape (8,)");
+    assert_fails(ll_layer_create_for(info, NULL, in, 7, &l), LL_ESHAPE, "t has shape (8,)");
     ll_tensor_free(&x), ll_tensor_free(&t), ll_tensor_free(&y);
 }
 
@@ -255,7 +254,7 @@ static void gradcheck_passes(ll_shape x0, uint64_t seed)
     ll_tensor x[LL_MAX_INPUTS];
     memset(x, 0, sizeof x);
     ll_layer *l = NULL;
-    assert_ok(ll_gradcheck_setup(&ll_sigmoid_cross_entropy_info, NULL, x0, seed, &l, x));
+    assert_ok(ll_gradcheck_setup(&ll_sigmoid_cross_entropy_def, NULL, x0, seed, &l, x));
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     ll_gc_options opt = {.seed = seed};
     ll_gc_tensors gt = {0};
@@ -275,7 +274,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        gradcheck_passes(ll_sigmoid_cross_entropy_info.default_input, seed);
+        gradcheck_passes(ll_sigmoid_cross_entropy_def.default_input, seed);
         gradcheck_passes(LL_SHAPE(8, 5), seed);
         gradcheck_passes(LL_SHAPE(2, 3, 4, 4), seed);
         gradcheck_passes(LL_SHAPE(6), seed);

@@ -11,7 +11,7 @@
 #include "layers/softmax.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_softmax_info;
+extern const ll_layer_def ll_softmax_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -227,7 +227,7 @@ static void layer_object_and_degenerate(void **state)
     ll_layer *l = NULL;
     assert_ok(ll_softmax_new(&l));
     assert_int_equal(l->n_params, 0);
-    assert_null(l->ops->fingerprint);
+    assert_null(l->def->fingerprint);
     ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3, 4), X3);
     ll_tensor y = {0}, dx = {0};
     const ll_tensor *in[] = {&x};
@@ -243,10 +243,10 @@ static void layer_object_and_degenerate(void **state)
         assert_true(dx.data[i] == want.data[i]);
 
     ll_shape one[] = {LL_SHAPE(4, 1)}, five[] = {LL_SHAPE(4, 5)}, lone[] = {LL_SHAPE(1)};
-    assert_non_null(l->ops->degenerate(l, one));
-    assert_non_null(strstr(l->ops->degenerate(l, one), "length 1"));
-    assert_non_null(l->ops->degenerate(l, lone));
-    assert_null(l->ops->degenerate(l, five));
+    assert_non_null(l->def->degenerate(l, one));
+    assert_non_null(strstr(l->def->degenerate(l, one), "length 1"));
+    assert_non_null(l->def->degenerate(l, lone));
+    assert_null(l->def->degenerate(l, five));
     ll_layer_free(l);
     ll_tensor_free(&x), ll_tensor_free(&y), ll_tensor_free(&dy), ll_tensor_free(&dx);
     ll_tensor_free(&want);
@@ -255,19 +255,19 @@ static void layer_object_and_degenerate(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_softmax_info;
-    assert_string_equal(info->kind, "softmax");
-    assert_string_equal(info->options, "");
+    const ll_layer_def *info = &ll_softmax_def;
+    assert_string_equal(info->name, "softmax");
+    assert_null(info->options); /* no options */
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 5)));
     ll_shape in[LL_MAX_INPUTS] = {LL_SHAPE(4, 5), LL_SHAPE(4, 5)};
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
-    assert_string_equal(l->ops->kind, "softmax");
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
+    assert_string_equal(l->def->name, "softmax");
     ll_layer_free(l);
     l = NULL;
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "axis=0"));
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "softmax: unknown option 'axis' (known: none)");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "softmax: unknown option 'axis' (known: none)");
     assert_null(l);
 }
 
@@ -276,7 +276,7 @@ static void registry_entry(void **state)
 static void gradient_check(void **state)
 {
     (void)state;
-    const ll_shape shapes[] = {ll_softmax_info.default_input, LL_SHAPE(2, 3, 4), LL_SHAPE(7),
+    const ll_shape shapes[] = {ll_softmax_def.default_input, LL_SHAPE(2, 3, 4), LL_SHAPE(7),
                                LL_SHAPE(2, 2, 2, 3)};
     for (uint64_t seed = 1; seed <= 3; seed++) {
         for (int k = 0; k < 4; k++)

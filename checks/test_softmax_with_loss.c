@@ -9,7 +9,7 @@
 #include "layers/softmax_with_loss.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_softmax_with_loss_info;
+extern const ll_layer_def ll_softmax_with_loss_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -201,9 +201,9 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_softmax_with_loss_new(&l));
-    assert_true(l->ops->is_loss);
-    assert_int_equal(l->ops->n_inputs, 2);
-    assert_true(l->ops->input_has_grad[0] && !l->ops->input_has_grad[1]);
+    assert_true(l->def->is_loss);
+    assert_int_equal(l->def->n_inputs, 2);
+    assert_true(l->def->input_has_grad[0] && !l->def->input_has_grad[1]);
     assert_int_equal(l->n_params, 0);
 
     ll_tensor x = ll_test_tensor(LL_SHAPE(1, 3), (double[]){0.3, 2.9, 4.0});
@@ -241,7 +241,7 @@ static void layer_object(void **state)
  * and checks the filled labels are accepted by the forward. */
 static void registry_entry_with(const char *word, ll_shape want_t)
 {
-    const ll_layer_info *info = &ll_softmax_with_loss_info;
+    const ll_layer_def *info = &ll_softmax_with_loss_def;
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, word));
     ll_shape in[LL_MAX_INPUTS];
@@ -249,7 +249,7 @@ static void registry_entry_with(const char *word, ll_shape want_t)
     assert_true(ll_shape_equal(in[0], LL_SHAPE(4, 5)));
     assert_true(ll_shape_equal(in[1], want_t));
     ll_layer *l = NULL;
-    assert_ok(info->create(&cfg, in, 7, &l));
+    assert_ok(ll_layer_create_for(info, &cfg, in, 7, &l));
     ll_tensor x = {0}, t = {0}, y = {0};
     assert_ok(ll_tensor_alloc(&x, in[0], LL_CPU));
     assert_ok(ll_tensor_alloc(&t, in[1], LL_CPU));
@@ -271,17 +271,17 @@ static void registry_entry_with(const char *word, ll_shape want_t)
 static void registry_entry(void **state)
 {
     (void)state;
-    assert_string_equal(ll_softmax_with_loss_info.kind, "softmax_with_loss");
-    assert_string_equal(ll_softmax_with_loss_info.options, "labels=index");
+    assert_string_equal(ll_softmax_with_loss_def.name, "softmax_with_loss");
+    assert_string_equal(ll_softmax_with_loss_def.options, "labels=index");
     registry_entry_with("labels=index", LL_SHAPE(4));
     registry_entry_with("labels=onehot", LL_SHAPE(4, 5));
 
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "labels=soft"));
     ll_shape in[LL_MAX_INPUTS];
-    assert_fails(ll_softmax_with_loss_info.input_shapes(&cfg, LL_SHAPE(4, 5), in), LL_EARG,
+    assert_fails(ll_softmax_with_loss_def.input_shapes(&cfg, LL_SHAPE(4, 5), in), LL_EARG,
                  "labels=soft is not one of index|onehot");
-    assert_fails(ll_softmax_with_loss_info.input_shapes(NULL, LL_SHAPE(4, 5, 6), in), LL_ESHAPE,
+    assert_fails(ll_softmax_with_loss_def.input_shapes(NULL, LL_SHAPE(4, 5, 6), in), LL_ESHAPE,
                  "x has shape (4, 5, 6), expected (N, C) scores");
 }
 

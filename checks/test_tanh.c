@@ -10,7 +10,7 @@
 #include "layers/tanh.h"
 #include "registry.h"
 
-extern const ll_layer_info ll_tanh_info;
+extern const ll_layer_def ll_tanh_def;
 
 /* What a failing call must leave behind untouched. */
 static const ll_real SENTINEL = 12345;
@@ -117,9 +117,9 @@ static void layer_object(void **state)
     (void)state;
     ll_layer *l = NULL;
     assert_ok(ll_tanh_new(&l));
-    assert_int_equal(l->ops->n_inputs, 1);
+    assert_int_equal(l->def->n_inputs, 1);
     assert_int_equal(l->n_params, 0);
-    assert_null(l->ops->fingerprint);
+    assert_null(l->def->fingerprint);
     ll_tensor x = ll_test_tensor(LL_SHAPE(2, 2), (double[]){0.5, -1.0, 2.0, 0.0});
     ll_tensor y = {0}, dx = {0};
     const ll_tensor *in[] = {&x};
@@ -144,19 +144,19 @@ static void layer_object(void **state)
 static void registry_entry(void **state)
 {
     (void)state;
-    const ll_layer_info *info = &ll_tanh_info;
-    assert_string_equal(info->kind, "tanh");
-    assert_string_equal(info->options, "");
+    const ll_layer_def *info = &ll_tanh_def;
+    assert_string_equal(info->name, "tanh");
+    assert_null(info->options); /* no options */
     assert_true(ll_shape_equal(info->default_input, LL_SHAPE(4, 6)));
     ll_shape in[LL_MAX_INPUTS] = {LL_SHAPE(4, 6), LL_SHAPE(4, 6)};
     ll_layer *l = NULL;
-    assert_ok(info->create(NULL, in, 1, &l));
-    assert_string_equal(l->ops->kind, "tanh");
+    assert_ok(ll_layer_create_for(info, NULL, in, 1, &l));
+    assert_string_equal(l->def->name, "tanh");
     ll_layer_free(l);
     ll_config cfg = {0};
     assert_ok(ll_config_add(&cfg, "alpha=2"));
     l = NULL;
-    assert_fails(info->create(&cfg, in, 1, &l), LL_EARG, "tanh: unknown option 'alpha' (known: none)");
+    assert_fails(ll_layer_create_for(info, &cfg, in, 1, &l), LL_EARG, "tanh: unknown option 'alpha' (known: none)");
     assert_null(l);
 }
 
@@ -166,7 +166,7 @@ static void gradient_check(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        ll_test_gc_expect_pass("tanh", NULL, ll_tanh_info.default_input, seed, false);
+        ll_test_gc_expect_pass("tanh", NULL, ll_tanh_def.default_input, seed, false);
         ll_test_gc_expect_pass("tanh", NULL, LL_SHAPE(2, 3, 4), seed, false);
     }
 }

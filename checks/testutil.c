@@ -82,7 +82,7 @@ const char *ll_test_tmpdir(void)
 ll_layer *ll_test_gc_setup(const char *kind, const char *option, ll_shape x0, uint64_t seed,
                            ll_tensor *x)
 {
-    const ll_layer_info *info = ll_layer_find(kind);
+    const ll_layer_def *info = ll_layer_find(kind);
     if (!info)
         fail_msg("layer '%s' is not registered in lib/registry.c", kind);
     ll_config cfg = {0};

@@ -4,7 +4,7 @@
  * copies, fill, random init) and lib/gpu/blas.cu (cuBLAS); in a CPU-only build
  * lib/gpu/nogpu.c implements them as stubs that fail with LL_ENOGPU and a
  * message saying the build has no CUDA, so no file outside lib/gpu/ needs an
- * #ifdef. The layers' own twins are declared in lib/gpu/layers_gpu.h.
+ * #ifdef. Each layer declares its own twins in its header (ll_<name>_twins).
  * How the kernels work and how they are checked: docs/gpu.md.
  */
 #ifndef LL_GPU_H
@@ -52,15 +52,5 @@ ll_status ll_gpu_init_uniform(ll_real *p, size_t n, double lo, double hi, uint64
 ll_status ll_gemm_gpu(bool trans_a, bool trans_b, int M, int N, int K, ll_real alpha,
                       const ll_real *A, int lda, const ll_real *B, int ldb, ll_real beta,
                       ll_real *C, int ldc);
-
-/* Whether layer `kind` has a CUDA twin (lib/gpu/<kind>.cu). The answer says
- * what the source tree holds, the same in a CPU-only build (lib/gpu_twins.c). */
-bool ll_gpu_has_twin(const char *kind);
-
-/* True for a registered layer kind whose CUDA twin is not written yet: its
- * GPU tensors get "layer X has no CUDA twin yet". Every layer has a twin
- * today, so this is false for all of them, and for names that are not layers
- * ("fill", "optim"); it keeps a layer added later honest until it has one. */
-bool ll_gpu_lacks_twin(const char *kind);
 
 #endif

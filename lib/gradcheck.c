@@ -352,20 +352,20 @@ static ll_status layer_loss(void *vctx, double *loss, uint64_t *fingerprint)
     layer_ctx *c = vctx;
     LL_TRY(ll_layer_forward(c->layer, c->x, c->out));
     *loss = surrogate_loss(c->r, c->out);
-    *fingerprint = c->layer->ops->fingerprint ? c->layer->ops->fingerprint(c->layer, c->x, c->out) : 0;
+    *fingerprint = c->layer->def->fingerprint ? c->layer->def->fingerprint(c->layer, c->x, c->out) : 0;
     return LL_OK;
 }
 
 ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
                              ll_gc_tensors *t, ll_gc_report *rep)
 {
-    const ll_layer_ops *ops = l->ops;
+    const ll_layer_def *ops = l->def;
     memset(rep, 0, sizeof *rep);
-    snprintf(rep->subject, sizeof rep->subject, "%s", ops->kind);
+    snprintf(rep->subject, sizeof rep->subject, "%s", ops->name);
     const ll_tensor *in[LL_MAX_INPUTS] = {0};
     ll_shape shapes[LL_MAX_INPUTS];
     for (int i = 0; i < ops->n_inputs; i++) {
-        LL_TRY(ll_expect_cpu(ops->kind, ops->input_names[i], x[i]));
+        LL_TRY(ll_expect_cpu(ops->name, ops->input_names[i], x[i]));
         in[i] = x[i];
         shapes[i] = x[i]->shape;
     }
@@ -462,9 +462,9 @@ static ll_status twin_loss(void *vctx, double *loss, uint64_t *fingerprint)
     LL_TRY(ll_tensor_copy(c->out_h, c->out_d));
     *loss = surrogate_loss(c->r, c->out_h);
     *fingerprint = 0;
-    if (c->lc->ops->fingerprint) {
+    if (c->lc->def->fingerprint) {
         LL_TRY(ll_layer_forward(c->lc, c->xc, c->out_c));
-        *fingerprint = c->lc->ops->fingerprint(c->lc, c->xc, c->out_c);
+        *fingerprint = c->lc->def->fingerprint(c->lc, c->xc, c->out_c);
     }
     return LL_OK;
 }
@@ -499,10 +499,10 @@ ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_
                                   const ll_gc_options *opt, ll_gc_tensors *t, ll_gc_report *rep_cpu,
                                   ll_gc_report *rep_dev, ll_gc_report *rep_parity)
 {
-    const ll_layer_ops *ops = lc->ops;
-    if (ld->ops != ops || ld->n_params != lc->n_params)
+    const ll_layer_def *ops = lc->def;
+    if (ld->def != ops || ld->n_params != lc->n_params)
         return ll_fail(LL_EARG, "gradcheck: the twin is a %s layer, expected a %s like the CPU layer",
-                       ld->ops->kind, ops->kind);
+                       ld->def->name, ops->name);
     const double parity = opt->parity > 0 ? opt->parity : LL_GC_DEFAULT_PARITY;
     ld->training = lc->training;
     ld->step = lc->step; /* the same dropout mask */
@@ -511,8 +511,8 @@ ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_
     LL_TRY(ll_gradcheck_layer(lc, x, opt, t, rep_cpu));
     memset(rep_dev, 0, sizeof *rep_dev);
     memset(rep_parity, 0, sizeof *rep_parity);
-    snprintf(rep_dev->subject, sizeof rep_dev->subject, "%s (%s)", ops->kind, ll_device_name(dev));
-    snprintf(rep_parity->subject, sizeof rep_parity->subject, "%s (%s vs CPU)", ops->kind,
+    snprintf(rep_dev->subject, sizeof rep_dev->subject, "%s (%s)", ops->name, ll_device_name(dev));
+    snprintf(rep_parity->subject, sizeof rep_parity->subject, "%s (%s vs CPU)", ops->name,
              ll_device_name(dev));
     rep_dev->warning = rep_cpu->warning;
 
@@ -635,16 +635,16 @@ void ll_gc_tensors_free(ll_gc_tensors *t)
         ll_tensor_free(&t->dx[i]);
 }
 
-ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+ll_status ll_gradcheck_setup(const ll_layer_def *info, const ll_config *cfg, ll_shape x0,
                              uint64_t seed, ll_layer **layer, ll_tensor *x)
 {
     ll_shape in[LL_MAX_INPUTS];
     ll_layer *l = NULL;
     LL_TRY(ll_layer_create_from(info, cfg, x0, ll_rng_stream(seed, STREAM_LAYER), in, &l));
     ll_status s = LL_OK;
-    for (int i = 0; i < l->ops->n_inputs && s == LL_OK; i++) {
+    for (int i = 0; i < l->def->n_inputs && s == LL_OK; i++) {
         s = ll_tensor_alloc(&x[i], in[i], LL_CPU);
-        if (s == LL_OK && !l->ops->input_has_grad[i] && info->fill_input)
+        if (s == LL_OK && !l->def->input_has_grad[i] && info->fill_input)
             s = info->fill_input(cfg, in, i, &x[i], seed);
         else if (s == LL_OK)
             s = ll_init_normal(&x[i], 1.0, seed, STREAM_INPUT + (uint64_t)i);
@@ -690,7 +690,7 @@ typedef struct {
 
 static ll_status sizes_of(const ll_layer *l, const ll_shape *in, check_sizes *z)
 {
-    const ll_layer_ops *ops = l->ops;
+    const ll_layer_def *ops = l->def;
     ll_shape y;
     LL_TRY(ll_layer_output_shape(l, in, &y));
     memset(z, 0, sizeof *z);
@@ -744,7 +744,7 @@ ll_status ll_gc_estimate_layer(const ll_layer *l, const ll_shape *in, const ll_g
     double perturbed = opt->fast ? (double)directions * z.targets : z.grads + z.params;
     double per_run = 1 + 2 * perturbed;
     /* The twin's run evaluates the twin and, for the kinks, the CPU layer. */
-    double forwards_per_run = 1 + (twin ? 1 + (l->ops->fingerprint != NULL) : 0);
+    double forwards_per_run = 1 + (twin ? 1 + (l->def->fingerprint != NULL) : 0);
     cost->evaluations = (twin ? 2 : 1) * per_run;
     cost->elements = z.inputs + z.params + z.output;
     cost->work = per_run * forwards_per_run * cost->elements;
@@ -752,10 +752,10 @@ ll_status ll_gc_estimate_layer(const ll_layer *l, const ll_shape *in, const ll_g
     return LL_OK;
 }
 
-ll_status ll_gc_estimate(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+ll_status ll_gc_estimate(const ll_layer_def *info, const ll_config *cfg, ll_shape x0,
                          const ll_gc_options *opt, bool twin, ll_gc_cost *cost)
 {
-    LL_TRY(ll_shape_validate(x0, info->kind));
+    LL_TRY(ll_shape_validate(x0, info->name));
     ll_shape in[LL_MAX_INPUTS], probe_in[LL_MAX_INPUTS];
     for (int i = 0; i < LL_MAX_INPUTS; i++)
         in[i] = x0;

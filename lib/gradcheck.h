@@ -183,7 +183,7 @@ void ll_gc_tensors_free(ll_gc_tensors *t);
  * every parameter moved off its initial value by Gaussian noise (std 0.5), so
  * that gamma = 1, beta = 0 or b = 0 cannot hide a bug; buffers (running
  * statistics) are moved too. */
-ll_status ll_gradcheck_setup(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+ll_status ll_gradcheck_setup(const ll_layer_def *info, const ll_config *cfg, ll_shape x0,
                              uint64_t seed, ll_layer **layer, ll_tensor *x);
 
 /* --- what a check costs, known before it runs --- */
@@ -223,7 +223,7 @@ ll_status ll_gc_estimate_layer(const ll_layer *l, const ll_shape *in, const ll_g
  * batch of one (its parameters do not depend on the batch; they are allocated
  * then) and the inputs and output are scaled to x0. Fails with the layer's own
  * message for shapes or options it refuses. */
-ll_status ll_gc_estimate(const ll_layer_info *info, const ll_config *cfg, ll_shape x0,
+ll_status ll_gc_estimate(const ll_layer_def *info, const ll_config *cfg, ll_shape x0,
                          const ll_gc_options *opt, bool twin, ll_gc_cost *cost);
 
 /* LL_GC_MEMORY_FRACTION of the physical memory in bytes (sysconf), or

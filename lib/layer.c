@@ -9,54 +9,88 @@
  * any of its CPU checks sees a device pointer. */
 static ll_status expect_twin(const ll_layer *l, ll_device dev)
 {
-    if (dev == LL_GPU && !ll_gpu_has_twin(l->ops->kind))
+    if (dev == LL_GPU && !ll_layer_has_twin(l->def))
         return ll_fail(LL_EDEVICE,
                        "layer %s has no CUDA twin yet (docs/gpu.md lists the twins): run it on "
                        "the CPU, copying its input there with ll_tensor_copy",
-                       l->ops->kind);
+                       l->def->name);
     return LL_OK;
 }
 
 ll_status ll_layer_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
-    return l->ops->output_shape(l, in, out);
+    if (l->def->output_shape)
+        return l->def->output_shape(l, in, out);
+    /* The default: an element-wise layer, whose inputs all have x's shape. */
+    for (int i = 1; i < l->def->n_inputs; i++)
+        if (!ll_shape_equal(in[i], in[0])) {
+            char s0[64], si[64];
+            return ll_fail(LL_ESHAPE, "%s: %s has shape %s but %s has %s, expected the same shape",
+                           l->def->name, l->def->input_names[0], ll_shape_str(in[0], s0, sizeof s0),
+                           l->def->input_names[i], ll_shape_str(in[i], si, sizeof si));
+        }
+    *out = in[0];
+    return LL_OK;
 }
 
 ll_status ll_layer_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     ll_shape in[LL_MAX_INPUTS];
-    for (int i = 0; i < l->ops->n_inputs; i++) {
-        LL_TRY(ll_expect_tensor(l->ops->kind, l->ops->input_names[i], x[i]));
+    for (int i = 0; i < l->def->n_inputs; i++) {
+        LL_TRY(ll_expect_tensor(l->def->name, l->def->input_names[i], x[i]));
         if (x[i]->device != x[0]->device)
-            return ll_fail(LL_EDEVICE, "%s: %s is on the %s but %s is on the %s", l->ops->kind,
-                           l->ops->input_names[i], x[i]->device == LL_GPU ? "GPU" : "CPU",
-                           l->ops->input_names[0], x[0]->device == LL_GPU ? "GPU" : "CPU");
+            return ll_fail(LL_EDEVICE, "%s: %s is on the %s but %s is on the %s", l->def->name,
+                           l->def->input_names[i], x[i]->device == LL_GPU ? "GPU" : "CPU",
+                           l->def->input_names[0], x[0]->device == LL_GPU ? "GPU" : "CPU");
         in[i] = x[i]->shape;
     }
     LL_TRY(expect_twin(l, x[0]->device));
     ll_shape out;
-    LL_TRY(l->ops->output_shape(l, in, &out));
+    LL_TRY(ll_layer_output_shape(l, in, &out));
     LL_TRY(ll_tensor_ensure(y, out, x[0]->device));
-    return l->ops->forward(l, x, y);
+    l->last_forward.done = false; /* until this forward succeeds */
+    LL_TRY(l->def->forward(l, x, y));
+    l->last_forward.done = true;
+    l->last_forward.training = l->training;
+    l->last_forward.shape = x[0]->shape;
+    l->last_forward.device = x[0]->device;
+    return LL_OK;
+}
+
+/* Backward of a layer that reads forward's caches needs a forward on this x. */
+static ll_status expect_forward_of(const ll_layer *l, const ll_tensor *x)
+{
+    if (!l->def->backward_needs_forward)
+        return LL_OK;
+    if (l->last_forward.done && l->last_forward.training == l->training &&
+        ll_shape_equal(l->last_forward.shape, x->shape) && l->last_forward.device == x->device)
+        return LL_OK;
+    char buf[64];
+    return ll_fail(LL_EARG,
+                   "%s: backward needs what a %s forward on x of shape %s on the %s keeps; run "
+                   "forward first",
+                   l->def->name, l->training ? "training" : "evaluation",
+                   ll_shape_str(x->shape, buf, sizeof buf), x->device == LL_GPU ? "GPU" : "CPU");
 }
 
 ll_status ll_layer_backward(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                             const ll_tensor *dy, ll_tensor *const *dx)
 {
-    for (int i = 0; i < l->ops->n_inputs; i++)
-        LL_TRY(ll_expect_tensor(l->ops->kind, l->ops->input_names[i], x[i]));
-    LL_TRY(ll_expect_tensor(l->ops->kind, "y", y));
+    for (int i = 0; i < l->def->n_inputs; i++)
+        LL_TRY(ll_expect_tensor(l->def->name, l->def->input_names[i], x[i]));
+    LL_TRY(ll_expect_tensor(l->def->name, "y", y));
     LL_TRY(expect_twin(l, x[0]->device));
-    LL_TRY(ll_expect_shape(l->ops->kind, "dy", dy, y->shape));
-    for (int i = 0; i < l->ops->n_inputs; i++) {
+    LL_TRY(ll_expect_shape(l->def->name, "dy", dy, y->shape));
+    LL_TRY(expect_forward_of(l, x[0]));
+    for (int i = 0; i < l->def->n_inputs; i++) {
         if (!dx[i])
             continue;
-        if (!l->ops->input_has_grad[i])
-            return ll_fail(LL_EARG, "%s: input %s has no gradient, pass NULL for its dx", l->ops->kind,
-                           l->ops->input_names[i]);
+        if (!l->def->input_has_grad[i])
+            return ll_fail(LL_EARG, "%s: input %s has no gradient, pass NULL for its dx", l->def->name,
+                           l->def->input_names[i]);
         LL_TRY(ll_tensor_ensure(dx[i], x[i]->shape, x[i]->device));
     }
-    return l->ops->backward(l, x, y, dy, dx);
+    return l->def->backward(l, x, y, dy, dx);
 }
 
 ll_param *ll_layer_param(ll_layer *l, const char *name)
@@ -76,8 +110,10 @@ void ll_layer_free(ll_layer *l)
 {
     if (!l)
         return;
-    if (l->ops->destroy)
-        l->ops->destroy(l);
+    if (l->def->destroy)
+        l->def->destroy(l);
+    for (int i = 0; i < l->n_owned; i++)
+        ll_tensor_free(&l->owned[i]);
     free(l);
 }
 
@@ -86,7 +122,7 @@ ll_status ll_layer_to_device(ll_layer *l, ll_device dev)
     if (!l)
         return ll_fail(LL_EARG, "layer to device: the layer is NULL");
     if (dev != LL_CPU && dev != LL_GPU)
-        return ll_fail(LL_EARG, "%s: device %d, expected LL_CPU or LL_GPU", l->ops->kind, (int)dev);
+        return ll_fail(LL_EARG, "%s: device %d, expected LL_CPU or LL_GPU", l->def->name, (int)dev);
     LL_TRY(expect_twin(l, dev));
     /* Every tensor the layer lists: parameter values, their gradients, buffers. */
     enum { MAX_MOVED = 2 * LL_MAX_PARAMS + LL_MAX_BUFFERS };
@@ -119,17 +155,9 @@ ll_status ll_layer_to_device(ll_layer *l, ll_device dev)
 
 void ll_layer_add_param(ll_layer *l, const char *name, ll_tensor *value, ll_tensor *grad)
 {
-    /* A layer declaring more parameters than the base holds is a bug in the layer. */
     if (l->n_params >= LL_MAX_PARAMS)
         abort();
     l->params[l->n_params++] = (ll_param){name, value, grad};
-}
-
-void ll_layer_add_buffer(ll_layer *l, const char *name, ll_tensor *value)
-{
-    if (l->n_buffers >= LL_MAX_BUFFERS)
-        abort();
-    l->buffers[l->n_buffers++] = (ll_buffer){name, value};
 }
 
 uint64_t ll_hash_bytes(uint64_t h, const void *bytes, size_t n)
@@ -153,13 +181,109 @@ uint64_t ll_fingerprint_signs(const ll_layer *l, const ll_tensor *const *x, cons
     return h;
 }
 
-ll_status ll_layer_new_stateless(const ll_layer_ops *ops, ll_layer **out)
+ll_status ll_layer_alloc(const ll_layer_def *def, ll_layer **out)
 {
-    ll_layer *l = calloc(1, sizeof *l);
+    size_t size = def->size ? def->size : sizeof(ll_layer);
+    ll_layer *l = calloc(1, size);
     if (!l)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", ops->kind);
-    l->ops = ops;
+        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer (%zu bytes)", def->name, size);
+    l->def = def;
     l->training = true;
     *out = l;
+    return LL_OK;
+}
+
+ll_status ll_layer_new_done(ll_layer **out, ll_status s)
+{
+    if (s != LL_OK) {
+        ll_layer_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+/* The next tensor slot the layer owns. More than LL_MAX_OWNED is a bug in a
+ * layer module, not a caller mistake. */
+static ll_tensor *own(ll_layer *l)
+{
+    if (l->n_owned >= LL_MAX_OWNED)
+        abort();
+    return &l->owned[l->n_owned++];
+}
+
+ll_tensor *ll_layer_scratch(ll_layer *l)
+{
+    return own(l);
+}
+
+static ll_status owned_zeros(ll_layer *l, ll_shape shape, ll_tensor **t)
+{
+    *t = own(l);
+    LL_TRY(ll_tensor_alloc(*t, shape, LL_CPU));
+    return ll_tensor_fill(*t, 0);
+}
+
+ll_status ll_layer_param_new(ll_layer *l, const char *name, ll_shape shape, ll_tensor **value,
+                             ll_tensor **grad)
+{
+    /* A layer declaring more parameters than the base holds is a bug in the layer. */
+    if (l->n_params >= LL_MAX_PARAMS)
+        abort();
+    ll_tensor *v, *g;
+    LL_TRY(owned_zeros(l, shape, &v));
+    LL_TRY(owned_zeros(l, shape, &g));
+    l->params[l->n_params++] = (ll_param){name, v, g};
+    *value = v;
+    *grad = g;
+    return LL_OK;
+}
+
+ll_status ll_layer_buffer_new(ll_layer *l, const char *name, ll_shape shape, ll_tensor **value)
+{
+    if (l->n_buffers >= LL_MAX_BUFFERS)
+        abort();
+    LL_TRY(owned_zeros(l, shape, value));
+    l->buffers[l->n_buffers++] = (ll_buffer){name, *value};
+    return LL_OK;
+}
+
+void ll_layer_use_reference(ll_layer *l, bool reference)
+{
+    l->reference = reference;
+}
+
+ll_status ll_layer_check_options(const ll_layer_def *def, const ll_config *cfg)
+{
+    /* The keys are the words of def->options up to each '='. */
+    enum { MAX_KEYS = 16, KEY_CHARS = 32 };
+    char keys[MAX_KEYS][KEY_CHARS];
+    const char *known[MAX_KEYS + 1];
+    int n = 0;
+    for (const char *p = def->options ? def->options : ""; *p && n < MAX_KEYS;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, "= ");
+        if (len == 0)
+            break;
+        if (len >= KEY_CHARS)
+            abort(); /* a descriptor's option name this long is a bug in the layer */
+        memcpy(keys[n], p, len);
+        keys[n][len] = '\0';
+        known[n] = keys[n];
+        n++;
+        p += len;
+        p += strcspn(p, " ");
+    }
+    known[n] = NULL;
+    return ll_config_check_keys(cfg, def->name, known);
+}
+
+ll_status ll_loss_shape_like_x(const ll_layer *l, const ll_shape *in, ll_shape *out)
+{
+    if (!ll_shape_equal(in[0], in[1])) {
+        char sx[64], st[64];
+        return ll_fail(LL_ESHAPE, "%s: t has shape %s, expected x's shape %s", l->def->name,
+                       ll_shape_str(in[1], st, sizeof st), ll_shape_str(in[0], sx, sizeof sx));
+    }
+    *out = LL_SHAPE(1);
     return LL_OK;
 }

@@ -123,8 +123,8 @@ ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name)
         ll_layer_free(layer);
         return ll_fail(LL_EARG, "net: at most %d layers", LL_NET_MAX_LAYERS);
     }
-    if (layer->ops->n_inputs != 1 || layer->ops->is_loss) {
-        const char *kind = layer->ops->kind;
+    if (layer->def->n_inputs != 1 || layer->def->is_loss) {
+        const char *kind = layer->def->name;
         ll_layer_free(layer);
         return ll_fail(LL_EARG, "net: %s takes %s; a sequential network needs one-input layers "
                                 "(its loss is added for you)", kind, "several inputs or is a loss");
@@ -144,7 +144,7 @@ ll_status ll_net_add(ll_net *net, ll_layer *layer, const char *name)
         memmove(net->name[i], name, len);
         net->name[i][len] = 0;
     } else
-        snprintf(net->name[i], sizeof net->name[i], "%s%d", layer->ops->kind, i);
+        snprintf(net->name[i], sizeof net->name[i], "%s%d", layer->def->name, i);
     net->out_sample[i] = (ll_shape){.ndim = out.ndim - 1};
     for (int d = 1; d < out.ndim; d++)
         net->out_sample[i].dim[d - 1] = out.dim[d];
@@ -511,10 +511,10 @@ static ll_status net_loss_fn(void *ctx, double *loss, uint64_t *fingerprint)
     uint64_t h = LL_HASH_INIT;
     for (int i = 0; i < net->n; i++) {
         ll_layer *l = net->layer[i];
-        if (!l->ops->fingerprint)
+        if (!l->def->fingerprint)
             continue;
         const ll_tensor *in[] = {layer_input(net, i)};
-        uint64_t f = l->ops->fingerprint(l, in, &net->act[i]);
+        uint64_t f = l->def->fingerprint(l, in, &net->act[i]);
         h = ll_hash_bytes(h, &f, sizeof f);
     }
     *fingerprint = h;

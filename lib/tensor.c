@@ -235,10 +235,8 @@ ll_status ll_expect_cpu(const char *layer, const char *tensor, const ll_tensor *
     LL_TRY(ll_expect_tensor(layer, tensor, t));
     if (t->device != LL_CPU)
         return ll_fail(LL_EDEVICE,
-                       "%s: %s is on the GPU, expected a CPU tensor (copy it with ll_tensor_copy)%s%s%s",
-                       layer, tensor, ll_gpu_lacks_twin(layer) ? ": layer " : "",
-                       ll_gpu_lacks_twin(layer) ? layer : "",
-                       ll_gpu_lacks_twin(layer) ? " has no CUDA twin yet (docs/gpu.md)" : "");
+                       "%s: %s is on the GPU, expected a CPU tensor (copy it with ll_tensor_copy)",
+                       layer, tensor);
     return LL_OK;
 }
 

@@ -62,10 +62,10 @@ const char *bench_class_name(bench_class c)
 int bench_cases(bench_case *out, int max)
 {
     int n = 0;
-    for (const ll_layer_info *const *p = ll_layer_all(); *p; p++) {
+    for (const ll_layer_def *const *p = ll_layer_all(); *p; p++) {
         bool found = false;
         for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-            if (strcmp(CASES[i].kind, (*p)->kind) != 0)
+            if (strcmp(CASES[i].kind, (*p)->name) != 0)
                 continue;
             found = true;
             if (n < max)
@@ -75,7 +75,7 @@ int bench_cases(bench_case *out, int max)
             /* A layer added after this table: still timed, at its default shape. */
             ll_shape s = (*p)->default_input;
             s.dim[0] = BENCH_BATCH;
-            out[n++] = (bench_case){(*p)->kind, (*p)->kind, "", s, BENCH_OTHER};
+            out[n++] = (bench_case){(*p)->name, (*p)->name, "", s, BENCH_OTHER};
         }
     }
     return n;
@@ -127,15 +127,15 @@ static void layer_ctx_free(layer_ctx *c)
 /* Builds the case's layer and every tensor its passes touch. */
 static ll_status layer_ctx_init(layer_ctx *c, const bench_case *bc)
 {
-    const ll_layer_info *info = ll_layer_find(bc->kind);
+    const ll_layer_def *info = ll_layer_find(bc->kind);
     if (!info)
         return ll_fail(LL_EARG, "bench: no layer '%s' in the registry", bc->kind);
     ll_config cfg;
     LL_TRY(bench_case_config(bc, &cfg));
     LL_TRY(ll_gradcheck_setup(info, &cfg, bc->shape, BENCH_LAYER_SEED, &c->l, c->x));
-    for (int i = 0; i < c->l->ops->n_inputs; i++) {
+    for (int i = 0; i < c->l->def->n_inputs; i++) {
         c->xin[i] = &c->x[i];
-        c->dxp[i] = c->l->ops->input_has_grad[i] ? &c->dx[i] : NULL;
+        c->dxp[i] = c->l->def->input_has_grad[i] ? &c->dx[i] : NULL;
     }
     ll_layer_set_training(c->l, true);
     LL_TRY(forward_call(c)); /* gives y its shape, and dy follows it */
@@ -150,7 +150,7 @@ static ll_status layer_ctx_init(layer_ctx *c, const bench_case *bc)
 static void compulsory_bytes(const layer_ctx *c, double *fwd, double *bwd)
 {
     double elem = sizeof(ll_real), in = 0, grads = 0, params = 0;
-    for (int i = 0; i < c->l->ops->n_inputs; i++) {
+    for (int i = 0; i < c->l->def->n_inputs; i++) {
         in += (double)c->x[i].size * elem;
         if (c->dxp[i])
             grads += (double)c->x[i].size * elem;

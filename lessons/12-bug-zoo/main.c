@@ -37,13 +37,13 @@ typedef struct {
     ll_layer *real;
     bug_fn bend_forward;  /* may be NULL */
     bug_fn bend_backward; /* may be NULL */
-    ll_layer_ops ops;
+    ll_layer_def ops;
 } zoo_layer;
 
 static ll_status zoo_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
     const zoo_layer *z = (const zoo_layer *)l;
-    return z->real->ops->output_shape(z->real, in, out);
+    return ll_layer_output_shape(z->real, in, out);
 }
 
 static ll_status zoo_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
@@ -51,7 +51,7 @@ static ll_status zoo_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *
     zoo_layer *z = (zoo_layer *)l;
     z->real->training = l->training;
     z->real->step = l->step;
-    LL_TRY(z->real->ops->forward(z->real, x, y));
+    LL_TRY(z->real->def->forward(z->real, x, y));
     return z->bend_forward ? z->bend_forward(z->real, x, y, NULL, NULL) : LL_OK;
 }
 
@@ -59,20 +59,20 @@ static ll_status zoo_backward(ll_layer *l, const ll_tensor *const *x, const ll_t
                               const ll_tensor *dy, ll_tensor *const *dx)
 {
     zoo_layer *z = (zoo_layer *)l;
-    LL_TRY(z->real->ops->backward(z->real, x, y, dy, dx));
+    LL_TRY(z->real->def->backward(z->real, x, y, dy, dx));
     return z->bend_backward ? z->bend_backward(z->real, x, y, dy, dx) : LL_OK;
 }
 
 static uint64_t zoo_fingerprint(const ll_layer *l, const ll_tensor *const *x, const ll_tensor *y)
 {
     const zoo_layer *z = (const zoo_layer *)l;
-    return z->real->ops->fingerprint(z->real, x, y);
+    return z->real->def->fingerprint(z->real, x, y);
 }
 
 static const char *zoo_degenerate(const ll_layer *l, const ll_shape *in)
 {
     const zoo_layer *z = (const zoo_layer *)l;
-    return z->real->ops->degenerate(z->real, in);
+    return z->real->def->degenerate(z->real, in);
 }
 
 static void zoo_destroy(ll_layer *l)
@@ -91,14 +91,14 @@ static ll_status zoo_wrap(ll_layer *real, bug_fn bend_forward, bug_fn bend_backw
     z->real = real;
     z->bend_forward = bend_forward;
     z->bend_backward = bend_backward;
-    z->ops = *real->ops;
+    z->ops = *real->def;
     z->ops.output_shape = zoo_output_shape;
     z->ops.forward = zoo_forward;
     z->ops.backward = zoo_backward;
-    z->ops.fingerprint = real->ops->fingerprint ? zoo_fingerprint : NULL;
-    z->ops.degenerate = real->ops->degenerate ? zoo_degenerate : NULL;
+    z->ops.fingerprint = real->def->fingerprint ? zoo_fingerprint : NULL;
+    z->ops.degenerate = real->def->degenerate ? zoo_degenerate : NULL;
     z->ops.destroy = zoo_destroy;
-    z->base.ops = &z->ops;
+    z->base.def = &z->ops;
     z->base.training = real->training;
     /* The same parameter tensors: the checker perturbs the real layer's weights. */
     for (int p = 0; p < real->n_params; p++)
@@ -257,7 +257,7 @@ typedef struct {
 } table_row;
 
 /* Runs the gradient check on layer (real or buggy) and fills a table row. */
-static ll_status check(const ll_lesson *L, const ll_layer_info *info, ll_layer *layer, ll_tensor *x,
+static ll_status check(const ll_lesson *L, const ll_layer_def *info, ll_layer *layer, ll_tensor *x,
                        bool print, table_row *row)
 {
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
@@ -267,7 +267,7 @@ static ll_status check(const ll_lesson *L, const ll_layer_info *info, ll_layer *
     ll_status s = ll_gradcheck_layer(layer, xp, &opt, &t, &rep);
     ll_gc_tensors_free(&t);
     LL_TRY(s);
-    snprintf(rep.subject, sizeof rep.subject, "%s", info->kind);
+    snprintf(rep.subject, sizeof rep.subject, "%s", info->name);
     if (print)
         ll_gc_report_print(stdout, &rep);
     row->caught = !rep.pass;
@@ -324,7 +324,7 @@ static ll_status gallery(const ll_lesson *L, table_row *rows)
 {
     for (int e = 0; e < N_EXHIBITS; e++) {
         const exhibit *ex = &EXHIBITS[e];
-        const ll_layer_info *info = ll_layer_find(ex->layer);
+        const ll_layer_def *info = ll_layer_find(ex->layer);
         ll_lesson_section("%d. %s", e + 1, ex->bug);
         ll_config cfg = {0};
         ll_tensor x[LL_MAX_INPUTS];
@@ -358,7 +358,7 @@ static ll_status gallery(const ll_lesson *L, table_row *rows)
         if (s == LL_OK && ex->moral)
             printf("\n%s\n", ex->moral);
         if (s == LL_OK)
-            printf("\n  The real %s on the same inputs: %s.\n", info->kind,
+            printf("\n  The real %s on the same inputs: %s.\n", info->name,
                    good.caught ? "FAILS (this should not happen)" : "passes");
         ll_layer_free(real);
         ll_layer_free(buggy);
@@ -366,7 +366,7 @@ static ll_status gallery(const ll_lesson *L, table_row *rows)
             ll_tensor_free(&x[i]);
         LL_TRY(s);
         if (good.caught)
-            return ll_fail(LL_EARG, "the real %s layer failed its gradient check", info->kind);
+            return ll_fail(LL_EARG, "the real %s layer failed its gradient check", info->name);
     }
     return LL_OK;
 }

@@ -7,6 +7,9 @@
  * One addition per element, copies otherwise: bit-identical to the CPU.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/add.h"
+}
 
 /* a, b, out: n elements. */
 __global__ void add_forward_kernel(const ll_real *a, const ll_real *b, ll_real *out, size_t n)

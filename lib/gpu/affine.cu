@@ -14,6 +14,9 @@
  * (docs/gpu.md); the bias and the column sums are exact copies of the CPU's.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/affine.h"
+}
 
 /* y (N, M) flat, total = N * M elements: y[n, m] = b[m]. One thread per element. */
 __global__ void bias_rows_kernel(const ll_real *b, ll_real *y, size_t total, int M)

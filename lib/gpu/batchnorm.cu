@@ -39,6 +39,9 @@
  * multiply and an add into one FMA where the CPU rounds twice (docs/gpu.md).
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/batchnorm.h"
+}
 
 /* Where value i (of the M = N * inner values) of feature f lies in a tensor of
  * shape (N, F, inner): sample n = i / inner, position k = i % inner. */

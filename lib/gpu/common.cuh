@@ -25,7 +25,6 @@
 extern "C" {
 #include "../gpu.h"
 #include "../tensor.h"
-#include "layers_gpu.h"
 }
 
 /* Turns a failed CUDA runtime call into LL_ECUDA with file:line, the call and CUDA's own text. */

@@ -18,6 +18,9 @@
  * overlap dy, as for the CPU's memcpy. Parity: copies, bit-identical.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/concat.h"
+}
 
 /* For every sample n < N: dst[n*dst_stride + e] = src[n*src_stride + e] for
  * e < count; total = N * count values, one thread each. */

@@ -21,6 +21,9 @@
  * double where the CPU adds per-chunk double sums in ll_real.
  */
 #include "im2col.cuh"
+extern "C" {
+#include "../layers/conv.h"
+}
 
 /* The sizes of conv.c's conv_dims, from shapes the public function checked. */
 typedef struct {

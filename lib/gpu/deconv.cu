@@ -22,6 +22,9 @@
  * fixed tree where the CPU adds in a line, also in double.
  */
 #include "im2col.cuh"
+extern "C" {
+#include "../layers/deconv.h"
+}
 
 /* The sizes of deconv.c's deconv_dims, from shapes the public function checked. */
 typedef struct {

@@ -18,6 +18,9 @@
  * element, grid-stride.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/dropout.h"
+}
 
 extern "C" {
 #include "../rng.h"

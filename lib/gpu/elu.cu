@@ -7,6 +7,9 @@
  * Parity: CUDA's expm1f and the C library's differ by an ulp or so (docs/gpu.md).
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/elu.h"
+}
 
 #ifdef LL_DOUBLE
 #define ll_expm1 expm1

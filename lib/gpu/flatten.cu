@@ -5,6 +5,9 @@
  * source and destination are the same memory). No kernel; bit-identical.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/flatten.h"
+}
 
 extern "C" ll_status ll_flatten_forward_gpu(const ll_tensor *x, ll_tensor *y)
 {

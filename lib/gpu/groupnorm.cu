@@ -31,6 +31,9 @@
  * which nvcc may contract into FMAs.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/groupnorm.h"
+}
 
 /* x, xhat, y: (N * G, M), group r = n * G + g; gamma, beta: (C); inv_std: (N * G). */
 __global__ void gn_forward_kernel(const ll_real *x, const ll_real *gamma, const ll_real *beta,

@@ -27,6 +27,9 @@
  * are the CPU's double expressions, which nvcc may contract into FMAs.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/layernorm.h"
+}
 
 /* x, xhat, y: (N, M); gamma, beta: (M); inv_std: (N). */
 __global__ void ln_forward_kernel(const ll_real *x, const ll_real *gamma, const ll_real *beta,

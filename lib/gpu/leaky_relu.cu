@@ -8,6 +8,9 @@
  * One comparison and at most one multiply per element: bit-identical to the CPU.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/leaky_relu.h"
+}
 
 /* x, y: n elements. */
 __global__ void leaky_relu_forward_kernel(const ll_real *x, ll_real a, ll_real *y, size_t n)

@@ -12,6 +12,9 @@
  * before any write, and then each thread touches only its own columns.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/log_softmax.h"
+}
 
 /* x, y: rows x C. */
 __global__ void log_softmax_forward_kernel(const ll_real *x, ll_real *y, size_t rows, int C)

@@ -14,6 +14,9 @@
  * The targets were checked (finite) on the host before the twin is called.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/mse.h"
+}
 
 /* The term of element i: (x[i] - t[i])^2 in double. */
 struct mse_term {

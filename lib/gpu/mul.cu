@@ -8,6 +8,9 @@
  * dout, as on the CPU. One multiply per value: bit-identical to the CPU.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/mul.h"
+}
 
 /* a, b, out: n elements. */
 __global__ void mul_forward_kernel(const ll_real *a, const ll_real *b, ll_real *out, size_t n)

@@ -6,7 +6,8 @@
  */
 #include "../gpu.h"
 #include "../optim_rules.h"
-#include "layers_gpu.h"
+#include "ll_layer_headers.h" /* generated from lib/layers/list.h */
+#include "../layers/list.h"
 
 static const char no_cuda[] =
     "this layerlab was built without CUDA (no nvcc found, or LL_CUDA=OFF); "
@@ -75,8 +76,9 @@ ll_status ll_optim_step_gpu(ll_optim_kind kind, const ll_optim_coef *k, size_t n
     return ll_fail(LL_ENOGPU, "optim: %s", no_cuda);
 }
 
-/* Every layer twin of lib/gpu/layers_gpu.h, generated from its list: the
- * stub names itself and says why there is no GPU. The parameters are unused
+/* Every CUDA twin, generated from the one list of layers: for each layer
+ * marked gpu there, the functions its header lists in ll_<name>_twins(X).
+ * The stub names itself and says why there is no GPU. The parameters are unused
  * by design, hence the one warning switched off for these lines. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -87,7 +89,11 @@ ll_status ll_optim_step_gpu(ll_optim_kind kind, const ll_optim_coef *k, size_t n
     {                                                                                   \
         return ll_fail(LL_ENOGPU, "%s: %s", #name, no_cuda);                            \
     }
-LL_GPU_TWIN_LIST(LL_GPU_STUB)
+#define LL_STUBS_gpu(layer) ll_##layer##_twins(LL_GPU_STUB)
+#define LL_STUBS_cpu(layer)
+#define LL_STUBS(layer, twin) LL_STUBS_##twin(layer)
+LL_LAYER_LIST(LL_STUBS)
+#undef LL_STUBS
 #undef LL_GPU_STUB
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop

@@ -43,6 +43,9 @@
  * the addition (one FMA, one rounding instead of two).
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/pool.h"
+}
 
 /* Everything a kernel needs about the shapes and the window. */
 struct pool_dims {

@@ -8,6 +8,9 @@
  * may be dy, as on the CPU. A comparison and a copy: bit-identical to the CPU.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/relu.h"
+}
 
 /* x, y: n elements. */
 __global__ void relu_forward_kernel(const ll_real *x, ll_real *y, size_t n)

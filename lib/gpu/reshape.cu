@@ -5,6 +5,9 @@
  * same memory). No kernel; bit-identical.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/reshape.h"
+}
 
 extern "C" ll_status ll_reshape_forward_gpu(const ll_tensor *x, ll_tensor *y)
 {

@@ -9,6 +9,9 @@
  * CUDA's expf/exp and the C library's differ by an ulp or two (docs/gpu.md).
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/sigmoid.h"
+}
 
 /* x, y: n elements. */
 __global__ void sigmoid_forward_kernel(const ll_real *x, ll_real *y, size_t n)

@@ -11,6 +11,9 @@
  * The targets were checked (in [0, 1]) on the host before the twin is called.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/sigmoid_cross_entropy.h"
+}
 
 /* The loss term of element i, in double as on the CPU. */
 struct sce_term {

@@ -13,6 +13,9 @@
  * its own columns.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/softmax.h"
+}
 
 /* x, y: rows x C. */
 __global__ void softmax_forward_kernel(const ll_real *x, ll_real *y, size_t rows, int C)

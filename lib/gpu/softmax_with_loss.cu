@@ -23,6 +23,9 @@
  * The labels were validated on the host before the twin is called.
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/softmax_with_loss.h"
+}
 
 /* x, prob: (N, C); t: (N) or (N, C) when onehot; rowloss: N doubles. */
 __global__ void swl_forward_kernel(const ll_real *x, const ll_real *t, int onehot, int N, int C,

@@ -7,6 +7,9 @@
  * Parity: CUDA's tanhf is within 2 ulps, the C library's within 1 (docs/gpu.md).
  */
 #include "common.cuh"
+extern "C" {
+#include "../layers/tanh.h"
+}
 
 #ifdef LL_DOUBLE
 #define ll_tanh tanh

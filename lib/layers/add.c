@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "add";
@@ -37,58 +36,33 @@ ll_status ll_add_backward(const ll_tensor *dout, ll_tensor *da, ll_tensor *db)
     return LL_OK;
 }
 
-static ll_status add_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    if (!ll_shape_equal(in[0], in[1])) {
-        char sa[64], sb[64];
-        return ll_fail(LL_ESHAPE, "add: a has shape %s but b has %s, expected the same shape",
-                       ll_shape_str(in[0], sa, sizeof sa), ll_shape_str(in[1], sb, sizeof sb));
-    }
-    *out = in[0];
-    return LL_OK;
-}
+/* --- the layer object --- */
 
 static ll_status add_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_add_forward(x[0], x[1], y);
+    return LL_IMPL(l, ll_add_forward)(x[0], x[1], y);
 }
 
 static ll_status add_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                  const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)x, (void)y;
-    return ll_add_backward(dy, dx[0], dx[1]);
+    (void)x, (void)y;
+    return LL_IMPL(l, ll_add_backward)(dy, dx[0], dx[1]);
 }
-
-static const ll_layer_ops add_ops = {
-    .kind = "add",
-    .n_inputs = 2,
-    .input_names = {"a", "b"},
-    .input_has_grad = {true, true},
-    .output_shape = add_output_shape,
-    .forward = add_forward_op,
-    .backward = add_backward_op,
-};
 
 ll_status ll_add_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&add_ops, out);
+    return ll_layer_alloc(&ll_add_def, out);
 }
 
-static ll_status add_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_add_new(out);
-}
-
-const ll_layer_info ll_add_info = {
-    .kind = "add",
+/* No output_shape hook: out has the shape of a, and b must have it too. */
+const ll_layer_def ll_add_def = {
+    .name = "add",
     .summary = "out = a + b, element-wise (the add node of the orange graph)",
-    .options = "",
     .default_input = LL_SHAPE(2, 3),
-    .create = add_create,
+    .n_inputs = 2,
+    .input_names = {"a", "b"},
+    .input_has_grad = {true, true},
+    .forward = add_forward_op,
+    .backward = add_backward_op,
 };

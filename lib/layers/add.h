@@ -22,4 +22,14 @@ ll_status ll_add_backward(const ll_tensor *dout, ll_tensor *da, ll_tensor *db);
 /* An Add layer object with inputs "a" and "b". */
 ll_status ll_add_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_add_def;
+
+/* The CUDA twin, lib/gpu/add.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_add_twins(X)                                                            \
+    X(ll_add_forward_gpu, (const ll_tensor *a, const ll_tensor *b, ll_tensor *out))\
+    X(ll_add_backward_gpu, (const ll_tensor *dout, ll_tensor *da, ll_tensor *db))
+ll_add_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -6,7 +6,6 @@
 
 #include "../blas.h"
 #include "../init.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "affine";
@@ -101,9 +100,9 @@ ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 /* --- the layer object --- */
 
 typedef struct {
-    ll_layer base;
+    ll_layer base; /* first, so that an ll_layer * is an affine_layer * */
     int in_features, out_features;
-    ll_tensor W, b, dW, db;
+    ll_tensor *W, *b, *dW, *db; /* (D, M), (M) and their gradients */
 } affine_layer;
 
 static ll_status affine_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -122,7 +121,7 @@ static ll_status affine_output_shape(const ll_layer *l, const ll_shape *in, ll_s
 static ll_status affine_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     affine_layer *a = (affine_layer *)l;
-    return ll_affine_forward(x[0], &a->W, &a->b, y);
+    return LL_IMPL(l, ll_affine_forward)(x[0], a->W, a->b, y);
 }
 
 static ll_status affine_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
@@ -130,77 +129,52 @@ static ll_status affine_backward_op(ll_layer *l, const ll_tensor *const *x, cons
 {
     (void)y;
     affine_layer *a = (affine_layer *)l;
-    return ll_affine_backward(x[0], &a->W, dy, dx[0], &a->dW, &a->db);
+    return LL_IMPL(l, ll_affine_backward)(x[0], a->W, dy, dx[0], a->dW, a->db);
 }
 
-static void affine_destroy(ll_layer *l)
+static ll_status affine_init(ll_layer *l, int in_features, int out_features, double weight_std,
+                             uint64_t seed)
 {
     affine_layer *a = (affine_layer *)l;
-    ll_tensor_free(&a->W), ll_tensor_free(&a->b), ll_tensor_free(&a->dW), ll_tensor_free(&a->db);
-}
-
-static const ll_layer_ops affine_ops = {
-    .kind = "affine",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = affine_output_shape,
-    .forward = affine_forward_op,
-    .backward = affine_backward_op,
-    .destroy = affine_destroy,
-};
-
-ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,
-                        uint64_t seed)
-{
     if (in_features <= 0 || out_features <= 0)
         return ll_fail(LL_EARG, "affine: features must be positive, got %d -> %d", in_features,
                        out_features);
     if (!(weight_std >= 0) || !isfinite(weight_std))
         return ll_fail(LL_EARG, "affine: weight_std must be a finite number >= 0, got %g", weight_std);
-    affine_layer *a = calloc(1, sizeof *a);
-    if (!a)
-        return ll_fail(LL_ENOMEM, "affine: cannot allocate the layer");
-    a->base.ops = &affine_ops;
-    a->base.training = true;
     a->in_features = in_features;
     a->out_features = out_features;
-    ll_status s = ll_tensor_alloc(&a->W, LL_SHAPE(in_features, out_features), LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&a->b, LL_SHAPE(out_features), LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&a->dW, a->W.shape, LL_CPU);
-    if (s == LL_OK)
-        s = ll_tensor_alloc(&a->db, a->b.shape, LL_CPU);
-    if (s == LL_OK)
-        s = ll_init_normal(&a->W, weight_std, seed, 0);
-    if (s != LL_OK) {
-        ll_layer_free(&a->base);
-        return s;
-    }
-    ll_layer_add_param(&a->base, "W", &a->W, &a->dW);
-    ll_layer_add_param(&a->base, "b", &a->b, &a->db);
-    *out = &a->base;
-    return LL_OK;
+    LL_TRY(ll_layer_param_new(l, "W", LL_SHAPE(in_features, out_features), &a->W, &a->dW));
+    LL_TRY(ll_layer_param_new(l, "b", LL_SHAPE(out_features), &a->b, &a->db)); /* b = 0 */
+    return ll_init_normal(a->W, weight_std, seed, 0);
 }
 
-static ll_status affine_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
+static ll_status affine_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
 {
-    static const char *const keys[] = {"out", "std", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
     int D = (int)(ll_shape_size(in[0]) / (size_t)in[0].dim[0]);
     int M;
     double std;
     LL_TRY(ll_config_int(cfg, NAME, "out", 4, 1, 1 << 20, &M));
     /* Default: Xavier's 1/sqrt(fan_in), which keeps y's scale near x's. */
     LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt((double)D), 0, 1e6, false, &std));
-    return ll_affine_new(out, D, M, std, seed);
+    return affine_init(l, D, M, std, seed);
 }
 
-const ll_layer_info ll_affine_info = {
-    .kind = "affine",
+ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,
+                        uint64_t seed)
+{
+    LL_TRY(ll_layer_alloc(&ll_affine_def, out));
+    return ll_layer_new_done(out, affine_init(*out, in_features, out_features, weight_std, seed));
+}
+
+const ll_layer_def ll_affine_def = {
+    .name = "affine",
     .summary = "y = x . W + b, x flattened to (N, D)",
     .options = "out=4 std=1/sqrt(D)",
     .default_input = LL_SHAPE(3, 5),
-    .create = affine_create,
+    LL_ONE_INPUT,
+    .size = sizeof(affine_layer),
+    .output_shape = affine_output_shape,
+    .forward = affine_forward_op,
+    .backward = affine_backward_op,
+    .setup = affine_setup,
 };

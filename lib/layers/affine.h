@@ -30,4 +30,16 @@ ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,
                         uint64_t seed);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_affine_def;
+
+/* The CUDA twin, lib/gpu/affine.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_affine_twins(X)                                                                 \
+    X(ll_affine_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,  \
+        ll_tensor *y))                                                                     \
+    X(ll_affine_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,\
+        ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+ll_affine_twins(LL_TWIN_DECLARE)
+
 #endif

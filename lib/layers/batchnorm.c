@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "../blas.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "batchnorm";
@@ -421,9 +420,9 @@ typedef struct {
     ll_layer base; /* first, so that an ll_layer * is a batchnorm_layer * */
     int features;
     double momentum, eps;
-    ll_tensor gamma, beta, dgamma, dbeta;
-    ll_tensor running_mean, running_var;
-    ll_tensor xhat, inv_std; /* caches of the last training forward */
+    ll_tensor *gamma, *beta, *dgamma, *dbeta;
+    ll_tensor *running_mean, *running_var;
+    ll_tensor *xhat, *inv_std; /* caches of the last training forward */
 } batchnorm_layer;
 
 static ll_status batchnorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -444,14 +443,14 @@ static ll_status batchnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll
 {
     batchnorm_layer *bn = (batchnorm_layer *)l;
     if (!l->training)
-        return ll_batchnorm_forward_eval(x[0], &bn->gamma, &bn->beta, &bn->running_mean,
-                                         &bn->running_var, bn->eps, y);
+        return LL_IMPL(l, ll_batchnorm_forward_eval)(x[0], bn->gamma, bn->beta, bn->running_mean,
+                                                     bn->running_var, bn->eps, y);
     /* The caches live on x's device (the GPU twin writes them there). */
-    LL_TRY(ll_tensor_ensure(&bn->xhat, x[0]->shape, x[0]->device));
-    LL_TRY(ll_tensor_ensure(&bn->inv_std, LL_SHAPE(bn->features), x[0]->device));
-    return ll_batchnorm_forward_train(x[0], &bn->gamma, &bn->beta, bn->momentum, bn->eps,
-                                      &bn->running_mean, &bn->running_var, &bn->xhat, &bn->inv_std,
-                                      y);
+    LL_TRY(ll_tensor_ensure(bn->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(bn->inv_std, LL_SHAPE(bn->features), x[0]->device));
+    return LL_IMPL_AS(l, ll_batchnorm_forward_train, ll_batchnorm_forward_ref)(
+        x[0], bn->gamma, bn->beta, bn->momentum, bn->eps, bn->running_mean, bn->running_var,
+        bn->xhat, bn->inv_std, y);
 }
 
 static ll_status batchnorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
@@ -460,17 +459,11 @@ static ll_status batchnorm_backward_op(ll_layer *l, const ll_tensor *const *x, c
     (void)y;
     batchnorm_layer *bn = (batchnorm_layer *)l;
     if (!l->training)
-        return ll_batchnorm_backward_eval(x[0], &bn->gamma, &bn->running_mean, &bn->running_var,
-                                          bn->eps, dy, dx[0], &bn->dgamma, &bn->dbeta);
-    if (!bn->xhat.data || !ll_shape_equal(bn->xhat.shape, x[0]->shape)) {
-        char buf[64];
-        return ll_fail(LL_EARG,
-                       "%s: training backward needs the caches of a training forward on x of "
-                       "shape %s; run forward first",
-                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
-    }
-    return ll_batchnorm_backward_train(&bn->xhat, &bn->inv_std, &bn->gamma, dy, dx[0], &bn->dgamma,
-                                       &bn->dbeta);
+        return LL_IMPL(l, ll_batchnorm_backward_eval)(x[0], bn->gamma, bn->running_mean,
+                                                      bn->running_var, bn->eps, dy, dx[0],
+                                                      bn->dgamma, bn->dbeta);
+    return LL_IMPL_AS(l, ll_batchnorm_backward_train, ll_batchnorm_backward_ref)(
+        bn->xhat, bn->inv_std, bn->gamma, dy, dx[0], bn->dgamma, bn->dbeta);
 }
 
 /* Only training mode is degenerate: in eval mode the running statistics are
@@ -490,89 +483,58 @@ static const char *batchnorm_degenerate(const ll_layer *l, const ll_shape *in)
     return NULL;
 }
 
-static void batchnorm_destroy(ll_layer *l)
+static ll_status batchnorm_init(ll_layer *l, int features, double momentum, double eps)
 {
     batchnorm_layer *bn = (batchnorm_layer *)l;
-    ll_tensor_free(&bn->gamma), ll_tensor_free(&bn->beta);
-    ll_tensor_free(&bn->dgamma), ll_tensor_free(&bn->dbeta);
-    ll_tensor_free(&bn->running_mean), ll_tensor_free(&bn->running_var);
-    ll_tensor_free(&bn->xhat), ll_tensor_free(&bn->inv_std);
-}
-
-static const ll_layer_ops batchnorm_ops = {
-    .kind = "batchnorm",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = batchnorm_output_shape,
-    .forward = batchnorm_forward_op,
-    .backward = batchnorm_backward_op,
-    .degenerate = batchnorm_degenerate,
-    .destroy = batchnorm_destroy,
-};
-
-/* Allocates the per-feature tensors; the first failure is returned. */
-static ll_status batchnorm_alloc(batchnorm_layer *bn)
-{
-    ll_shape d = LL_SHAPE(bn->features);
-    LL_TRY(ll_tensor_alloc(&bn->gamma, d, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&bn->beta, d, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&bn->dgamma, d, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&bn->dbeta, d, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&bn->running_mean, d, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&bn->running_var, d, LL_CPU));
-    /* gamma = 1 and beta = 0 make y = xhat at first; running_mean = 0 and
-     * running_var = 1 make eval mode the identity (up to eps) until training
-     * moves them. beta and running_mean are zero from ll_tensor_alloc. */
-    LL_TRY(ll_tensor_fill(&bn->gamma, 1));
-    return ll_tensor_fill(&bn->running_var, 1);
-}
-
-ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps)
-{
     if (features < 1)
         return ll_fail(LL_EARG, "%s: features = %d, expected a positive count", NAME, features);
     LL_TRY(expect_momentum(momentum));
     LL_TRY(expect_eps(eps));
-    batchnorm_layer *bn = calloc(1, sizeof *bn);
-    if (!bn)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    bn->base.ops = &batchnorm_ops;
-    bn->base.training = true;
     bn->features = features;
     bn->momentum = momentum;
     bn->eps = eps;
-    ll_status s = batchnorm_alloc(bn);
-    if (s != LL_OK) {
-        ll_layer_free(&bn->base);
-        return s;
-    }
-    ll_layer_add_param(&bn->base, "gamma", &bn->gamma, &bn->dgamma);
-    ll_layer_add_param(&bn->base, "beta", &bn->beta, &bn->dbeta);
-    ll_layer_add_buffer(&bn->base, "running_mean", &bn->running_mean);
-    ll_layer_add_buffer(&bn->base, "running_var", &bn->running_var);
-    *out = &bn->base;
-    return LL_OK;
+    ll_shape d = LL_SHAPE(features);
+    LL_TRY(ll_layer_param_new(l, "gamma", d, &bn->gamma, &bn->dgamma));
+    LL_TRY(ll_layer_param_new(l, "beta", d, &bn->beta, &bn->dbeta));
+    LL_TRY(ll_layer_buffer_new(l, "running_mean", d, &bn->running_mean));
+    LL_TRY(ll_layer_buffer_new(l, "running_var", d, &bn->running_var));
+    bn->xhat = ll_layer_scratch(l), bn->inv_std = ll_layer_scratch(l);
+    /* gamma = 1 and beta = 0 make y = xhat at first; running_mean = 0 and
+     * running_var = 1 make eval mode the identity (up to eps) until training
+     * moves them. */
+    LL_TRY(ll_tensor_fill(bn->gamma, 1));
+    return ll_tensor_fill(bn->running_var, 1);
 }
 
-static ll_status batchnorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                  ll_layer **out)
+static ll_status batchnorm_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in,
+                                 uint64_t seed)
 {
     (void)seed;
-    static const char *const keys[] = {"momentum", "eps", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
     double momentum, eps;
     LL_TRY(ll_config_real(cfg, NAME, "momentum", DEFAULT_MOMENTUM, 0, 1, false, &momentum));
     LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
     bn_layout lay = {0};
     LL_TRY(expect_layout("x", in[0], &lay));
-    return ll_batchnorm_new(out, lay.features, momentum, eps);
+    return batchnorm_init(l, lay.features, momentum, eps);
 }
 
-const ll_layer_info ll_batchnorm_info = {
-    .kind = "batchnorm",
+ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps)
+{
+    LL_TRY(ll_layer_alloc(&ll_batchnorm_def, out));
+    return ll_layer_new_done(out, batchnorm_init(*out, features, momentum, eps));
+}
+
+const ll_layer_def ll_batchnorm_def = {
+    .name = "batchnorm",
     .summary = "normalize each feature over the batch, then y = gamma * xhat + beta",
     .options = "momentum=0.9 eps=1e-5",
     .default_input = LL_SHAPE(4, 5),
-    .create = batchnorm_create,
+    LL_ONE_INPUT,
+    .size = sizeof(batchnorm_layer),
+    .backward_needs_forward = true,
+    .output_shape = batchnorm_output_shape,
+    .forward = batchnorm_forward_op,
+    .backward = batchnorm_backward_op,
+    .setup = batchnorm_setup,
+    .degenerate = batchnorm_degenerate,
 };

@@ -54,4 +54,24 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
 /* A BatchNorm layer over `features` features (D, or C for 4-D input). */
 ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_batchnorm_def;
+
+/* The CUDA twin, lib/gpu/batchnorm.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_batchnorm_twins(X)                                                              \
+    X(ll_batchnorm_forward_train_gpu, (const ll_tensor *x, const ll_tensor *gamma,         \
+        const ll_tensor *beta, double momentum, double eps, ll_tensor *running_mean,       \
+        ll_tensor *running_var, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))        \
+    X(ll_batchnorm_forward_eval_gpu, (const ll_tensor *x, const ll_tensor *gamma,          \
+        const ll_tensor *beta, const ll_tensor *running_mean, const ll_tensor *running_var,\
+        double eps, ll_tensor *y))                                                         \
+    X(ll_batchnorm_backward_train_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,   \
+        const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,     \
+        ll_tensor *dbeta))                                                                 \
+    X(ll_batchnorm_backward_eval_gpu, (const ll_tensor *x, const ll_tensor *gamma,         \
+        const ll_tensor *running_mean, const ll_tensor *running_var, double eps,           \
+        const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
+ll_batchnorm_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "concat";
@@ -119,49 +118,29 @@ static ll_status concat_output_shape(const ll_layer *l, const ll_shape *in, ll_s
 
 static ll_status concat_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_concat_forward(x[0], x[1], y);
+    return LL_IMPL(l, ll_concat_forward)(x[0], x[1], y);
 }
 
 static ll_status concat_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                     const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)y;
+    (void)y;
     if (!dx[0] && !dx[1])
         return LL_OK;
-    return ll_concat_backward(dy, x[0]->shape.dim[1], dx[0], dx[1]);
+    return LL_IMPL(l, ll_concat_backward)(dy, x[0]->shape.dim[1], dx[0], dx[1]);
 }
-
-/* No fingerprint: moving values is linear. */
-static const ll_layer_ops concat_ops = {
-    .kind = "concat",
-    .n_inputs = 2,
-    .input_names = {"a", "b"},
-    .input_has_grad = {true, true},
-    .output_shape = concat_output_shape,
-    .forward = concat_forward_op,
-    .backward = concat_backward_op,
-};
 
 ll_status ll_concat_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&concat_ops, out);
+    return ll_layer_alloc(&ll_concat_def, out);
 }
 
-/* --- the registry entry --- */
-
-static ll_status read_cb(const ll_config *cfg, int *cb)
-{
-    static const char *const keys[] = {"cb", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_config_int(cfg, NAME, "cb", DEFAULT_CB, 1, 1 << 24, cb);
-}
-
-/* a takes x0's shape; b takes it too with dimension 1 replaced by cb. */
+/* For gradcheck's --shape: a takes x0's shape; b takes it too with dimension
+ * 1 replaced by cb. */
 static ll_status concat_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
 {
     int cb;
-    LL_TRY(read_cb(cfg, &cb));
+    LL_TRY(ll_config_int(cfg, NAME, "cb", DEFAULT_CB, 1, 1 << 24, &cb));
     if (x0.ndim < 2) {
         char buf[64];
         return ll_fail(LL_ESHAPE,
@@ -174,22 +153,17 @@ static ll_status concat_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape
     return LL_OK;
 }
 
-static ll_status concat_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                               ll_layer **out)
-{
-    (void)seed;
-    int cb;
-    LL_TRY(read_cb(cfg, &cb));
-    ll_shape y;
-    LL_TRY(ll_concat_shape(in[0], in[1], &y));
-    return ll_concat_new(out);
-}
-
-const ll_layer_info ll_concat_info = {
-    .kind = "concat",
+/* No fingerprint: moving values is linear. */
+const ll_layer_def ll_concat_def = {
+    .name = "concat",
     .summary = "y = [a, b] joined along dimension 1 (channels); backward splits dy",
     .options = "cb=2",
     .default_input = LL_SHAPE(2, 3, 4, 4),
+    .n_inputs = 2,
+    .input_names = {"a", "b"},
+    .input_has_grad = {true, true},
+    .output_shape = concat_output_shape,
+    .forward = concat_forward_op,
+    .backward = concat_backward_op,
     .input_shapes = concat_input_shapes,
-    .create = concat_create,
 };

@@ -34,4 +34,14 @@ ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tens
 /* A Concat layer object with inputs "a" and "b" (no options). */
 ll_status ll_concat_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_concat_def;
+
+/* The CUDA twin, lib/gpu/concat.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_concat_twins(X)                                                                \
+    X(ll_concat_forward_gpu, (const ll_tensor *a, const ll_tensor *b, ll_tensor *y))      \
+    X(ll_concat_backward_gpu, (const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db))
+ll_concat_twins(LL_TWIN_DECLARE)
+
 #endif

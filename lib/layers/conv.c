@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../blas.h"
-#include "../gpu/layers_gpu.h"
 #include "../init.h"
 #include "../registry.h"
 #include "im2col.h"
@@ -218,66 +217,6 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
     return LL_OK;
 }
 
-/* --- the layer object --- */
-
-typedef struct {
-    ll_layer base;
-    int stride, pad;
-    ll_tensor W, b, dW, db; /* (F, C, KH, KW), (F), and their gradients */
-    ll_tensor col;          /* (C*KH*KW, N*OH*OW): forward's cache for backward */
-    ll_tensor ycol;         /* (F, B*OH*OW): a chunk's product in forward, of dy in backward */
-    ll_tensor dcol;         /* (C*KH*KW, B*OH*OW): backward's scratch for dx */
-} conv_layer;
-
-static ll_status conv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    const conv_layer *c = (const conv_layer *)l;
-    int channels = c->W.shape.dim[1];
-    if (in[0].ndim != 4 || in[0].dim[1] != channels) {
-        char a[64];
-        return ll_fail(LL_ESHAPE, "conv: x has shape %s, expected 4-D (N, C, H, W) with C = %d",
-                       ll_shape_str(in[0], a, sizeof a), channels);
-    }
-    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(conv_dims_of(in[0], c->W.shape, c->stride, c->pad, &d));
-    *out = LL_SHAPE(d.N, d.F, d.OH, d.OW);
-    return LL_OK;
-}
-
-static ll_status conv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    conv_layer *c = (conv_layer *)l;
-    return ll_conv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, &c->ycol, y);
-}
-
-static ll_status conv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                  const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)y;
-    conv_layer *c = (conv_layer *)l;
-    /* ycol is free once forward has copied it into y: backward reuses it for dy. */
-    return ll_conv_backward(x[0], &c->W, &c->col, dy, c->stride, c->pad, &c->ycol, &c->dcol, dx[0],
-                            &c->dW, &c->db);
-}
-
-static void conv_destroy(ll_layer *l)
-{
-    conv_layer *c = (conv_layer *)l;
-    ll_tensor_free(&c->W), ll_tensor_free(&c->b), ll_tensor_free(&c->dW), ll_tensor_free(&c->db);
-    ll_tensor_free(&c->col), ll_tensor_free(&c->dcol), ll_tensor_free(&c->ycol);
-}
-
-static const ll_layer_ops conv_ops = {
-    .kind = "conv",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = conv_output_shape,
-    .forward = conv_forward_op,
-    .backward = conv_backward_op,
-    .destroy = conv_destroy,
-};
-
 ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,
                              int stride, int pad, double weight_std)
 {
@@ -295,77 +234,113 @@ ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int
     return LL_OK;
 }
 
-ll_status ll_conv_add_weights(ll_layer *l, ll_tensor *W, ll_tensor *dW, ll_tensor *b, ll_tensor *db,
-                              ll_shape ws, int filters, double weight_std, uint64_t seed,
-                              uint64_t stream)
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base; /* first, so that an ll_layer * is a conv_layer * */
+    int stride, pad;
+    ll_conv_params p; /* W (F, C, KH, KW), b (F) and their gradients */
+    ll_tensor *col;   /* (C*KH*KW, N*OH*OW): forward's cache for backward */
+    ll_tensor *ycol;  /* (F, B*OH*OW): a chunk's product in forward, of dy in backward */
+    ll_tensor *dcol;  /* (C*KH*KW, B*OH*OW): backward's scratch for dx */
+} conv_layer;
+
+static ll_status conv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
-    LL_TRY(ll_tensor_alloc(W, ws, LL_CPU));
-    LL_TRY(ll_tensor_alloc(dW, ws, LL_CPU));
-    LL_TRY(ll_tensor_alloc(b, LL_SHAPE(filters), LL_CPU)); /* zero-filled: b = 0 */
-    LL_TRY(ll_tensor_alloc(db, LL_SHAPE(filters), LL_CPU));
-    LL_TRY(ll_init_normal(W, weight_std, seed, stream));
-    ll_layer_add_param(l, "W", W, dW);
-    ll_layer_add_param(l, "b", b, db);
+    const conv_layer *c = (const conv_layer *)l;
+    int channels = c->p.W->shape.dim[1];
+    if (in[0].ndim != 4 || in[0].dim[1] != channels) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "conv: x has shape %s, expected 4-D (N, C, H, W) with C = %d",
+                       ll_shape_str(in[0], a, sizeof a), channels);
+    }
+    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(conv_dims_of(in[0], c->p.W->shape, c->stride, c->pad, &d));
+    *out = LL_SHAPE(d.N, d.F, d.OH, d.OW);
     return LL_OK;
+}
+
+static ll_status conv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
+{
+    conv_layer *c = (conv_layer *)l;
+    return LL_IMPL(l, ll_conv_forward)(x[0], c->p.W, c->p.b, c->stride, c->pad, c->col, c->ycol, y);
+}
+
+static ll_status conv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
+                                  const ll_tensor *dy, ll_tensor *const *dx)
+{
+    (void)y;
+    conv_layer *c = (conv_layer *)l;
+    /* ycol is free once forward has copied it into y: backward reuses it for dy. */
+    return LL_IMPL(l, ll_conv_backward)(x[0], c->p.W, c->col, dy, c->stride, c->pad, c->ycol,
+                                        c->dcol, dx[0], c->p.dW, c->p.db);
+}
+
+ll_status ll_conv_add_weights(ll_layer *l, ll_shape ws, int filters, double weight_std,
+                              uint64_t seed, uint64_t stream, ll_conv_params *p)
+{
+    LL_TRY(ll_layer_param_new(l, "W", ws, &p->W, &p->dW));
+    LL_TRY(ll_layer_param_new(l, "b", LL_SHAPE(filters), &p->b, &p->db)); /* b = 0 */
+    return ll_init_normal(p->W, weight_std, seed, stream);
+}
+
+ll_status ll_conv_read_options(const char *name, const ll_config *cfg, ll_shape x,
+                               ll_conv_options def, ll_conv_options *o, double *std)
+{
+    if (x.ndim != 4) {
+        char a[64];
+        return ll_fail(LL_ESHAPE, "%s: input x has shape %s, expected 4-D (N, C, H, W)", name,
+                       ll_shape_str(x, a, sizeof a));
+    }
+    LL_TRY(ll_config_int(cfg, name, "filters", def.filters, 1, INT_MAX, &o->filters));
+    LL_TRY(ll_config_int(cfg, name, "kernel", def.kernel, 1, INT_MAX, &o->kernel));
+    LL_TRY(ll_config_int(cfg, name, "stride", def.stride, 1, INT_MAX, &o->stride));
+    LL_TRY(ll_config_int(cfg, name, "pad", def.pad, 0, INT_MAX, &o->pad));
+    /* "auto": 1/sqrt(fan_in) keeps y's variance near x's, whatever the kernel. */
+    double fan_in = (double)x.dim[1] * o->kernel * o->kernel;
+    return ll_config_real(cfg, name, "std", 1 / sqrt(fan_in), 0, DBL_MAX, false, std);
+}
+
+static ll_status conv_init(ll_layer *l, int in_channels, int filters, int kh, int kw, int stride,
+                           int pad, double weight_std, uint64_t seed)
+{
+    conv_layer *c = (conv_layer *)l;
+    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
+    c->stride = stride;
+    c->pad = pad;
+    c->col = ll_layer_scratch(l), c->ycol = ll_layer_scratch(l), c->dcol = ll_layer_scratch(l);
+    return ll_conv_add_weights(l, LL_SHAPE(filters, in_channels, kh, kw), filters, weight_std,
+                               seed, CONV_WEIGHT_STREAM, &c->p);
+}
+
+static ll_status conv_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
+{
+    static const ll_conv_options defaults = {CONV_DEFAULT_FILTERS, CONV_DEFAULT_KERNEL,
+                                             CONV_DEFAULT_STRIDE, CONV_DEFAULT_PAD};
+    ll_conv_options o;
+    double std;
+    LL_TRY(ll_conv_read_options(NAME, cfg, in[0], defaults, &o, &std));
+    return conv_init(l, in[0].dim[1], o.filters, o.kernel, o.kernel, o.stride, o.pad, std, seed);
 }
 
 ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                       int pad, double weight_std, uint64_t seed)
 {
     LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
-    conv_layer *c = calloc(1, sizeof *c);
-    if (!c)
-        return ll_fail(LL_ENOMEM, "conv: cannot allocate the layer");
-    c->base.ops = &conv_ops;
-    c->base.training = true;
-    c->stride = stride;
-    c->pad = pad;
-    ll_status s = ll_conv_add_weights(&c->base, &c->W, &c->dW, &c->b, &c->db,
-                                      LL_SHAPE(filters, in_channels, kh, kw), filters, weight_std,
-                                      seed, CONV_WEIGHT_STREAM);
-    if (s != LL_OK) {
-        ll_layer_free(&c->base);
-        return s;
-    }
-    *out = &c->base;
-    return LL_OK;
+    LL_TRY(ll_layer_alloc(&ll_conv_def, out));
+    return ll_layer_new_done(
+        out, conv_init(*out, in_channels, filters, kh, kw, stride, pad, weight_std, seed));
 }
 
-static ll_status conv_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                             ll_layer **out)
-{
-    static const char *const keys[] = {"filters", "kernel", "stride", "pad", "std", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    if (in[0].ndim != 4) {
-        char a[64];
-        return ll_fail(LL_ESHAPE, "conv: input x has shape %s, expected 4-D (N, C, H, W)",
-                       ll_shape_str(in[0], a, sizeof a));
-    }
-    int channels = in[0].dim[1], filters, kernel, stride, pad;
-    LL_TRY(ll_config_int(cfg, NAME, "filters", CONV_DEFAULT_FILTERS, 1, INT_MAX, &filters));
-    LL_TRY(ll_config_int(cfg, NAME, "kernel", CONV_DEFAULT_KERNEL, 1, INT_MAX, &kernel));
-    LL_TRY(ll_config_int(cfg, NAME, "stride", CONV_DEFAULT_STRIDE, 1, INT_MAX, &stride));
-    LL_TRY(ll_config_int(cfg, NAME, "pad", CONV_DEFAULT_PAD, 0, INT_MAX, &pad));
-    /* "auto": 1/sqrt(fan_in) keeps y's variance near x's, whatever the kernel. */
-    double fan_in = (double)channels * kernel * kernel, std;
-    LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt(fan_in), 0, DBL_MAX, false, &std));
-    ll_layer *l = NULL;
-    LL_TRY(ll_conv_new(&l, channels, filters, kernel, kernel, stride, pad, std, seed));
-    /* Catch a kernel that does not fit now, not at the first forward. */
-    ll_shape y;
-    ll_status s = conv_output_shape(l, in, &y);
-    if (s != LL_OK) {
-        ll_layer_free(l);
-        return s;
-    }
-    *out = l;
-    return LL_OK;
-}
-
-const ll_layer_info ll_conv_info = {
-    .kind = "conv",
+const ll_layer_def ll_conv_def = {
+    .name = "conv",
     .summary = "2-D convolution y = W * x + b by im2col and GEMM",
     .options = "filters=4 kernel=3 stride=1 pad=1 std=auto",
     .default_input = LL_SHAPE(2, 3, 7, 7),
-    .create = conv_create,
+    LL_ONE_INPUT,
+    .size = sizeof(conv_layer),
+    .output_shape = conv_output_shape,
+    .forward = conv_forward_op,
+    .backward = conv_backward_op,
+    .setup = conv_setup,
 };

@@ -56,16 +56,43 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
 ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,
                              int stride, int pad, double weight_std);
 
-/* For Conv and Deconv: allocates W and dW of shape ws and b and db of `filters`
- * zeros, draws W ~ N(0, weight_std^2) from (seed, stream), and registers "W"
- * and "b" as the parameters of l. On failure l keeps what was allocated, for
- * ll_layer_free. */
-ll_status ll_conv_add_weights(ll_layer *l, ll_tensor *W, ll_tensor *dW, ll_tensor *b, ll_tensor *db,
-                              ll_shape ws, int filters, double weight_std, uint64_t seed,
-                              uint64_t stream);
+/* W, b and their gradients: the parameters of a Conv or Deconv layer. */
+typedef struct {
+    ll_tensor *W, *dW, *b, *db;
+} ll_conv_params;
+
+/* For Conv and Deconv: makes W of shape ws, drawn from N(0, weight_std^2)
+ * with (seed, stream), and b of ws.dim[0] or ws.dim[1] = `filters` zeros, as
+ * the parameters "W" and "b" of l. */
+ll_status ll_conv_add_weights(ll_layer *l, ll_shape ws, int filters, double weight_std,
+                              uint64_t seed, uint64_t stream, ll_conv_params *p);
+
+/* The options of a Conv or Deconv (filters kernel stride pad std). */
+typedef struct {
+    int filters, kernel, stride, pad;
+} ll_conv_options;
+
+/* For Conv and Deconv: reads the options from cfg (defaults from def), for
+ * 4-D inputs of shape x; std defaults to 1/sqrt(C*K*K), the fan-in of the
+ * convolution. */
+ll_status ll_conv_read_options(const char *name, const ll_config *cfg, ll_shape x,
+                               ll_conv_options def, ll_conv_options *o, double *std);
 
 /* A Conv layer: F filters of C x KH x KW, W ~ N(0, weight_std^2) from (seed), b = 0. */
 ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                       int pad, double weight_std, uint64_t seed);
+
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_conv_def;
+
+/* The CUDA twin, lib/gpu/conv.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_conv_twins(X)                                                                  \
+    X(ll_conv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,   \
+        int stride, int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y))              \
+    X(ll_conv_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,\
+        const ll_tensor *dy, int stride, int pad, ll_tensor *dycol, ll_tensor *dcol,      \
+        ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+ll_conv_twins(LL_TWIN_DECLARE)
 
 #endif

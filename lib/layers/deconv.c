@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "../blas.h"
-#include "../gpu/layers_gpu.h"
 #include "../init.h"
 #include "../registry.h"
 #include "conv.h"
@@ -184,21 +183,21 @@ ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 typedef struct {
     ll_layer base; /* first, so that an ll_layer * is a deconv_layer * */
     int stride, pad;
-    ll_tensor W, b, dW, db; /* (C, F, KH, KW), (F), and their gradients */
-    ll_tensor col;          /* (F*KH*KW, H*W): scratch of forward and backward */
+    ll_conv_params p; /* W (C, F, KH, KW), b (F) and their gradients */
+    ll_tensor *col;   /* (F*KH*KW, H*W): scratch of forward and backward */
 } deconv_layer;
 
 static ll_status deconv_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
     const deconv_layer *c = (const deconv_layer *)l;
-    int channels = c->W.shape.dim[0];
+    int channels = c->p.W->shape.dim[0];
     if (in[0].ndim != 4 || in[0].dim[1] != channels) {
         char a[64];
         return ll_fail(LL_ESHAPE, "deconv: x has shape %s, expected 4-D (N, C, H, W) with C = %d",
                        ll_shape_str(in[0], a, sizeof a), channels);
     }
     deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(deconv_dims_of(in[0], c->W.shape, c->stride, c->pad, &d));
+    LL_TRY(deconv_dims_of(in[0], c->p.W->shape, c->stride, c->pad, &d));
     *out = LL_SHAPE(d.N, d.F, d.OH, d.OW);
     return LL_OK;
 }
@@ -206,7 +205,7 @@ static ll_status deconv_output_shape(const ll_layer *l, const ll_shape *in, ll_s
 static ll_status deconv_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
     deconv_layer *c = (deconv_layer *)l;
-    return ll_deconv_forward(x[0], &c->W, &c->b, c->stride, c->pad, &c->col, y);
+    return LL_IMPL(l, ll_deconv_forward)(x[0], c->p.W, c->p.b, c->stride, c->pad, c->col, y);
 }
 
 static ll_status deconv_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
@@ -214,86 +213,52 @@ static ll_status deconv_backward_op(ll_layer *l, const ll_tensor *const *x, cons
 {
     (void)y;
     deconv_layer *c = (deconv_layer *)l;
-    return ll_deconv_backward(x[0], &c->W, dy, c->stride, c->pad, &c->col, dx[0], &c->dW, &c->db);
+    return LL_IMPL(l, ll_deconv_backward)(x[0], c->p.W, dy, c->stride, c->pad, c->col, dx[0],
+                                          c->p.dW, c->p.db);
 }
 
-static void deconv_destroy(ll_layer *l)
+static ll_status deconv_init(ll_layer *l, int in_channels, int filters, int kh, int kw,
+                             int stride, int pad, double weight_std, uint64_t seed)
 {
     deconv_layer *c = (deconv_layer *)l;
-    ll_tensor_free(&c->W), ll_tensor_free(&c->b), ll_tensor_free(&c->dW), ll_tensor_free(&c->db);
-    ll_tensor_free(&c->col);
+    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
+    c->stride = stride;
+    c->pad = pad;
+    c->col = ll_layer_scratch(l);
+    /* W is (C, F, KH, KW): the shape of the Conv from F to C channels that
+     * this layer is the transpose of. */
+    return ll_conv_add_weights(l, LL_SHAPE(in_channels, filters, kh, kw), filters, weight_std,
+                               seed, DECONV_WEIGHT_STREAM, &c->p);
 }
 
-static const ll_layer_ops deconv_ops = {
-    .kind = "deconv",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = deconv_output_shape,
-    .forward = deconv_forward_op,
-    .backward = deconv_backward_op,
-    .destroy = deconv_destroy,
-};
+static ll_status deconv_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
+{
+    static const ll_conv_options defaults = {DECONV_DEFAULT_FILTERS, DECONV_DEFAULT_KERNEL,
+                                             DECONV_DEFAULT_STRIDE, DECONV_DEFAULT_PAD};
+    ll_conv_options o;
+    double std; /* its default: the fan-in of the Conv this layer is the transpose of */
+    LL_TRY(ll_conv_read_options(NAME, cfg, in[0], defaults, &o, &std));
+    return deconv_init(l, in[0].dim[1], o.filters, o.kernel, o.kernel, o.stride, o.pad, std, seed);
+}
 
 ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                         int pad, double weight_std, uint64_t seed)
 {
     LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
-    deconv_layer *c = calloc(1, sizeof *c);
-    if (!c)
-        return ll_fail(LL_ENOMEM, "deconv: cannot allocate the layer");
-    c->base.ops = &deconv_ops;
-    c->base.training = true;
-    c->stride = stride;
-    c->pad = pad;
-    /* W is (C, F, KH, KW): the shape of the Conv from F to C channels that
-     * this layer is the transpose of. */
-    ll_status s = ll_conv_add_weights(&c->base, &c->W, &c->dW, &c->b, &c->db,
-                                      LL_SHAPE(in_channels, filters, kh, kw), filters, weight_std,
-                                      seed, DECONV_WEIGHT_STREAM);
-    if (s != LL_OK) {
-        ll_layer_free(&c->base);
-        return s;
-    }
-    *out = &c->base;
-    return LL_OK;
+    LL_TRY(ll_layer_alloc(&ll_deconv_def, out));
+    return ll_layer_new_done(
+        out, deconv_init(*out, in_channels, filters, kh, kw, stride, pad, weight_std, seed));
 }
 
-static ll_status deconv_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                               ll_layer **out)
-{
-    static const char *const keys[] = {"filters", "kernel", "stride", "pad", "std", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    if (in[0].ndim != 4) {
-        char a[64];
-        return ll_fail(LL_ESHAPE, "deconv: input x has shape %s, expected 4-D (N, C, H, W)",
-                       ll_shape_str(in[0], a, sizeof a));
-    }
-    int channels = in[0].dim[1], filters, kernel, stride, pad;
-    LL_TRY(ll_config_int(cfg, NAME, "filters", DECONV_DEFAULT_FILTERS, 1, INT_MAX, &filters));
-    LL_TRY(ll_config_int(cfg, NAME, "kernel", DECONV_DEFAULT_KERNEL, 1, INT_MAX, &kernel));
-    LL_TRY(ll_config_int(cfg, NAME, "stride", DECONV_DEFAULT_STRIDE, 1, INT_MAX, &stride));
-    LL_TRY(ll_config_int(cfg, NAME, "pad", DECONV_DEFAULT_PAD, 0, INT_MAX, &pad));
-    /* "auto": 1/sqrt(C*KH*KW), the fan-in of the Conv this layer is the transpose of. */
-    double fan_in = (double)channels * kernel * kernel, std;
-    LL_TRY(ll_config_real(cfg, NAME, "std", 1 / sqrt(fan_in), 0, DBL_MAX, false, &std));
-    ll_layer *l = NULL;
-    LL_TRY(ll_deconv_new(&l, channels, filters, kernel, kernel, stride, pad, std, seed));
-    /* Catch a pad that crops the output away now, not at the first forward. */
-    ll_shape y;
-    ll_status s = deconv_output_shape(l, in, &y);
-    if (s != LL_OK) {
-        ll_layer_free(l);
-        return s;
-    }
-    *out = l;
-    return LL_OK;
-}
-
-const ll_layer_info ll_deconv_info = {
-    .kind = "deconv",
+const ll_layer_def ll_deconv_def = {
+    .name = "deconv",
     .summary = "transposed 2-D convolution (Conv's backward-data pass) by GEMM and col2im",
     .options = "filters=2 kernel=3 stride=2 pad=1 std=auto",
     .default_input = LL_SHAPE(2, 3, 4, 4),
-    .create = deconv_create,
+    LL_ONE_INPUT,
+    .size = sizeof(deconv_layer),
+    .output_shape = deconv_output_shape,
+    .forward = deconv_forward_op,
+    .backward = deconv_backward_op,
+    .setup = deconv_setup,
 };

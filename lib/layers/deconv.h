@@ -62,4 +62,16 @@ ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                         int pad, double weight_std, uint64_t seed);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_deconv_def;
+
+/* The CUDA twin, lib/gpu/deconv.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_deconv_twins(X)                                                                 \
+    X(ll_deconv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,  \
+        int stride, int pad, ll_tensor *col, ll_tensor *y))                                \
+    X(ll_deconv_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,\
+        int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+ll_deconv_twins(LL_TWIN_DECLARE)
+
 #endif

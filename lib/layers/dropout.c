@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 #include "../rng.h"
 
@@ -89,15 +88,6 @@ ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_ten
     return LL_OK;
 }
 
-/* --- the layer object --- */
-
-typedef struct {
-    ll_layer base; /* first, so that an ll_layer * is a dropout_layer * */
-    double p;
-    uint64_t seed;
-    ll_tensor mask; /* cache of the last training forward */
-} dropout_layer;
-
 /* Eval mode and the gradient of eval mode: out = in, element for element. */
 static ll_status copy_through(const char *from, const ll_tensor *in, const char *to, ll_tensor *out)
 {
@@ -110,12 +100,14 @@ static ll_status copy_through(const char *from, const ll_tensor *in, const char 
     return LL_OK;
 }
 
-static ll_status dropout_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
+/* --- the layer object --- */
+
+typedef struct {
+    ll_layer base;  /* first, so that an ll_layer * is a dropout_layer * */
+    double p;
+    uint64_t seed;
+    ll_tensor *mask; /* cache of the last training forward */
+} dropout_layer;
 
 static ll_status dropout_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
@@ -123,75 +115,57 @@ static ll_status dropout_forward_op(ll_layer *l, const ll_tensor *const *x, ll_t
     if (!l->training)
         return copy_through("x", x[0], "y", y);
     /* The mask lives on x's device: the GPU twin draws it there. */
-    LL_TRY(ll_tensor_ensure(&d->mask, x[0]->shape, x[0]->device));
-    return ll_dropout_forward(x[0], d->p, d->seed, l->step, &d->mask, y);
+    LL_TRY(ll_tensor_ensure(d->mask, x[0]->shape, x[0]->device));
+    return LL_IMPL(l, ll_dropout_forward)(x[0], d->p, d->seed, l->step, d->mask, y);
 }
 
 static ll_status dropout_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                      const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)y;
+    (void)x, (void)y;
     dropout_layer *d = (dropout_layer *)l;
     if (!dx[0])
         return LL_OK;
     if (!l->training)
         return copy_through("dy", dy, "dx", dx[0]);
-    if (!d->mask.data || !ll_shape_equal(d->mask.shape, x[0]->shape)) {
-        char buf[64];
-        return ll_fail(LL_EARG,
-                       "%s: training backward needs the mask of a training forward on x of shape "
-                       "%s; run forward first",
-                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
-    }
-    return ll_dropout_backward(&d->mask, dy, dx[0]);
+    return LL_IMPL(l, ll_dropout_backward)(d->mask, dy, dx[0]);
 }
 
-static void dropout_destroy(ll_layer *l)
+static ll_status dropout_init(ll_layer *l, double p, uint64_t seed)
 {
-    ll_tensor_free(&((dropout_layer *)l)->mask);
+    dropout_layer *d = (dropout_layer *)l;
+    LL_TRY(expect_rate(p));
+    d->p = p;
+    d->seed = seed;
+    d->mask = ll_layer_scratch(l);
+    return LL_OK;
 }
 
-/* No fingerprint: for a fixed step the mask is a constant, so y is linear in x. */
-static const ll_layer_ops dropout_ops = {
-    .kind = "dropout",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = dropout_output_shape,
-    .forward = dropout_forward_op,
-    .backward = dropout_backward_op,
-    .destroy = dropout_destroy,
-};
+static ll_status dropout_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
+{
+    (void)in;
+    double p;
+    LL_TRY(ll_config_real(cfg, NAME, "p", DEFAULT_P, 0, 1, true, &p));
+    return dropout_init(l, p, seed);
+}
 
 ll_status ll_dropout_new(ll_layer **out, double p, uint64_t seed)
 {
     LL_TRY(expect_rate(p));
-    dropout_layer *d = calloc(1, sizeof *d);
-    if (!d)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    d->base.ops = &dropout_ops;
-    d->base.training = true;
-    d->p = p;
-    d->seed = seed;
-    *out = &d->base;
-    return LL_OK;
+    LL_TRY(ll_layer_alloc(&ll_dropout_def, out));
+    return dropout_init(*out, p, seed);
 }
 
-static ll_status dropout_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                ll_layer **out)
-{
-    (void)in;
-    static const char *const keys[] = {"p", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    double p;
-    LL_TRY(ll_config_real(cfg, NAME, "p", DEFAULT_P, 0, 1, true, &p));
-    return ll_dropout_new(out, p, seed);
-}
-
-const ll_layer_info ll_dropout_info = {
-    .kind = "dropout",
+/* No fingerprint: for a fixed step the mask is a constant, so y is linear in x. */
+const ll_layer_def ll_dropout_def = {
+    .name = "dropout",
     .summary = "inverted dropout: y = x * keep / (1 - p), keep drawn from (seed, step)",
     .options = "p=0.5",
     .default_input = LL_SHAPE(4, 6),
-    .create = dropout_create,
+    LL_ONE_INPUT,
+    .size = sizeof(dropout_layer),
+    .backward_needs_forward = true,
+    .forward = dropout_forward_op,
+    .backward = dropout_backward_op,
+    .setup = dropout_setup,
 };

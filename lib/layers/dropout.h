@@ -31,4 +31,15 @@ ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_ten
 /* A Dropout layer dropping each unit with probability p. */
 ll_status ll_dropout_new(ll_layer **out, double p, uint64_t seed);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_dropout_def;
+
+/* The CUDA twin, lib/gpu/dropout.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_dropout_twins(X)                                                                \
+    X(ll_dropout_forward_gpu, (const ll_tensor *x, double p, uint64_t seed, uint64_t step, \
+        ll_tensor *mask, ll_tensor *y))                                                    \
+    X(ll_dropout_backward_gpu, (const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx))
+ll_dropout_twins(LL_TWIN_DECLARE)
+
 #endif

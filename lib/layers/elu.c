@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 /* expm1 in the precision of ll_real (expm1() on a float would compute in double). */
@@ -77,16 +76,9 @@ typedef struct {
     double alpha;
 } elu_layer;
 
-static ll_status elu_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
-
 static ll_status elu_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    return ll_elu_forward(x[0], ((elu_layer *)l)->alpha, y);
+    return LL_IMPL(l, ll_elu_forward)(x[0], ((elu_layer *)l)->alpha, y);
 }
 
 /* Backward is fed the y of the forward, not x. */
@@ -94,48 +86,36 @@ static ll_status elu_backward_op(ll_layer *l, const ll_tensor *const *x, const l
                                  const ll_tensor *dy, ll_tensor *const *dx)
 {
     (void)x;
-    return dx[0] ? ll_elu_backward(y, dy, ((elu_layer *)l)->alpha, dx[0]) : LL_OK;
+    double alpha = ((elu_layer *)l)->alpha;
+    return dx[0] ? LL_IMPL(l, ll_elu_backward)(y, dy, alpha, dx[0]) : LL_OK;
 }
 
-static const ll_layer_ops elu_ops = {
-    .kind = "elu",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = elu_output_shape,
-    .forward = elu_forward_op,
-    .backward = elu_backward_op,
-    /* The kink is at x = 0: a jump of the slope (for alpha = 1, of the curvature). */
-    .fingerprint = ll_fingerprint_signs,
-};
+static ll_status elu_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
+{
+    (void)in, (void)seed;
+    double *alpha = &((elu_layer *)l)->alpha;
+    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, DBL_MAX, false, alpha));
+    return expect_alpha(*alpha);
+}
 
 ll_status ll_elu_new(ll_layer **out, double alpha)
 {
     LL_TRY(expect_alpha(alpha));
-    elu_layer *e = calloc(1, sizeof *e);
-    if (!e)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    e->base.ops = &elu_ops;
-    e->base.training = true;
-    e->alpha = alpha;
-    *out = &e->base;
+    LL_TRY(ll_layer_alloc(&ll_elu_def, out));
+    ((elu_layer *)*out)->alpha = alpha;
     return LL_OK;
 }
 
-static ll_status elu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {"alpha", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    double alpha;
-    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, DBL_MAX, false, &alpha));
-    return ll_elu_new(out, alpha);
-}
-
-const ll_layer_info ll_elu_info = {
-    .kind = "elu",
+const ll_layer_def ll_elu_def = {
+    .name = "elu",
     .summary = "y = x if x > 0 else alpha * (exp(x) - 1), element-wise",
     .options = "alpha=1",
     .default_input = LL_SHAPE(4, 6),
-    .create = elu_create,
+    LL_ONE_INPUT,
+    .size = sizeof(elu_layer),
+    .forward = elu_forward_op,
+    .backward = elu_backward_op,
+    .setup = elu_setup,
+    /* The kink is at x = 0: a jump of the slope (for alpha = 1, of the curvature). */
+    .fingerprint = ll_fingerprint_signs,
 };

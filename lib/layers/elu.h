@@ -36,4 +36,14 @@ ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha,
 /* An ELU layer object with saturation alpha (>= 0). */
 ll_status ll_elu_new(ll_layer **out, double alpha);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_elu_def;
+
+/* The CUDA twin, lib/gpu/elu.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_elu_twins(X)                                                                           \
+    X(ll_elu_forward_gpu, (const ll_tensor *x, double alpha, ll_tensor *y))                       \
+    X(ll_elu_backward_gpu, (const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx))
+ll_elu_twins(LL_TWIN_DECLARE)
+
 #endif

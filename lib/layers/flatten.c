@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "flatten";
@@ -69,49 +68,29 @@ static ll_status flatten_output_shape(const ll_layer *l, const ll_shape *in, ll_
 
 static ll_status flatten_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_flatten_forward(x[0], y);
+    return LL_IMPL(l, ll_flatten_forward)(x[0], y);
 }
 
 /* dx[0] has x's shape (ll_layer_backward gives it), which says where to go back to. */
 static ll_status flatten_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                      const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)x, (void)y;
-    return dx[0] ? ll_flatten_backward(dy, dx[0]) : LL_OK;
+    (void)x, (void)y;
+    return dx[0] ? LL_IMPL(l, ll_flatten_backward)(dy, dx[0]) : LL_OK;
 }
-
-/* No fingerprint: a copy is linear. */
-static const ll_layer_ops flatten_ops = {
-    .kind = "flatten",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = flatten_output_shape,
-    .forward = flatten_forward_op,
-    .backward = flatten_backward_op,
-};
 
 ll_status ll_flatten_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&flatten_ops, out);
+    return ll_layer_alloc(&ll_flatten_def, out);
 }
 
-static ll_status flatten_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                ll_layer **out)
-{
-    (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    ll_shape y;
-    LL_TRY(ll_flatten_shape(in[0], &y));
-    return ll_flatten_new(out);
-}
-
-const ll_layer_info ll_flatten_info = {
-    .kind = "flatten",
+/* No fingerprint: a copy is linear. */
+const ll_layer_def ll_flatten_def = {
+    .name = "flatten",
     .summary = "(N, d1, ..., dk) -> (N, d1*...*dk), a copy in row-major order",
-    .options = "",
     .default_input = LL_SHAPE(2, 3, 4, 4),
-    .create = flatten_create,
+    LL_ONE_INPUT,
+    .output_shape = flatten_output_shape,
+    .forward = flatten_forward_op,
+    .backward = flatten_backward_op,
 };

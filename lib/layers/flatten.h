@@ -33,4 +33,14 @@ ll_status ll_flatten_backward(const ll_tensor *dy, ll_tensor *dx);
 /* A Flatten layer object (no options). */
 ll_status ll_flatten_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_flatten_def;
+
+/* The CUDA twin, lib/gpu/flatten.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_flatten_twins(X)                                         \
+    X(ll_flatten_forward_gpu, (const ll_tensor *x, ll_tensor *y))   \
+    X(ll_flatten_backward_gpu, (const ll_tensor *dy, ll_tensor *dx))
+ll_flatten_twins(LL_TWIN_DECLARE)
+
 #endif

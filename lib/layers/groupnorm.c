@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "groupnorm";
@@ -207,8 +206,8 @@ typedef struct {
     ll_layer base; /* first, so that an ll_layer * is a groupnorm_layer * */
     int channels, groups;
     double eps;
-    ll_tensor gamma, beta, dgamma, dbeta; /* (C) */
-    ll_tensor xhat, inv_std;              /* caches of the last forward: x's shape, (N, G) */
+    ll_tensor *gamma, *beta, *dgamma, *dbeta; /* (C) */
+    ll_tensor *xhat, *inv_std; /* caches of the last forward: x's shape, (N, G) */
 } groupnorm_layer;
 
 static ll_status groupnorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -228,27 +227,20 @@ static ll_status groupnorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll
 {
     groupnorm_layer *gn = (groupnorm_layer *)l;
     /* The caches live on x's device (the GPU twin writes them there). */
-    LL_TRY(ll_tensor_ensure(&gn->xhat, x[0]->shape, x[0]->device));
-    LL_TRY(ll_tensor_ensure(&gn->inv_std, LL_SHAPE(x[0]->shape.dim[0], gn->groups),
+    LL_TRY(ll_tensor_ensure(gn->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(gn->inv_std, LL_SHAPE(x[0]->shape.dim[0], gn->groups),
                             x[0]->device));
-    return ll_groupnorm_forward(x[0], &gn->gamma, &gn->beta, gn->groups, gn->eps, &gn->xhat,
-                                &gn->inv_std, y);
+    return LL_IMPL(l, ll_groupnorm_forward)(x[0], gn->gamma, gn->beta, gn->groups, gn->eps,
+                                            gn->xhat, gn->inv_std, y);
 }
 
 static ll_status groupnorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                        const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)y;
+    (void)x, (void)y;
     groupnorm_layer *gn = (groupnorm_layer *)l;
-    if (!gn->xhat.data || !ll_shape_equal(gn->xhat.shape, x[0]->shape)) {
-        char buf[64];
-        return ll_fail(LL_EARG,
-                       "%s: backward needs the caches of a forward on x of shape %s; run "
-                       "forward first",
-                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
-    }
-    return ll_groupnorm_backward(&gn->xhat, &gn->inv_std, &gn->gamma, gn->groups, dy, dx[0],
-                                 &gn->dgamma, &gn->dbeta);
+    return LL_IMPL(l, ll_groupnorm_backward)(gn->xhat, gn->inv_std, gn->gamma, gn->groups, dy,
+                                             dx[0], gn->dgamma, gn->dbeta);
 }
 
 /* Per-(sample, group) statistics: only the values per group matter. */
@@ -270,80 +262,51 @@ static const char *groupnorm_degenerate(const ll_layer *l, const ll_shape *in)
     return NULL;
 }
 
-static void groupnorm_destroy(ll_layer *l)
+static ll_status groupnorm_init(ll_layer *l, int channels, int groups, double eps)
 {
     groupnorm_layer *gn = (groupnorm_layer *)l;
-    ll_tensor_free(&gn->gamma), ll_tensor_free(&gn->beta);
-    ll_tensor_free(&gn->dgamma), ll_tensor_free(&gn->dbeta);
-    ll_tensor_free(&gn->xhat), ll_tensor_free(&gn->inv_std);
-}
-
-static const ll_layer_ops groupnorm_ops = {
-    .kind = "groupnorm",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = groupnorm_output_shape,
-    .forward = groupnorm_forward_op,
-    .backward = groupnorm_backward_op,
-    .degenerate = groupnorm_degenerate,
-    .destroy = groupnorm_destroy,
-};
-
-/* Allocates the per-channel tensors; the first failure is returned. */
-static ll_status groupnorm_alloc(groupnorm_layer *gn)
-{
-    ll_shape c = LL_SHAPE(gn->channels);
-    LL_TRY(ll_tensor_alloc(&gn->gamma, c, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&gn->beta, c, LL_CPU)); /* zero-filled: beta = 0 */
-    LL_TRY(ll_tensor_alloc(&gn->dgamma, c, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&gn->dbeta, c, LL_CPU));
-    return ll_tensor_fill(&gn->gamma, 1); /* y = xhat at first */
-}
-
-ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps)
-{
     if (channels < 1)
         return ll_fail(LL_EARG, "%s: channels C = %d, expected a positive count", NAME, channels);
     LL_TRY(expect_groups(channels, groups));
     LL_TRY(expect_eps(eps));
-    groupnorm_layer *gn = calloc(1, sizeof *gn);
-    if (!gn)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    gn->base.ops = &groupnorm_ops;
-    gn->base.training = true;
     gn->channels = channels;
     gn->groups = groups;
     gn->eps = eps;
-    ll_status s = groupnorm_alloc(gn);
-    if (s != LL_OK) {
-        ll_layer_free(&gn->base);
-        return s;
-    }
-    ll_layer_add_param(&gn->base, "gamma", &gn->gamma, &gn->dgamma);
-    ll_layer_add_param(&gn->base, "beta", &gn->beta, &gn->dbeta);
-    *out = &gn->base;
-    return LL_OK;
+    LL_TRY(ll_layer_param_new(l, "gamma", LL_SHAPE(channels), &gn->gamma, &gn->dgamma));
+    LL_TRY(ll_layer_param_new(l, "beta", LL_SHAPE(channels), &gn->beta, &gn->dbeta)); /* 0 */
+    gn->xhat = ll_layer_scratch(l), gn->inv_std = ll_layer_scratch(l);
+    return ll_tensor_fill(gn->gamma, 1); /* y = xhat at first */
 }
 
-static ll_status groupnorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                  ll_layer **out)
+static ll_status groupnorm_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in,
+                                 uint64_t seed)
 {
     (void)seed;
-    static const char *const keys[] = {"groups", "eps", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
     int groups;
     double eps;
     LL_TRY(ll_config_int(cfg, NAME, "groups", GROUPNORM_DEFAULT_GROUPS, 1, INT_MAX, &groups));
     LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
     LL_TRY(expect_rank("x", in[0]));
-    return ll_groupnorm_new(out, in[0].dim[1], groups, eps);
+    return groupnorm_init(l, in[0].dim[1], groups, eps);
 }
 
-const ll_layer_info ll_groupnorm_info = {
-    .kind = "groupnorm",
+ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps)
+{
+    LL_TRY(ll_layer_alloc(&ll_groupnorm_def, out));
+    return ll_layer_new_done(out, groupnorm_init(*out, channels, groups, eps));
+}
+
+const ll_layer_def ll_groupnorm_def = {
+    .name = "groupnorm",
     .summary = "normalize each sample's channel groups, then y = gamma[c] * xhat + beta[c]",
     .options = "groups=2 eps=1e-5",
     .default_input = LL_SHAPE(2, 4, 3, 3),
-    .create = groupnorm_create,
+    LL_ONE_INPUT,
+    .size = sizeof(groupnorm_layer),
+    .backward_needs_forward = true,
+    .output_shape = groupnorm_output_shape,
+    .forward = groupnorm_forward_op,
+    .backward = groupnorm_backward_op,
+    .setup = groupnorm_setup,
+    .degenerate = groupnorm_degenerate,
 };

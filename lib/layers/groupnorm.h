@@ -43,4 +43,18 @@ ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
 /* A GroupNorm layer over `channels` channels in `groups` groups (channels % groups == 0). */
 ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_groupnorm_def;
+
+/* The CUDA twin, lib/gpu/groupnorm.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_groupnorm_twins(X)                                                                     \
+    X(ll_groupnorm_forward_gpu, (const ll_tensor *x, const ll_tensor *gamma,                      \
+        const ll_tensor *beta, int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,       \
+        ll_tensor *y))                                                                            \
+    X(ll_groupnorm_backward_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,                \
+        const ll_tensor *gamma, int groups, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,\
+        ll_tensor *dbeta))
+ll_groupnorm_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "layernorm";
@@ -153,11 +152,11 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
 /* --- the layer object --- */
 
 typedef struct {
-    ll_layer base; /* first, so that an ll_layer * is a layernorm_layer * */
+    ll_layer base;     /* first, so that an ll_layer * is a layernorm_layer * */
     ll_shape features; /* x.shape[1:] */
     double eps;
-    ll_tensor gamma, beta, dgamma, dbeta;
-    ll_tensor xhat, inv_std; /* caches of the last forward */
+    ll_tensor *gamma, *beta, *dgamma, *dbeta;
+    ll_tensor *xhat, *inv_std; /* caches of the last forward */
 } layernorm_layer;
 
 static ll_status layernorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -179,25 +178,19 @@ static ll_status layernorm_forward_op(ll_layer *l, const ll_tensor *const *x, ll
 {
     layernorm_layer *ln = (layernorm_layer *)l;
     /* The caches live on x's device (the GPU twin writes them there). */
-    LL_TRY(ll_tensor_ensure(&ln->xhat, x[0]->shape, x[0]->device));
-    LL_TRY(ll_tensor_ensure(&ln->inv_std, LL_SHAPE(x[0]->shape.dim[0]), x[0]->device));
-    return ll_layernorm_forward(x[0], &ln->gamma, &ln->beta, ln->eps, &ln->xhat, &ln->inv_std, y);
+    LL_TRY(ll_tensor_ensure(ln->xhat, x[0]->shape, x[0]->device));
+    LL_TRY(ll_tensor_ensure(ln->inv_std, LL_SHAPE(x[0]->shape.dim[0]), x[0]->device));
+    return LL_IMPL(l, ll_layernorm_forward)(x[0], ln->gamma, ln->beta, ln->eps, ln->xhat,
+                                            ln->inv_std, y);
 }
 
 static ll_status layernorm_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                        const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)y;
+    (void)x, (void)y;
     layernorm_layer *ln = (layernorm_layer *)l;
-    if (!ln->xhat.data || !ll_shape_equal(ln->xhat.shape, x[0]->shape)) {
-        char buf[64];
-        return ll_fail(LL_EARG,
-                       "%s: backward needs the caches of a forward on x of shape %s; run "
-                       "forward first",
-                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
-    }
-    return ll_layernorm_backward(&ln->xhat, &ln->inv_std, &ln->gamma, dy, dx[0], &ln->dgamma,
-                                 &ln->dbeta);
+    return LL_IMPL(l, ll_layernorm_backward)(ln->xhat, ln->inv_std, ln->gamma, dy, dx[0],
+                                             ln->dgamma, ln->dbeta);
 }
 
 /* The statistics are per sample, so the mode and the batch size do not matter:
@@ -216,77 +209,49 @@ static const char *layernorm_degenerate(const ll_layer *l, const ll_shape *in)
     return NULL;
 }
 
-static void layernorm_destroy(ll_layer *l)
+static ll_status layernorm_init(ll_layer *l, ll_shape features, double eps)
 {
     layernorm_layer *ln = (layernorm_layer *)l;
-    ll_tensor_free(&ln->gamma), ll_tensor_free(&ln->beta);
-    ll_tensor_free(&ln->dgamma), ll_tensor_free(&ln->dbeta);
-    ll_tensor_free(&ln->xhat), ll_tensor_free(&ln->inv_std);
-}
-
-static const ll_layer_ops layernorm_ops = {
-    .kind = "layernorm",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = layernorm_output_shape,
-    .forward = layernorm_forward_op,
-    .backward = layernorm_backward_op,
-    .degenerate = layernorm_degenerate,
-    .destroy = layernorm_destroy,
-};
-
-/* Allocates gamma, beta and their gradients; the first failure is returned. */
-static ll_status layernorm_alloc(layernorm_layer *ln)
-{
-    LL_TRY(ll_tensor_alloc(&ln->gamma, ln->features, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&ln->beta, ln->features, LL_CPU)); /* zero-filled: beta = 0 */
-    LL_TRY(ll_tensor_alloc(&ln->dgamma, ln->features, LL_CPU));
-    LL_TRY(ll_tensor_alloc(&ln->dbeta, ln->features, LL_CPU));
-    return ll_tensor_fill(&ln->gamma, 1); /* y = xhat at first */
-}
-
-ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps)
-{
     if (features.ndim < 1 || features.ndim > LL_MAX_DIMS - 1)
         return ll_fail(LL_EARG, "%s: features has rank %d, expected the per-sample shape "
                        "x.shape[1:] of rank 1 to 3", NAME, features.ndim);
     LL_TRY(ll_shape_validate(features, "layernorm: features"));
     LL_TRY(expect_eps(eps));
-    layernorm_layer *ln = calloc(1, sizeof *ln);
-    if (!ln)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    ln->base.ops = &layernorm_ops;
-    ln->base.training = true;
     ln->features = features;
     ln->eps = eps;
-    ll_status s = layernorm_alloc(ln);
-    if (s != LL_OK) {
-        ll_layer_free(&ln->base);
-        return s;
-    }
-    ll_layer_add_param(&ln->base, "gamma", &ln->gamma, &ln->dgamma);
-    ll_layer_add_param(&ln->base, "beta", &ln->beta, &ln->dbeta);
-    *out = &ln->base;
-    return LL_OK;
+    LL_TRY(ll_layer_param_new(l, "gamma", features, &ln->gamma, &ln->dgamma));
+    LL_TRY(ll_layer_param_new(l, "beta", features, &ln->beta, &ln->dbeta)); /* beta = 0 */
+    ln->xhat = ll_layer_scratch(l), ln->inv_std = ll_layer_scratch(l);
+    return ll_tensor_fill(ln->gamma, 1); /* y = xhat at first */
 }
 
-static ll_status layernorm_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                  ll_layer **out)
+static ll_status layernorm_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in,
+                                 uint64_t seed)
 {
     (void)seed;
-    static const char *const keys[] = {"eps", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
     double eps;
     LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
     LL_TRY(expect_batch("x", in[0]));
-    return ll_layernorm_new(out, sample_shape(in[0]), eps);
+    return layernorm_init(l, sample_shape(in[0]), eps);
 }
 
-const ll_layer_info ll_layernorm_info = {
-    .kind = "layernorm",
+ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps)
+{
+    LL_TRY(ll_layer_alloc(&ll_layernorm_def, out));
+    return ll_layer_new_done(out, layernorm_init(*out, features, eps));
+}
+
+const ll_layer_def ll_layernorm_def = {
+    .name = "layernorm",
     .summary = "normalize each sample over its features, then y = gamma * xhat + beta",
     .options = "eps=1e-5",
     .default_input = LL_SHAPE(4, 6),
-    .create = layernorm_create,
+    LL_ONE_INPUT,
+    .size = sizeof(layernorm_layer),
+    .backward_needs_forward = true,
+    .output_shape = layernorm_output_shape,
+    .forward = layernorm_forward_op,
+    .backward = layernorm_backward_op,
+    .setup = layernorm_setup,
+    .degenerate = layernorm_degenerate,
 };

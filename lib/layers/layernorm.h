@@ -40,4 +40,17 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
 /* A LayerNorm layer for samples of shape `features` (x.shape[1:], rank 1 to 3). */
 ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_layernorm_def;
+
+/* The CUDA twin, lib/gpu/layernorm.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_layernorm_twins(X)                                                                 \
+    X(ll_layernorm_forward_gpu, (const ll_tensor *x, const ll_tensor *gamma,                  \
+        const ll_tensor *beta, double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))\
+    X(ll_layernorm_backward_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,            \
+        const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,        \
+        ll_tensor *dbeta))
+ll_layernorm_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "leaky_relu";
@@ -69,64 +68,45 @@ typedef struct {
     double alpha;
 } leaky_relu_layer;
 
-static ll_status leaky_relu_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
-
 static ll_status leaky_relu_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    return ll_leaky_relu_forward(x[0], ((leaky_relu_layer *)l)->alpha, y);
+    return LL_IMPL(l, ll_leaky_relu_forward)(x[0], ((leaky_relu_layer *)l)->alpha, y);
 }
 
 static ll_status leaky_relu_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                         const ll_tensor *dy, ll_tensor *const *dx)
 {
     (void)y;
-    return dx[0] ? ll_leaky_relu_backward(x[0], dy, ((leaky_relu_layer *)l)->alpha, dx[0]) : LL_OK;
+    double alpha = ((leaky_relu_layer *)l)->alpha;
+    return dx[0] ? LL_IMPL(l, ll_leaky_relu_backward)(x[0], dy, alpha, dx[0]) : LL_OK;
 }
 
-static const ll_layer_ops leaky_relu_ops = {
-    .kind = "leaky_relu",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = leaky_relu_output_shape,
-    .forward = leaky_relu_forward_op,
-    .backward = leaky_relu_backward_op,
-    .fingerprint = ll_fingerprint_signs, /* the kink is the sign of each x */
-};
+static ll_status leaky_relu_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in,
+                                  uint64_t seed)
+{
+    (void)in, (void)seed;
+    double *alpha = &((leaky_relu_layer *)l)->alpha;
+    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, 1, false, alpha));
+    return expect_alpha(*alpha);
+}
 
 ll_status ll_leaky_relu_new(ll_layer **out, double alpha)
 {
     LL_TRY(expect_alpha(alpha));
-    leaky_relu_layer *lr = calloc(1, sizeof *lr);
-    if (!lr)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    lr->base.ops = &leaky_relu_ops;
-    lr->base.training = true;
-    lr->alpha = alpha;
-    *out = &lr->base;
+    LL_TRY(ll_layer_alloc(&ll_leaky_relu_def, out));
+    ((leaky_relu_layer *)*out)->alpha = alpha;
     return LL_OK;
 }
 
-static ll_status leaky_relu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                   ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {"alpha", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    double alpha;
-    LL_TRY(ll_config_real(cfg, NAME, "alpha", DEFAULT_ALPHA, 0, 1, false, &alpha));
-    return ll_leaky_relu_new(out, alpha);
-}
-
-const ll_layer_info ll_leaky_relu_info = {
-    .kind = "leaky_relu",
+const ll_layer_def ll_leaky_relu_def = {
+    .name = "leaky_relu",
     .summary = "y = x if x > 0 else alpha * x, element-wise",
     .options = "alpha=0.01",
     .default_input = LL_SHAPE(4, 6),
-    .create = leaky_relu_create,
+    LL_ONE_INPUT,
+    .size = sizeof(leaky_relu_layer),
+    .forward = leaky_relu_forward_op,
+    .backward = leaky_relu_backward_op,
+    .setup = leaky_relu_setup,
+    .fingerprint = ll_fingerprint_signs, /* the kink is the sign of each x */
 };

@@ -32,4 +32,15 @@ ll_status ll_leaky_relu_backward(const ll_tensor *x, const ll_tensor *dy, double
 /* A LeakyReLU layer object with negative slope alpha (0 <= alpha <= 1). */
 ll_status ll_leaky_relu_new(ll_layer **out, double alpha);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_leaky_relu_def;
+
+/* The CUDA twin, lib/gpu/leaky_relu.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_leaky_relu_twins(X)                                                           \
+    X(ll_leaky_relu_forward_gpu, (const ll_tensor *x, double alpha, ll_tensor *y))       \
+    X(ll_leaky_relu_backward_gpu, (const ll_tensor *x, const ll_tensor *dy, double alpha,\
+        ll_tensor *dx))
+ll_leaky_relu_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "log_softmax";
@@ -68,26 +67,7 @@ ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_te
 
 /* --- the layer object --- */
 
-static ll_status log_softmax_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
-
-static ll_status log_softmax_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    (void)l;
-    return ll_log_softmax_forward(x[0], y);
-}
-
-/* Backward is fed the y of the forward, not x. */
-static ll_status log_softmax_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                         const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)l, (void)x;
-    return dx[0] ? ll_log_softmax_backward(y, dy, dx[0]) : LL_OK;
-}
+LL_UNARY_LAYER(log_softmax, y) /* backward is fed the y of the forward, not x */
 
 static const char *log_softmax_degenerate(const ll_layer *l, const ll_shape *in)
 {
@@ -96,35 +76,12 @@ static const char *log_softmax_degenerate(const ll_layer *l, const ll_shape *in)
 }
 
 /* No fingerprint: log-softmax is smooth everywhere (the max only shifts the exponents). */
-static const ll_layer_ops log_softmax_ops = {
-    .kind = "log_softmax",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = log_softmax_output_shape,
+const ll_layer_def ll_log_softmax_def = {
+    .name = "log_softmax",
+    .summary = "y = x - log sum exp(x) along the last axis",
+    .default_input = LL_SHAPE(4, 5),
+    LL_ONE_INPUT,
     .forward = log_softmax_forward_op,
     .backward = log_softmax_backward_op,
     .degenerate = log_softmax_degenerate,
-};
-
-ll_status ll_log_softmax_new(ll_layer **out)
-{
-    return ll_layer_new_stateless(&log_softmax_ops, out);
-}
-
-static ll_status log_softmax_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                    ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_log_softmax_new(out);
-}
-
-const ll_layer_info ll_log_softmax_info = {
-    .kind = "log_softmax",
-    .summary = "y = x - log sum exp(x) along the last axis",
-    .options = "",
-    .default_input = LL_SHAPE(4, 5),
-    .create = log_softmax_create,
 };

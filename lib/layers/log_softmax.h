@@ -29,4 +29,14 @@ ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_te
 /* A LogSoftmax layer object (no options) over the last axis. */
 ll_status ll_log_softmax_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_log_softmax_def;
+
+/* The CUDA twin, lib/gpu/log_softmax.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_log_softmax_twins(X)                                                             \
+    X(ll_log_softmax_forward_gpu, (const ll_tensor *x, ll_tensor *y))                       \
+    X(ll_log_softmax_backward_gpu, (const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx))
+ll_log_softmax_twins(LL_TWIN_DECLARE)
+
 #endif

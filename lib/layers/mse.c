@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "../init.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "mse";
@@ -114,22 +113,9 @@ ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tenso
 
 /* --- the layer object --- */
 
-static ll_status mse_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    if (!ll_shape_equal(in[0], in[1])) {
-        char sx[64], st[64];
-        return ll_fail(LL_ESHAPE, "%s: t has shape %s, expected x's shape %s", NAME,
-                       ll_shape_str(in[1], st, sizeof st), ll_shape_str(in[0], sx, sizeof sx));
-    }
-    *out = LL_SHAPE(1);
-    return LL_OK;
-}
-
 static ll_status mse_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_mse_forward(x[0], x[1], y);
+    return LL_IMPL(l, ll_mse_forward)(x[0], x[1], y);
 }
 
 /* The targets have no gradient (dx[1] is always NULL) and there are no
@@ -137,37 +123,13 @@ static ll_status mse_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
 static ll_status mse_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                  const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)y;
-    return dx[0] ? ll_mse_backward(x[0], x[1], dy, dx[0]) : LL_OK;
+    (void)y;
+    return dx[0] ? LL_IMPL(l, ll_mse_backward)(x[0], x[1], dy, dx[0]) : LL_OK;
 }
-
-/* No fingerprint: a sum of squares is smooth everywhere. */
-static const ll_layer_ops mse_ops = {
-    .kind = "mse",
-    .n_inputs = 2,
-    .input_names = {"x", "t"},
-    .input_has_grad = {true, false},
-    .is_loss = true,
-    .output_shape = mse_output_shape,
-    .forward = mse_forward_op,
-    .backward = mse_backward_op,
-};
 
 ll_status ll_mse_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&mse_ops, out);
-}
-
-/* --- the registry entry --- */
-
-static ll_status mse_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    ll_shape y;
-    LL_TRY(mse_output_shape(NULL, in, &y));
-    return ll_mse_new(out);
+    return ll_layer_alloc(&ll_mse_def, out);
 }
 
 /* Input i is drawn from stream i of the seed: x (0) and t (1) both Gaussian,
@@ -175,20 +137,22 @@ static ll_status mse_create(const ll_config *cfg, const ll_shape *in, uint64_t s
 static ll_status mse_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
                                 uint64_t seed)
 {
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    if (i != 0 && i != 1)
-        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
-    const char *tensor = i == 0 ? "x" : "t";
-    LL_TRY(expect_like(tensor, t, in[i]));
+    (void)cfg;
+    LL_TRY(expect_like(i == 0 ? "x" : "t", t, in[i]));
     return ll_init_normal(t, FILL_STD, seed, (uint64_t)i);
 }
 
-const ll_layer_info ll_mse_info = {
-    .kind = "mse",
+/* No fingerprint: a sum of squares is smooth everywhere. */
+const ll_layer_def ll_mse_def = {
+    .name = "mse",
     .summary = "mean over the batch of 0.5 * sum (x - t)^2 (the book's mean_squared_error)",
-    .options = "",
     .default_input = LL_SHAPE(4, 3),
-    .create = mse_create,
+    .n_inputs = 2,
+    .input_names = {"x", "t"},
+    .input_has_grad = {true, false},
+    .is_loss = true,
+    .output_shape = ll_loss_shape_like_x,
+    .forward = mse_forward_op,
+    .backward = mse_backward_op,
     .fill_input = mse_fill_input,
 };

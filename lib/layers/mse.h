@@ -31,4 +31,15 @@ ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tenso
 /* A MeanSquaredError layer: inputs x and t, output the loss (1,). */
 ll_status ll_mse_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_mse_def;
+
+/* The CUDA twin, lib/gpu/mse.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_mse_twins(X)                                                                    \
+    X(ll_mse_forward_gpu, (const ll_tensor *x, const ll_tensor *t, ll_tensor *loss))       \
+    X(ll_mse_backward_gpu, (const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,\
+        ll_tensor *dx))
+ll_mse_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "mul";
@@ -56,58 +55,33 @@ ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tenso
     return LL_OK;
 }
 
-static ll_status mul_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    if (!ll_shape_equal(in[0], in[1])) {
-        char sa[64], sb[64];
-        return ll_fail(LL_ESHAPE, "mul: a has shape %s but b has %s, expected the same shape",
-                       ll_shape_str(in[0], sa, sizeof sa), ll_shape_str(in[1], sb, sizeof sb));
-    }
-    *out = in[0];
-    return LL_OK;
-}
+/* --- the layer object --- */
 
 static ll_status mul_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_mul_forward(x[0], x[1], y);
+    return LL_IMPL(l, ll_mul_forward)(x[0], x[1], y);
 }
 
 static ll_status mul_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                  const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)y;
-    return ll_mul_backward(x[0], x[1], dy, dx[0], dx[1]);
+    (void)y;
+    return LL_IMPL(l, ll_mul_backward)(x[0], x[1], dy, dx[0], dx[1]);
 }
-
-static const ll_layer_ops mul_ops = {
-    .kind = "mul",
-    .n_inputs = 2,
-    .input_names = {"a", "b"},
-    .input_has_grad = {true, true},
-    .output_shape = mul_output_shape,
-    .forward = mul_forward_op,
-    .backward = mul_backward_op,
-};
 
 ll_status ll_mul_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&mul_ops, out);
+    return ll_layer_alloc(&ll_mul_def, out);
 }
 
-static ll_status mul_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_mul_new(out);
-}
-
-const ll_layer_info ll_mul_info = {
-    .kind = "mul",
+/* No output_shape hook: out has the shape of a, and b must have it too. */
+const ll_layer_def ll_mul_def = {
+    .name = "mul",
     .summary = "out = a * b, element-wise (the multiply node of the apple graph)",
-    .options = "",
     .default_input = LL_SHAPE(2, 3),
-    .create = mul_create,
+    .n_inputs = 2,
+    .input_names = {"a", "b"},
+    .input_has_grad = {true, true},
+    .forward = mul_forward_op,
+    .backward = mul_backward_op,
 };

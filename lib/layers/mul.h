@@ -25,4 +25,15 @@ ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tenso
 /* A Mul layer object with inputs "a" and "b". */
 ll_status ll_mul_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_mul_def;
+
+/* The CUDA twin, lib/gpu/mul.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_mul_twins(X)                                                                   \
+    X(ll_mul_forward_gpu, (const ll_tensor *a, const ll_tensor *b, ll_tensor *out))       \
+    X(ll_mul_backward_gpu, (const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,\
+        ll_tensor *da, ll_tensor *db))
+ll_mul_twins(LL_TWIN_DECLARE)
+
 #endif

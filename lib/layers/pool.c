@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "../gpu.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "pool";
@@ -389,10 +388,10 @@ static ll_status pool_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tens
 {
     pool_layer *p = (pool_layer *)l;
     if (p->g.mode != LL_POOL_MAX)
-        return ll_pool_forward(x[0], p->g, y, NULL);
+        return LL_IMPL(l, ll_pool_forward)(x[0], p->g, y, NULL);
     p->count = 0; /* until forward succeeds, there is no valid argmax */
     LL_TRY(ensure_argmax(p, y->size, x[0]->device));
-    LL_TRY(ll_pool_forward(x[0], p->g, y, p->argmax));
+    LL_TRY(LL_IMPL(l, ll_pool_forward)(x[0], p->g, y, p->argmax));
     p->count = y->size;
     return LL_OK;
 }
@@ -400,15 +399,13 @@ static ll_status pool_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tens
 static ll_status pool_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                   const ll_tensor *dy, ll_tensor *const *dx)
 {
+    (void)y;
     pool_layer *p = (pool_layer *)l;
     if (!dx[0])
         return LL_OK; /* no parameters: nothing else to write */
-    /* The argmax must come from a forward on this x, on x's device (after
-     * ll_layer_to_device, the last forward's argmax is on the old device). */
-    if (p->g.mode == LL_POOL_MAX && (p->count != y->size || p->argmax_device != x[0]->device))
-        return ll_fail(LL_EARG,
-                       "pool: backward needs the argmax of a forward on this x, run forward first");
-    return ll_pool_backward(x[0], p->g, p->argmax, dy, dx[0]);
+    /* The argmax is that of a forward on this x, on x's device: ll_layer_backward
+     * checks it (backward_needs_forward). */
+    return LL_IMPL(l, ll_pool_backward)(x[0], p->g, p->argmax, dy, dx[0]);
 }
 
 /* The kink is which pixel won each window: hash the argmax of the last forward
@@ -427,55 +424,45 @@ static void pool_destroy(ll_layer *l)
     release_argmax((pool_layer *)l);
 }
 
-static const ll_layer_ops pool_ops = {
-    .kind = "pool",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = pool_output_shape_op,
-    .forward = pool_forward_op,
-    .backward = pool_backward_op,
-    .fingerprint = pool_fingerprint,
-    .destroy = pool_destroy,
-};
-
-ll_status ll_pool_new(ll_layer **out, ll_pool_geom g)
+static ll_status pool_init(ll_layer *l, ll_pool_geom g)
 {
     LL_TRY(check_geom(g));
-    pool_layer *p = calloc(1, sizeof *p);
-    if (!p)
-        return ll_fail(LL_ENOMEM, "pool: cannot allocate the layer");
-    p->base.ops = &pool_ops;
-    p->base.training = true;
-    p->g = g;
-    *out = &p->base;
+    ((pool_layer *)l)->g = g;
     return LL_OK;
 }
 
-static ll_status pool_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                             ll_layer **out)
+static ll_status pool_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
 {
-    (void)seed;
-    static const char *const keys[] = {"mode", "window", "stride", "pad", NULL};
+    (void)in, (void)seed;
     static const char *const modes[] = {"max", "avg", NULL}; /* indices are ll_pool_mode */
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
     int mode, window, stride, pad;
     LL_TRY(ll_config_choice(cfg, NAME, "mode", LL_POOL_MAX, modes, &mode));
     LL_TRY(ll_config_int(cfg, NAME, "window", POOL_DEFAULT_WINDOW, 1, INT_MAX, &window));
     LL_TRY(ll_config_int(cfg, NAME, "stride", window, 1, INT_MAX, &stride));
     LL_TRY(ll_config_int(cfg, NAME, "pad", POOL_DEFAULT_PAD, 0, INT_MAX, &pad));
-    ll_pool_geom g = {.mode = (ll_pool_mode)mode, .kh = window, .kw = window, .stride = stride,
-                      .pad = pad};
-    /* Catch a window that does not fit the input now, not at the first forward. */
-    ll_shape y;
-    LL_TRY(ll_pool_output_shape(g, in[0], &y));
-    return ll_pool_new(out, g);
+    return pool_init(l, (ll_pool_geom){.mode = (ll_pool_mode)mode, .kh = window, .kw = window,
+                                       .stride = stride, .pad = pad});
 }
 
-const ll_layer_info ll_pool_info = {
-    .kind = "pool",
+ll_status ll_pool_new(ll_layer **out, ll_pool_geom g)
+{
+    LL_TRY(check_geom(g));
+    LL_TRY(ll_layer_alloc(&ll_pool_def, out));
+    return pool_init(*out, g);
+}
+
+const ll_layer_def ll_pool_def = {
+    .name = "pool",
     .summary = "max or average pooling over square windows",
     .options = "mode=max window=2 stride=window pad=0",
     .default_input = LL_SHAPE(2, 3, 6, 6),
-    .create = pool_create,
+    LL_ONE_INPUT,
+    .size = sizeof(pool_layer),
+    .backward_needs_forward = true,
+    .output_shape = pool_output_shape_op,
+    .forward = pool_forward_op,
+    .backward = pool_backward_op,
+    .setup = pool_setup,
+    .fingerprint = pool_fingerprint,
+    .destroy = pool_destroy,
 };

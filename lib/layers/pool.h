@@ -51,4 +51,15 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
 /* A Pool layer with geometry g. */
 ll_status ll_pool_new(ll_layer **out, ll_pool_geom g);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_pool_def;
+
+/* The CUDA twin, lib/gpu/pool.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_pool_twins(X)                                                                       \
+    X(ll_pool_forward_gpu, (const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax))\
+    X(ll_pool_backward_gpu, (const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,        \
+        const ll_tensor *dy, ll_tensor *dx))
+ll_pool_twins(LL_TWIN_DECLARE)
+
 #endif

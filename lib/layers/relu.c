@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "relu";
@@ -42,54 +41,14 @@ ll_status ll_relu_backward(const ll_tensor *x, const ll_tensor *dy, ll_tensor *d
 
 /* --- the layer object --- */
 
-static ll_status relu_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
+LL_UNARY_LAYER(relu, x)
 
-static ll_status relu_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    (void)l;
-    return ll_relu_forward(x[0], y);
-}
-
-static ll_status relu_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                  const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)l, (void)y;
-    return dx[0] ? ll_relu_backward(x[0], dy, dx[0]) : LL_OK;
-}
-
-static const ll_layer_ops relu_ops = {
-    .kind = "relu",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = relu_output_shape,
+const ll_layer_def ll_relu_def = {
+    .name = "relu",
+    .summary = "y = max(0, x), element-wise",
+    .default_input = LL_SHAPE(4, 6),
+    LL_ONE_INPUT,
     .forward = relu_forward_op,
     .backward = relu_backward_op,
     .fingerprint = ll_fingerprint_signs, /* the kink is the sign of each x */
-};
-
-ll_status ll_relu_new(ll_layer **out)
-{
-    return ll_layer_new_stateless(&relu_ops, out);
-}
-
-static ll_status relu_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_relu_new(out);
-}
-
-const ll_layer_info ll_relu_info = {
-    .kind = "relu",
-    .summary = "y = max(0, x), element-wise",
-    .options = "",
-    .default_input = LL_SHAPE(4, 6),
-    .create = relu_create,
 };

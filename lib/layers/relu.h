@@ -24,4 +24,14 @@ ll_status ll_relu_backward(const ll_tensor *x, const ll_tensor *dy, ll_tensor *d
 /* A ReLU layer object (no options). */
 ll_status ll_relu_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_relu_def;
+
+/* The CUDA twin, lib/gpu/relu.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_relu_twins(X)                                                             \
+    X(ll_relu_forward_gpu, (const ll_tensor *x, ll_tensor *y))                       \
+    X(ll_relu_backward_gpu, (const ll_tensor *x, const ll_tensor *dy, ll_tensor *dx))
+ll_relu_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "reshape";
@@ -132,73 +131,58 @@ static ll_status reshape_output_shape(const ll_layer *l, const ll_shape *in, ll_
 
 static ll_status reshape_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_reshape_forward(x[0], y);
+    return LL_IMPL(l, ll_reshape_forward)(x[0], y);
 }
 
 /* dx[0] has x's shape (ll_layer_backward gives it), which says where to go back to. */
 static ll_status reshape_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                      const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)x, (void)y;
-    return dx[0] ? ll_reshape_backward(dy, dx[0]) : LL_OK;
+    (void)x, (void)y;
+    return dx[0] ? LL_IMPL(l, ll_reshape_backward)(dy, dx[0]) : LL_OK;
 }
 
-/* No fingerprint: a copy is linear. */
-static const ll_layer_ops reshape_ops = {
-    .kind = "reshape",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = reshape_output_shape,
-    .forward = reshape_forward_op,
-    .backward = reshape_backward_op,
-};
-
-ll_status ll_reshape_new(ll_layer **out, ll_shape sample)
+static ll_status expect_sample(ll_shape sample)
 {
     if (sample.ndim < 1 || sample.ndim > MAX_SAMPLE_DIMS)
         return ll_fail(LL_EARG, "%s: the per-sample shape has %d dimensions, expected 1 to %d",
                        NAME, sample.ndim, MAX_SAMPLE_DIMS);
-    LL_TRY(ll_shape_validate(sample, "reshape: shape"));
-    reshape_layer *r = calloc(1, sizeof *r);
-    if (!r)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    r->base.ops = &reshape_ops;
-    r->base.training = true;
-    r->sample = sample;
-    *out = &r->base;
+    return ll_shape_validate(sample, "reshape: shape");
+}
+
+static ll_status reshape_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
+{
+    (void)in, (void)seed;
+    /* The last occurrence of the key wins, as in config.c. */
+    const char *text = DEFAULT_SHAPE;
+    for (int i = cfg ? cfg->n - 1 : -1; i >= 0; i--)
+        if (strcmp(cfg->key[i], "shape") == 0) {
+            text = cfg->value[i];
+            break;
+        }
+    ll_shape *sample = &((reshape_layer *)l)->sample;
+    LL_TRY(ll_reshape_parse(text, sample));
+    return expect_sample(*sample);
+}
+
+ll_status ll_reshape_new(ll_layer **out, ll_shape sample)
+{
+    LL_TRY(expect_sample(sample));
+    LL_TRY(ll_layer_alloc(&ll_reshape_def, out));
+    ((reshape_layer *)*out)->sample = sample;
     return LL_OK;
 }
 
-/* --- the registry entry --- */
-
-/* The value of key in cfg (the last occurrence wins, as in config.c), or NULL. */
-static const char *config_string(const ll_config *cfg, const char *key)
-{
-    for (int i = cfg ? cfg->n - 1 : -1; i >= 0; i--)
-        if (strcmp(cfg->key[i], key) == 0)
-            return cfg->value[i];
-    return NULL;
-}
-
-static ll_status reshape_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                ll_layer **out)
-{
-    (void)seed;
-    static const char *const keys[] = {"shape", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    const char *text = config_string(cfg, "shape");
-    ll_shape sample, y;
-    LL_TRY(ll_reshape_parse(text ? text : DEFAULT_SHAPE, &sample));
-    LL_TRY(ll_reshape_shape(in[0], sample, &y));
-    return ll_reshape_new(out, sample);
-}
-
-const ll_layer_info ll_reshape_info = {
-    .kind = "reshape",
+/* No fingerprint: a copy is linear. */
+const ll_layer_def ll_reshape_def = {
+    .name = "reshape",
     .summary = "(N, ...) -> (N, A, B, C): each sample's values in a new shape, a copy",
     .options = "shape=3x4",
     .default_input = LL_SHAPE(2, 12),
-    .create = reshape_create,
+    LL_ONE_INPUT,
+    .size = sizeof(reshape_layer),
+    .output_shape = reshape_output_shape,
+    .forward = reshape_forward_op,
+    .backward = reshape_backward_op,
+    .setup = reshape_setup,
 };

@@ -37,4 +37,14 @@ ll_status ll_reshape_backward(const ll_tensor *dy, ll_tensor *dx);
 /* A Reshape layer giving each sample the shape `sample` (rank 1 to 3). */
 ll_status ll_reshape_new(ll_layer **out, ll_shape sample);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_reshape_def;
+
+/* The CUDA twin, lib/gpu/reshape.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_reshape_twins(X)                                         \
+    X(ll_reshape_forward_gpu, (const ll_tensor *x, ll_tensor *y))   \
+    X(ll_reshape_backward_gpu, (const ll_tensor *dy, ll_tensor *dx))
+ll_reshape_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "sigmoid";
@@ -41,53 +40,15 @@ ll_status ll_sigmoid_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor
     return LL_OK;
 }
 
-static ll_status sigmoid_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
+/* --- the layer object --- */
 
-static ll_status sigmoid_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    (void)l;
-    return ll_sigmoid_forward(x[0], y);
-}
+LL_UNARY_LAYER(sigmoid, y) /* backward is fed the y of the forward, not x */
 
-static ll_status sigmoid_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                     const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)l, (void)x;
-    return dx[0] ? ll_sigmoid_backward(y, dy, dx[0]) : LL_OK;
-}
-
-static const ll_layer_ops sigmoid_ops = {
-    .kind = "sigmoid",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = sigmoid_output_shape,
+const ll_layer_def ll_sigmoid_def = {
+    .name = "sigmoid",
+    .summary = "y = 1 / (1 + exp(-x)), element-wise",
+    .default_input = LL_SHAPE(4, 6),
+    LL_ONE_INPUT,
     .forward = sigmoid_forward_op,
     .backward = sigmoid_backward_op,
-};
-
-ll_status ll_sigmoid_new(ll_layer **out)
-{
-    return ll_layer_new_stateless(&sigmoid_ops, out);
-}
-
-static ll_status sigmoid_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_sigmoid_new(out);
-}
-
-const ll_layer_info ll_sigmoid_info = {
-    .kind = "sigmoid",
-    .summary = "y = 1 / (1 + exp(-x)), element-wise",
-    .options = "",
-    .default_input = LL_SHAPE(4, 6),
-    .create = sigmoid_create,
 };

@@ -22,4 +22,14 @@ ll_status ll_sigmoid_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor
 /* A Sigmoid layer object (no options). */
 ll_status ll_sigmoid_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_sigmoid_def;
+
+/* The CUDA twin, lib/gpu/sigmoid.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_sigmoid_twins(X)                                                             \
+    X(ll_sigmoid_forward_gpu, (const ll_tensor *x, ll_tensor *y))                       \
+    X(ll_sigmoid_backward_gpu, (const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx))
+ll_sigmoid_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "../init.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 #include "../rng.h"
 
@@ -127,22 +126,9 @@ ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor 
 
 /* --- the layer object --- */
 
-static ll_status sce_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    if (!ll_shape_equal(in[0], in[1])) {
-        char sx[64], st[64];
-        return ll_fail(LL_ESHAPE, "%s: t has shape %s, expected x's shape %s", NAME,
-                       ll_shape_str(in[1], st, sizeof st), ll_shape_str(in[0], sx, sizeof sx));
-    }
-    *out = LL_SHAPE(1);
-    return LL_OK;
-}
-
 static ll_status sce_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
 {
-    (void)l;
-    return ll_sigmoid_cross_entropy_forward(x[0], x[1], y);
+    return LL_IMPL(l, ll_sigmoid_cross_entropy_forward)(x[0], x[1], y);
 }
 
 /* The targets have no gradient (dx[1] is always NULL) and there are no
@@ -150,37 +136,13 @@ static ll_status sce_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
 static ll_status sce_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
                                  const ll_tensor *dy, ll_tensor *const *dx)
 {
-    (void)l, (void)y;
-    return dx[0] ? ll_sigmoid_cross_entropy_backward(x[0], x[1], dy, dx[0]) : LL_OK;
+    (void)y;
+    return dx[0] ? LL_IMPL(l, ll_sigmoid_cross_entropy_backward)(x[0], x[1], dy, dx[0]) : LL_OK;
 }
-
-/* No fingerprint: softplus(x) - x t is smooth everywhere. */
-static const ll_layer_ops sce_ops = {
-    .kind = "sigmoid_cross_entropy",
-    .n_inputs = 2,
-    .input_names = {"x", "t"},
-    .input_has_grad = {true, false},
-    .is_loss = true,
-    .output_shape = sce_output_shape,
-    .forward = sce_forward_op,
-    .backward = sce_backward_op,
-};
 
 ll_status ll_sigmoid_cross_entropy_new(ll_layer **out)
 {
-    return ll_layer_new_stateless(&sce_ops, out);
-}
-
-/* --- the registry entry --- */
-
-static ll_status sce_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    ll_shape y;
-    LL_TRY(sce_output_shape(NULL, in, &y));
-    return ll_sigmoid_cross_entropy_new(out);
+    return ll_layer_alloc(&ll_sigmoid_cross_entropy_def, out);
 }
 
 /* Input i is drawn from stream i of the seed: x (0) as Gaussian logits, t (1)
@@ -188,10 +150,7 @@ static ll_status sce_create(const ll_config *cfg, const ll_shape *in, uint64_t s
 static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
                                 uint64_t seed)
 {
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    if (i != 0 && i != 1)
-        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
+    (void)cfg;
     uint64_t stream = (uint64_t)i;
     if (i == 0) {
         LL_TRY(expect_like("x", t, in[0]));
@@ -203,11 +162,17 @@ static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i,
     return LL_OK;
 }
 
-const ll_layer_info ll_sigmoid_cross_entropy_info = {
-    .kind = "sigmoid_cross_entropy",
+/* No fingerprint: softplus(x) - x t is smooth everywhere. */
+const ll_layer_def ll_sigmoid_cross_entropy_def = {
+    .name = "sigmoid_cross_entropy",
     .summary = "binary cross-entropy of sigmoid(x) against targets in [0, 1], stable on logits",
-    .options = "",
     .default_input = LL_SHAPE(4, 3),
-    .create = sce_create,
+    .n_inputs = 2,
+    .input_names = {"x", "t"},
+    .input_has_grad = {true, false},
+    .is_loss = true,
+    .output_shape = ll_loss_shape_like_x,
+    .forward = sce_forward_op,
+    .backward = sce_backward_op,
     .fill_input = sce_fill_input,
 };

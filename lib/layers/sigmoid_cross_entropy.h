@@ -36,4 +36,16 @@ ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor 
 /* A SigmoidCrossEntropy layer: inputs x and t, output the loss (1,). */
 ll_status ll_sigmoid_cross_entropy_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_sigmoid_cross_entropy_def;
+
+/* The CUDA twin, lib/gpu/sigmoid_cross_entropy.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_sigmoid_cross_entropy_twins(X)                                            \
+    X(ll_sigmoid_cross_entropy_forward_gpu, (const ll_tensor *x, const ll_tensor *t, \
+        ll_tensor *loss))                                                            \
+    X(ll_sigmoid_cross_entropy_backward_gpu, (const ll_tensor *x, const ll_tensor *t,\
+        const ll_tensor *dloss, ll_tensor *dx))
+ll_sigmoid_cross_entropy_twins(LL_TWIN_DECLARE)
+
 #endif

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 
 static const char *const NAME = "softmax";
@@ -69,26 +68,7 @@ ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor
 
 /* --- the layer object --- */
 
-static ll_status softmax_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
-{
-    (void)l;
-    *out = in[0];
-    return LL_OK;
-}
-
-static ll_status softmax_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    (void)l;
-    return ll_softmax_forward(x[0], y);
-}
-
-/* Backward is fed the y of the forward, not x. */
-static ll_status softmax_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                     const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)l, (void)x;
-    return dx[0] ? ll_softmax_backward(y, dy, dx[0]) : LL_OK;
-}
+LL_UNARY_LAYER(softmax, y) /* backward is fed the y of the forward, not x */
 
 static const char *softmax_degenerate(const ll_layer *l, const ll_shape *in)
 {
@@ -97,35 +77,12 @@ static const char *softmax_degenerate(const ll_layer *l, const ll_shape *in)
 }
 
 /* No fingerprint: softmax is smooth everywhere (the max only shifts the exponents). */
-static const ll_layer_ops softmax_ops = {
-    .kind = "softmax",
-    .n_inputs = 1,
-    .input_names = {"x"},
-    .input_has_grad = {true},
-    .output_shape = softmax_output_shape,
+const ll_layer_def ll_softmax_def = {
+    .name = "softmax",
+    .summary = "y = exp(x) / sum exp(x) along the last axis",
+    .default_input = LL_SHAPE(4, 5),
+    LL_ONE_INPUT,
     .forward = softmax_forward_op,
     .backward = softmax_backward_op,
     .degenerate = softmax_degenerate,
-};
-
-ll_status ll_softmax_new(ll_layer **out)
-{
-    return ll_layer_new_stateless(&softmax_ops, out);
-}
-
-static ll_status softmax_create(const ll_config *cfg, const ll_shape *in, uint64_t seed,
-                                ll_layer **out)
-{
-    (void)in, (void)seed;
-    static const char *const keys[] = {NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    return ll_softmax_new(out);
-}
-
-const ll_layer_info ll_softmax_info = {
-    .kind = "softmax",
-    .summary = "y = exp(x) / sum exp(x) along the last axis",
-    .options = "",
-    .default_input = LL_SHAPE(4, 5),
-    .create = softmax_create,
 };

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "../init.h"
-#include "../gpu/layers_gpu.h"
 #include "../registry.h"
 #include "../rng.h"
 
@@ -214,11 +213,20 @@ ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *
     return backward(prob, t, false, dloss, dx);
 }
 
+/* The labels=index|onehot option: the form fill_input draws. */
+static ll_status read_labels(const ll_config *cfg, labels_form *form)
+{
+    int choice;
+    LL_TRY(ll_config_choice(cfg, NAME, "labels", LABELS_INDEX, LABEL_CHOICES, &choice));
+    *form = (labels_form)choice;
+    return LL_OK;
+}
+
 /* --- the layer object --- */
 
 typedef struct {
-    ll_layer base;  /* first, so that an ll_layer * is a softmax_with_loss_layer * */
-    ll_tensor prob; /* cache of the last forward, (N, C) */
+    ll_layer base;   /* first, so that an ll_layer * is a softmax_with_loss_layer * */
+    ll_tensor *prob; /* cache of the last forward, (N, C) */
 } softmax_with_loss_layer;
 
 static ll_status swl_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -235,8 +243,8 @@ static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
 {
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     /* The cache lives on x's device (the GPU twin writes it there). */
-    LL_TRY(ll_tensor_ensure(&s->prob, x[0]->shape, x[0]->device));
-    return forward(x[0], x[1], l->targets_checked, &s->prob, y);
+    LL_TRY(ll_tensor_ensure(s->prob, x[0]->shape, x[0]->device));
+    return forward(x[0], x[1], l->targets_checked, s->prob, y);
 }
 
 /* The labels have no gradient (dx[1] is always NULL) and there are no
@@ -248,55 +256,22 @@ static ll_status swl_backward_op(ll_layer *l, const ll_tensor *const *x, const l
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     if (!dx[0])
         return LL_OK;
-    if (!s->prob.data || !ll_shape_equal(s->prob.shape, x[0]->shape)) {
-        char buf[64];
-        return ll_fail(LL_EARG,
-                       "%s: backward needs the probabilities of a forward on x of shape %s; run "
-                       "forward first",
-                       NAME, ll_shape_str(x[0]->shape, buf, sizeof buf));
-    }
-    return backward(&s->prob, x[1], l->targets_checked, dy, dx[0]);
+    return backward(s->prob, x[1], l->targets_checked, dy, dx[0]);
 }
 
-static void swl_destroy(ll_layer *l)
+static ll_status swl_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
 {
-    ll_tensor_free(&((softmax_with_loss_layer *)l)->prob);
+    (void)in, (void)seed;
+    labels_form form; /* the form of the labels is seen in t's shape; the option is for fill_input */
+    LL_TRY(read_labels(cfg, &form));
+    ((softmax_with_loss_layer *)l)->prob = ll_layer_scratch(l);
+    return LL_OK;
 }
-
-/* No fingerprint: softmax and log-sum-exp are smooth everywhere. */
-static const ll_layer_ops swl_ops = {
-    .kind = "softmax_with_loss",
-    .n_inputs = 2,
-    .input_names = {"x", "t"},
-    .input_has_grad = {true, false},
-    .is_loss = true,
-    .output_shape = swl_output_shape,
-    .forward = swl_forward_op,
-    .backward = swl_backward_op,
-    .destroy = swl_destroy,
-};
 
 ll_status ll_softmax_with_loss_new(ll_layer **out)
 {
-    softmax_with_loss_layer *s = calloc(1, sizeof *s);
-    if (!s)
-        return ll_fail(LL_ENOMEM, "%s: cannot allocate the layer", NAME);
-    s->base.ops = &swl_ops;
-    s->base.training = true;
-    *out = &s->base;
-    return LL_OK;
-}
-
-/* --- the registry entry --- */
-
-static ll_status read_labels(const ll_config *cfg, labels_form *form)
-{
-    static const char *const keys[] = {"labels", NULL};
-    LL_TRY(ll_config_check_keys(cfg, NAME, keys));
-    int choice;
-    LL_TRY(ll_config_choice(cfg, NAME, "labels", LABELS_INDEX, LABEL_CHOICES, &choice));
-    *form = (labels_form)choice;
-    return LL_OK;
+    LL_TRY(ll_layer_alloc(&ll_softmax_with_loss_def, out));
+    return swl_setup(*out, NULL, NULL, 0);
 }
 
 static ll_status swl_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
@@ -307,16 +282,6 @@ static ll_status swl_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *i
     in[0] = x0;
     in[1] = form == LABELS_INDEX ? LL_SHAPE(x0.dim[0]) : x0;
     return LL_OK;
-}
-
-static ll_status swl_create(const ll_config *cfg, const ll_shape *in, uint64_t seed, ll_layer **out)
-{
-    (void)seed;
-    labels_form option, given;
-    LL_TRY(read_labels(cfg, &option));
-    LL_TRY(expect_scores("x", in[0]));
-    LL_TRY(target_form(in[0], in[1], &given));
-    return ll_softmax_with_loss_new(out);
 }
 
 /* Input i is drawn from stream i: x as Gaussian scores (so a caller may rely
@@ -351,12 +316,23 @@ static ll_status swl_fill_input(const ll_config *cfg, const ll_shape *in, int i,
     return LL_OK;
 }
 
-const ll_layer_info ll_softmax_with_loss_info = {
-    .kind = "softmax_with_loss",
+/* No fingerprint: softmax and log-sum-exp are smooth everywhere. */
+const ll_layer_def ll_softmax_with_loss_def = {
+    .name = "softmax_with_loss",
     .summary = "softmax of the scores, then the mean cross-entropy against the labels",
     .options = "labels=index",
     .default_input = LL_SHAPE(4, 5),
+    .n_inputs = 2,
+    .input_names = {"x", "t"},
+    .input_has_grad = {true, false},
+    .is_loss = true,
+    .size = sizeof(softmax_with_loss_layer),
+    .backward_needs_forward = true,
+    .output_shape = swl_output_shape,
+    .forward = swl_forward_op,
+    .backward = swl_backward_op,
+    .setup = swl_setup,
     .input_shapes = swl_input_shapes,
-    .create = swl_create,
     .fill_input = swl_fill_input,
+    .check_targets = ll_softmax_with_loss_check_targets,
 };

@@ -39,4 +39,16 @@ ll_status ll_softmax_with_loss_check_targets(const ll_tensor *t, ll_shape scores
 /* A SoftmaxWithLoss layer: inputs x and t, output the loss (1,). */
 ll_status ll_softmax_with_loss_new(ll_layer **out);
 
+/* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
+extern const ll_layer_def ll_softmax_with_loss_def;
+
+/* The CUDA twin, lib/gpu/softmax_with_loss.cu: the same arguments as the functions above,
+ * which call it for GPU tensors after their checks (so never call it directly). */
+#define ll_softmax_with_loss_twins(X)                                                            \
+    X(ll_softmax_with_loss_forward_gpu, (const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,\
+        ll_tensor *loss))                                                                        \
+    X(ll_softmax_with_loss_backward_gpu, (const ll_tensor *prob, const ll_tensor *t,             \
+        const ll_tensor *dloss, ll_tensor *dx))
+ll_softmax_with_loss_twins(LL_TWIN_DECLARE)
+
 #endif
