@@ -20,10 +20,11 @@
  *            PyTorch's count_include_pad)
  *
  * The fast path, ll_pool_forward and ll_pool_backward, clips each window to
- * the image instead of testing every pixel, and gives 2x2 windows at stride 2
- * without padding loops of their own; it makes the same comparisons and the
- * same additions in the same order, so checks/test_ref_conv.c holds it to
- * the reference bit for bit, argmax included.
+ * the image instead of testing every pixel, and gives max pooling over 2x2
+ * windows at stride 2, unpadded, loops of their own; it makes the same
+ * comparisons and the same additions in the same order, so
+ * checks/test_ref_conv.c holds it to the reference bit for bit, argmax
+ * included.
  *
  * dx is overwritten (= rule). The layer object owns the argmax cache (int32,
  * one per output, on x's device). With GPU tensors the public functions run
