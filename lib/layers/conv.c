@@ -93,6 +93,180 @@ static ll_status conv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, con
     return LL_OK;
 }
 
+/* Which code a call runs. The reference reads x and W where they lie, so the
+ * fast path's scratch tensors (col, ycol, dycol, dcol) are checked only for
+ * the fast path (and its CUDA twin), which needs them. */
+typedef enum { CONV_REFERENCE, CONV_FAST_PATH } conv_path;
+
+/* Every check of a forward call, made once per call, in the order the
+ * messages promise; works out d. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                               int stride, int pad, const ll_tensor *col, const ll_tensor *ycol,
+                               const ll_tensor *y, conv_path path, conv_dims *d)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
+    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, d));
+    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d->F), "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d->N, d->F, d->OH, d->OW), "x", x));
+    if (path == CONV_FAST_PATH && (!col || !ycol))
+        return ll_fail(LL_EARG, "conv: %s is NULL, expected a tensor for the %s",
+                       !col ? "col" : "ycol", !col ? "im2col cache" : "GEMM's output");
+    return LL_OK;
+}
+
+/* Every check of a backward call, made once per call; works out d. */
+static ll_status check_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
+                                const ll_tensor *dy, int stride, int pad, const ll_tensor *dycol,
+                                const ll_tensor *dcol, const ll_tensor *dx, const ll_tensor *dW,
+                                const ll_tensor *db, conv_path path, conv_dims *d)
+{
+    const bool fast = path == CONV_FAST_PATH;
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
+    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, d));
+    if (fast) /* N*L: conv_dims_of checked that it fits */
+        LL_TRY(ll_expect_like(NAME, "col", col, LL_SHAPE(d->CKK, d->N * d->L), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d->N, d->F, d->OH, d->OW), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d->F), "x", x));
+    if (fast && !dycol)
+        return ll_fail(LL_EARG, "conv: dycol is NULL, expected a scratch tensor for dy");
+    if (dx) {
+        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+        if (fast && !dcol)
+            return ll_fail(LL_EARG, "conv: dcol is NULL, expected a scratch tensor for dx");
+    }
+    /* dycol is written before col is read: they must not share memory. */
+    if (fast && dycol->data && dycol->data == col->data)
+        return ll_fail(LL_EARG, "conv: dycol and col are the same tensor, expected separate memory");
+    return LL_OK;
+}
+
+/* --- the reference: the formulas of conv.h, one plain loop nest each --- */
+
+/* Where element [n,c,h,w] of x (N, C, H, W) lies in x->data (row-major). */
+static size_t x_at(const conv_dims *d, int n, int c, int h, int w)
+{
+    return (((size_t)n * d->C + c) * d->H + h) * d->W + w;
+}
+
+/* Where element [f,c,u,v] of W (F, C, KH, KW) lies in W->data. */
+static size_t w_at(const conv_dims *d, int f, int c, int u, int v)
+{
+    return (((size_t)f * d->C + c) * d->KH + u) * d->KW + v;
+}
+
+/* Where element [n,f,i,j] of y or dy (N, F, OH, OW) lies in its data. */
+static size_t y_at(const conv_dims *d, int n, int f, int i, int j)
+{
+    return (((size_t)n * d->F + f) * d->OH + i) * d->OW + j;
+}
+
+/* xpad[n,c,hp,wp]: x with p zeros around each image, so padded row hp is
+ * row hp - p of x (and likewise for columns), and 0 off the image. */
+static ll_real xpad(const ll_tensor *x, const conv_dims *d, int p, int n, int c, int hp, int wp)
+{
+    int h = hp - p, w = wp - p;
+    if (h < 0 || h >= d->H || w < 0 || w >= d->W)
+        return 0;
+    return x->data[x_at(d, n, c, h, w)];
+}
+
+/* The output index i whose window puts kernel row u on input row h, that is
+ * i*s + u - p = h, or -1 when no output (0 <= i < out) has such a window. The
+ * same for columns, with j, v, w. */
+static int window_onto(int h, int u, int s, int p, int out)
+{
+    int is = h + p - u; /* i*s */
+    if (is < 0 || is % s != 0 || is / s >= out)
+        return -1;
+    return is / s;
+}
+
+ll_status ll_conv_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                              int stride, int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
+{
+    conv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, stride, pad, col, ycol, y, CONV_REFERENCE, &d));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* W, b and y are where x is: checked */
+    const int s = stride, p = pad;           /* the names of the formulas */
+
+    /* y[n,f,i,j] = b[f] + sum_{c,u,v} W[f,c,u,v] * xpad[n, c, i*s + u, j*s + v] */
+    for (int n = 0; n < d.N; n++)
+        for (int f = 0; f < d.F; f++)
+            for (int i = 0; i < d.OH; i++)
+                for (int j = 0; j < d.OW; j++) {
+                    ll_real sum = 0;
+                    for (int c = 0; c < d.C; c++)
+                        for (int u = 0; u < d.KH; u++)
+                            for (int v = 0; v < d.KW; v++)
+                                sum += W->data[w_at(&d, f, c, u, v)] *
+                                       xpad(x, &d, p, n, c, i * s + u, j * s + v);
+                    y->data[y_at(&d, n, f, i, j)] = b->data[f] + sum;
+                }
+    return LL_OK;
+}
+
+ll_status ll_conv_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
+                               const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
+                               ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
+{
+    conv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db, CONV_REFERENCE,
+                          &d));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* every other tensor is where x is: checked */
+    const int s = stride, p = pad;           /* the names of the formulas */
+
+    /* db[f] = sum_{n,i,j} dy[n,f,i,j]   (in double, as the fast path sums it) */
+    for (int f = 0; f < d.F; f++) {
+        double sum = 0;
+        for (int n = 0; n < d.N; n++)
+            for (int i = 0; i < d.OH; i++)
+                for (int j = 0; j < d.OW; j++)
+                    sum += dy->data[y_at(&d, n, f, i, j)];
+        db->data[f] = (ll_real)sum;
+    }
+    /* dW[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] * xpad[n, c, i*s + u, j*s + v] */
+    for (int f = 0; f < d.F; f++)
+        for (int c = 0; c < d.C; c++)
+            for (int u = 0; u < d.KH; u++)
+                for (int v = 0; v < d.KW; v++) {
+                    ll_real sum = 0;
+                    for (int n = 0; n < d.N; n++)
+                        for (int i = 0; i < d.OH; i++)
+                            for (int j = 0; j < d.OW; j++)
+                                sum += dy->data[y_at(&d, n, f, i, j)] *
+                                       xpad(x, &d, p, n, c, i * s + u, j * s + v);
+                    dW->data[w_at(&d, f, c, u, v)] = sum;
+                }
+    if (!dx)
+        return LL_OK;
+    /* dx[n,c,h,w] = sum_{f,u,v} dy[n,f,i,j] * W[f,c,u,v]
+     *               over the (i, j) with i*s + u - p = h and j*s + v - p = w */
+    for (int n = 0; n < d.N; n++)
+        for (int c = 0; c < d.C; c++)
+            for (int h = 0; h < d.H; h++)
+                for (int w = 0; w < d.W; w++) {
+                    ll_real sum = 0;
+                    for (int f = 0; f < d.F; f++)
+                        for (int u = 0; u < d.KH; u++)
+                            for (int v = 0; v < d.KW; v++) {
+                                int i = window_onto(h, u, s, p, d.OH);
+                                int j = window_onto(w, v, s, p, d.OW);
+                                if (i >= 0 && j >= 0)
+                                    sum += dy->data[y_at(&d, n, f, i, j)] *
+                                           W->data[w_at(&d, f, c, u, v)];
+                            }
+                    dx->data[x_at(&d, n, c, h, w)] = sum;
+                }
+    return LL_OK;
+}
+
+/* --- the fast path: im2col + GEMM, a chunk of images per product --- */
+
 /* How many images one GEMM covers: as many as keep the chunk's product
  * ycol (F, B*L) within CONV_CHUNK_BYTES, at least one, at most N. */
 static int chunk_images(const conv_dims *d)
@@ -102,119 +276,129 @@ static int chunk_images(const conv_dims *d)
     return b < 1 ? 1 : b > (size_t)d->N ? d->N : (int)b;
 }
 
-ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
-                          int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
+/* ll_conv_forward on the CPU, its arguments checked: y = W . im2col(x) + b. */
+static ll_status conv_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                   int stride, int pad, ll_tensor *col, ll_tensor *ycol,
+                                   ll_tensor *y, const conv_dims *d)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_tensor(NAME, "W", W));
-    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
-    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d.F), "x", x));
-    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
-    if (!col || !ycol)
-        return ll_fail(LL_EARG, "conv: %s is NULL, expected a tensor for the %s",
-                       !col ? "col" : "ycol", !col ? "im2col cache" : "GEMM's output");
-    if (x->device == LL_GPU)
-        return ll_conv_forward_gpu(x, W, b, stride, pad, col, ycol, y); /* lib/gpu/conv.cu */
-    const int NL = d.N * d.L; /* columns of the whole batch; conv_dims_of checked it fits */
-    const int B = chunk_images(&d);
-    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.CKK, NL), LL_CPU));
-    LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d.F, B * d.L), LL_CPU));
+    const int NL = d->N * d->L; /* columns of the whole batch; conv_dims_of checked it fits */
+    const int B = chunk_images(d);
+    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d->CKK, NL), LL_CPU));
+    LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d->F, B * d->L), LL_CPU));
 
     /* Image n's receptive fields fill columns [n*L, (n+1)*L) of col, so B
      * images side by side make one GEMM: a few large products keep OpenBLAS's
      * threads busy where N small ones would make them wait for each other N
      * times, and a chunk's product is still small enough to stay in cache
      * until it is copied into y. */
-    size_t x_step = (size_t)d.C * d.H * d.W;
-    for (int n0 = 0; n0 < d.N; n0 += B) {
-        int nb = d.N - n0 < B ? d.N - n0 : B; /* images in this chunk */
-        int cols = nb * d.L;
-        ll_real *colc = col->data + (size_t)n0 * d.L; /* (CKK, cols), rows NL apart */
+    size_t x_step = (size_t)d->C * d->H * d->W;
+    for (int n0 = 0; n0 < d->N; n0 += B) {
+        int nb = d->N - n0 < B ? d->N - n0 : B; /* images in this chunk */
+        int cols = nb * d->L;
+        ll_real *colc = col->data + (size_t)n0 * d->L; /* (CKK, cols), rows NL apart */
         for (int n = 0; n < nb; n++)
-            ll_im2col_ld(x->data + (n0 + n) * x_step, d.C, d.H, d.W, d.KH, d.KW, stride, pad,
-                         colc + (size_t)n * d.L, (size_t)NL);
+            ll_im2col_ld(x->data + (n0 + n) * x_step, d->C, d->H, d->W, d->KH, d->KW, stride,
+                         pad, colc + (size_t)n * d->L, (size_t)NL);
         /* ycol (F, cols) = W (F, CKK) . colc (CKK, cols) */
-        ll_gemm(false, false, d.F, cols, d.CKK, 1, W->data, d.CKK, colc, NL, 0, ycol->data, cols);
+        ll_gemm(false, false, d->F, cols, d->CKK, 1, W->data, d->CKK, colc, NL, 0, ycol->data,
+                cols);
         /* ycol is ordered (F, nb, L), y is (N, F, L): move each run of L
          * outputs to its place, writing y front to back, and add the filter's
          * bias on the way (the chunk's ycol is still in cache). */
         for (int n = 0; n < nb; n++)
-            for (int f = 0; f < d.F; f++) {
-                const ll_real *src = ycol->data + ((size_t)f * nb + n) * d.L; /* (L) */
-                ll_real *dst = y->data + ((size_t)(n0 + n) * d.F + f) * d.L;  /* (L) */
+            for (int f = 0; f < d->F; f++) {
+                const ll_real *src = ycol->data + ((size_t)f * nb + n) * d->L; /* (L) */
+                ll_real *dst = y->data + ((size_t)(n0 + n) * d->F + f) * d->L;  /* (L) */
                 ll_real bf = b->data[f];
-                for (int o = 0; o < d.L; o++)
+                for (int o = 0; o < d->L; o++)
                     dst[o] = src[o] + bf;
             }
     }
     return LL_OK;
 }
 
+/* Backward's first step for the chunk of nb images from n0: its dy (nb, F, L)
+ * in the GEMM's order, dycol (F, nb*L), the inverse of forward's move. db[f],
+ * the sum of everything b[f] was added to, collects the sums of row f over
+ * the chunks (the first chunk overwrites it). */
+static void gather_dy_chunk(const ll_tensor *dy, int n0, int nb, const conv_dims *d,
+                            ll_tensor *dycol, ll_tensor *db)
+{
+    int cols = nb * d->L;
+    for (int f = 0; f < d->F; f++) {
+        ll_real *row = dycol->data + (size_t)f * cols; /* (cols) */
+        for (int n = 0; n < nb; n++) {
+            const ll_real *src = dy->data + ((size_t)(n0 + n) * d->F + f) * d->L; /* (L) */
+            memcpy(row + (size_t)n * d->L, src, (size_t)d->L * sizeof *row);
+        }
+        ll_real sum = (ll_real)ll_sum(row, (size_t)cols);
+        db->data[f] = n0 == 0 ? sum : db->data[f] + sum;
+    }
+}
+
+/* Backward's dx step for the chunk of nb images from n0: dcol (CKK, cols) =
+ * W^T (CKK, F) . dycol (F, cols), then each image's columns go back onto its
+ * pixels. */
+static void chunk_dx(const ll_tensor *W, const ll_tensor *dycol, int n0, int nb, int stride,
+                     int pad, const conv_dims *d, ll_tensor *dcol, ll_tensor *dx)
+{
+    int cols = nb * d->L;
+    size_t x_step = (size_t)d->C * d->H * d->W;
+    ll_gemm(true, false, d->CKK, cols, d->F, 1, W->data, d->CKK, dycol->data, cols, 0, dcol->data,
+            cols);
+    for (int n = 0; n < nb; n++)
+        ll_col2im_ld(dcol->data + (size_t)n * d->L, (size_t)cols, d->C, d->H, d->W, d->KH, d->KW,
+                     stride, pad, dx->data + (n0 + n) * x_step);
+}
+
+/* ll_conv_backward on the CPU, its arguments checked: chunk by chunk, dy in
+ * the GEMM's order, then dW and dx as products with col and W. */
+static ll_status conv_backward_fast(const ll_tensor *W, const ll_tensor *col, const ll_tensor *dy,
+                                    int stride, int pad, ll_tensor *dycol, ll_tensor *dcol,
+                                    ll_tensor *dx, ll_tensor *dW, ll_tensor *db,
+                                    const conv_dims *d)
+{
+    const int NL = d->N * d->L; /* conv_dims_of checked that it fits */
+    const int B = chunk_images(d);
+    LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d->F, B * d->L), LL_CPU));
+    if (dx)
+        LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d->CKK, B * d->L), LL_CPU));
+
+    for (int n0 = 0; n0 < d->N; n0 += B) {
+        int nb = d->N - n0 < B ? d->N - n0 : B; /* images in this chunk */
+        int cols = nb * d->L;
+        const ll_real *colc = col->data + (size_t)n0 * d->L; /* (CKK, cols), rows NL apart */
+        gather_dy_chunk(dy, n0, nb, d, dycol, db);
+        /* dW (F, CKK) (=, then +=) dycol (F, cols) . colc^T (cols, CKK): beta = 0
+         * for the first chunk overwrites dW, as the gradient rule asks. */
+        ll_gemm(false, true, d->F, d->CKK, cols, 1, dycol->data, cols, colc, NL, n0 == 0 ? 0 : 1,
+                dW->data, d->CKK);
+        if (dx)
+            chunk_dx(W, dycol, n0, nb, stride, pad, d, dcol, dx);
+    }
+    return LL_OK;
+}
+
+ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
+                          int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y)
+{
+    conv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, stride, pad, col, ycol, y, CONV_FAST_PATH, &d));
+    if (x->device == LL_GPU)
+        return ll_conv_forward_gpu(x, W, b, stride, pad, col, ycol, y); /* lib/gpu/conv.cu */
+    return conv_forward_fast(x, W, b, stride, pad, col, ycol, y, &d);
+}
+
 ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
                            const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
                            ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_tensor(NAME, "W", W));
-    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
-    conv_dims d = {0}; /* set by conv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(conv_dims_of(x->shape, W->shape, stride, pad, &d));
-    const int NL = d.N * d.L; /* conv_dims_of checked that it fits */
-    const int B = chunk_images(&d);
-    LL_TRY(ll_expect_like(NAME, "col", col, LL_SHAPE(d.CKK, NL), "x", x));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
-    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
-    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d.F), "x", x));
-    if (!dycol)
-        return ll_fail(LL_EARG, "conv: dycol is NULL, expected a scratch tensor for dy");
-    if (dx) {
-        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
-        if (!dcol)
-            return ll_fail(LL_EARG, "conv: dcol is NULL, expected a scratch tensor for dx");
-    }
-    /* dycol is written before col is read: they must not share memory. */
-    if (dycol->data && dycol->data == col->data)
-        return ll_fail(LL_EARG, "conv: dycol and col are the same tensor, expected separate memory");
+    conv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db, CONV_FAST_PATH,
+                          &d));
     if (x->device == LL_GPU) /* lib/gpu/conv.cu */
         return ll_conv_backward_gpu(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db);
-    LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d.F, B * d.L), LL_CPU));
-    if (dx)
-        LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, B * d.L), LL_CPU));
-
-    size_t x_step = (size_t)d.C * d.H * d.W;
-    for (int n0 = 0; n0 < d.N; n0 += B) {
-        int nb = d.N - n0 < B ? d.N - n0 : B; /* images in this chunk */
-        int cols = nb * d.L;
-        const ll_real *colc = col->data + (size_t)n0 * d.L; /* (CKK, cols), rows NL apart */
-        /* The chunk of dy (nb, F, L) in the GEMM's order (F, nb*L), the inverse
-         * of forward's move. db[f], the sum of everything b[f] was added to,
-         * collects the sums of row f over the chunks. */
-        for (int f = 0; f < d.F; f++) {
-            ll_real *row = dycol->data + (size_t)f * cols; /* (cols) */
-            for (int n = 0; n < nb; n++) {
-                const ll_real *src = dy->data + ((size_t)(n0 + n) * d.F + f) * d.L; /* (L) */
-                memcpy(row + (size_t)n * d.L, src, (size_t)d.L * sizeof *row);
-            }
-            ll_real sum = (ll_real)ll_sum(row, (size_t)cols);
-            db->data[f] = n0 == 0 ? sum : db->data[f] + sum;
-        }
-        /* dW (F, CKK) (=, then +=) dycol (F, cols) . colc^T (cols, CKK): beta = 0
-         * for the first chunk overwrites dW, as the gradient rule asks. */
-        ll_gemm(false, true, d.F, d.CKK, cols, 1, dycol->data, cols, colc, NL, n0 == 0 ? 0 : 1,
-                dW->data, d.CKK);
-        if (!dx)
-            continue;
-        /* dcol (CKK, cols) = W^T (CKK, F) . dycol (F, cols), then each image's
-         * columns go back onto its pixels. */
-        ll_gemm(true, false, d.CKK, cols, d.F, 1, W->data, d.CKK, dycol->data, cols, 0, dcol->data,
-                cols);
-        for (int n = 0; n < nb; n++)
-            ll_col2im_ld(dcol->data + (size_t)n * d.L, (size_t)cols, d.C, d.H, d.W, d.KH, d.KW,
-                         stride, pad, dx->data + (n0 + n) * x_step);
-    }
-    return LL_OK;
+    return conv_backward_fast(W, col, dy, stride, pad, dycol, dcol, dx, dW, db, &d);
 }
 
 ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,

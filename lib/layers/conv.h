@@ -1,29 +1,42 @@
-/* conv.h — 2-D convolution (cross-correlation, as in every DL framework), by im2col + GEMM.
+/* conv.h — 2-D convolution (cross-correlation, as in every DL framework).
  *
  *   x (N, C, H, W)   W (F, C, KH, KW)   b (F)   y (N, F, OH, OW)
- *   OH = (H + 2*pad - KH) / stride + 1,  OW = (W + 2*pad - KW) / stride + 1
+ *   s = stride >= 1, p = pad >= 0: p zeros around every image, xpad, so that
+ *   xpad[n, c, h + p, w + p] = x[n, c, h, w], and 0 off the image
+ *   OH = (H + 2p - KH) / s + 1,  OW = (W + 2p - KW) / s + 1
  *
- *   forward:  y[n,f,i,j] = b[f] + sum_{c,p,q} W[f,c,p,q] * xpad[n, c, i*stride+p, j*stride+q]
- *             computed by im2col + GEMM, B images per matrix product (a chunk):
- *               col (CKK, N*L) = im2col of every image, image n in columns [n*L, (n+1)*L),
- *                                CKK = C*KH*KW, L = OH*OW
- *               ycol (F, B*L)  = W (F, CKK) . col[:, chunk's columns]
- *               y[n,f,:]       = ycol[f, (n - n0)*L : ...] + b[f]   (ycol is (F, B, L), y is NCHW)
- *   backward (= rule, all overwritten), chunk by chunk:
- *               dycol (F, B*L) = the chunk of dy, reordered like ycol
- *               dW (F, CKK)    = sum over chunks of dycol . col[:, chunk]^T
- *               db[f]          = sum_{n,i,j} dy[n,f,i,j]
- *               dcol (CKK, B*L) = W^T (CKK, F) . dycol;  dx_n = col2im(image n's columns)
+ * The reference, ll_conv_forward_ref and ll_conv_backward_ref, is these lines
+ * as loops, one loop nest per line, in this order:
+ *
+ *   forward:  y[n,f,i,j]  = b[f] + sum_{c,u,v} W[f,c,u,v] * xpad[n, c, i*s + u, j*s + v]
+ *   backward (= rule, all overwritten):
+ *             db[f]       = sum_{n,i,j} dy[n,f,i,j]
+ *             dW[f,c,u,v] = sum_{n,i,j} dy[n,f,i,j] * xpad[n, c, i*s + u, j*s + v]
+ *             dx[n,c,h,w] = sum_{f,u,v} dy[n,f,i,j] * W[f,c,u,v]
+ *                             over the (i, j) with i*s + u - p = h and j*s + v - p = w
+ *
+ * The fast path, ll_conv_forward and ll_conv_backward, computes the same by
+ * im2col + GEMM, B images per matrix product (a chunk); checks/test_ref_conv.c
+ * holds it to the reference on every shape class:
+ *   forward:  col (CKK, N*L) = im2col of every image, image n in columns [n*L, (n+1)*L),
+ *                              CKK = C*KH*KW, L = OH*OW
+ *             ycol (F, B*L)  = W (F, CKK) . col[:, chunk's columns]
+ *             y[n,f,:]       = ycol[f, (n - n0)*L : ...] + b[f]   (ycol is (F, B, L), y is NCHW)
+ *   backward, chunk by chunk:
+ *             dycol (F, B*L) = the chunk of dy, reordered like ycol
+ *             dW (F, CKK)    = sum over chunks of dycol . col[:, chunk]^T
+ *             db[f]          = sum over chunks of the row sums of dycol
+ *             dcol (CKK, B*L) = W^T (CKK, F) . dycol;  dx_n = col2im(image n's columns)
  *
  * B is as many images as keep ycol near the size of an L2 cache (at least 1,
  * at most N): see CONV_CHUNK_BYTES in conv.c. The CUDA twin (lib/gpu/conv.cu)
  * takes B = N, one GEMM for the whole batch, and sizes ycol, dycol and dcol
- * (., N*OH*OW) accordingly. Padding is zeros; stride >= 1,
- * pad >= 0, and the padded input must hold at least one kernel window. The
- * layer object owns W, b, dW, db, the cache col that forward fills and
- * backward reads, ycol, which forward writes each chunk's product into and
- * backward then reuses for dycol, and dcol, allocated only when dx is asked
- * for; every buffer is sized once per batch shape. Maths: docs/layers/conv.md.
+ * (., N*OH*OW) accordingly; the reference runs on the CPU only. The padded
+ * input must hold at least one kernel window. The layer object owns W, b,
+ * dW, db, the cache col that forward fills and backward reads, ycol, which
+ * forward writes each chunk's product into and backward then reuses for
+ * dycol, and dcol, allocated only when dx is asked for; every buffer is
+ * sized once per batch shape. Maths: docs/layers/conv.md.
  */
 #ifndef LL_CONV_H
 #define LL_CONV_H
@@ -49,6 +62,20 @@ ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tenso
 ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
                            const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
                            ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
+
+/* The reference: y = conv(x, W) + b by the forward line above, on the CPU
+ * only, refusing what ll_conv_forward refuses of x, W, b and y; col and ycol
+ * are unused: the reference convolves directly. */
+ll_status ll_conv_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                              int stride, int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y);
+
+/* The reference: dW, db and dx (unless NULL), overwritten, by the backward
+ * lines above, on the CPU only, refusing what ll_conv_backward refuses of x,
+ * W, dy and the gradients; col, dycol and dcol are unused: the reference
+ * reads x and W directly. */
+ll_status ll_conv_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
+                               const ll_tensor *dy, int stride, int pad, ll_tensor *dycol,
+                               ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
 
 /* For Conv and its transpose Deconv (deconv.c): checks the construction
  * arguments — sizes and stride >= 1, pad >= 0, a finite weight_std >= 0 —

@@ -99,83 +99,246 @@ static ll_status deconv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, d
     return LL_OK;
 }
 
-ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
-                            int pad, ll_tensor *col, ll_tensor *y)
+/* Which code a call runs. The reference reads x, W and dy where they lie,
+ * so the fast path's scratch (col, dcol) is checked only for the fast path
+ * (and its CUDA twin), which needs it. */
+typedef enum { DECONV_REFERENCE, DECONV_FAST_PATH } deconv_path;
+
+/* Every check of a forward call, made once per call, in the order the
+ * messages promise; works out d. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                               int stride, int pad, const ll_tensor *col, const ll_tensor *y,
+                               deconv_path path, deconv_dims *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(ll_expect_tensor(NAME, "W", W));
     LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
-    deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d.F), "x", x));
-    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
-    if (!col)
+    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, d));
+    LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(d->F), "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d->N, d->F, d->OH, d->OW), "x", x));
+    if (path == DECONV_FAST_PATH && !col)
         return ll_fail(LL_EARG, "deconv: col is NULL, expected a scratch tensor for the columns");
-    if (x->device == LL_GPU)
-        return ll_deconv_forward_gpu(x, W, b, stride, pad, col, y); /* lib/gpu/deconv.cu */
-    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, d.L), LL_CPU));
+    return LL_OK;
+}
 
-    size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
-    for (int n = 0; n < d.N; n++) {
+/* Every check of a backward call, made once per call; works out d. */
+static ll_status check_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                int stride, int pad, const ll_tensor *dcol, const ll_tensor *dx,
+                                const ll_tensor *dW, const ll_tensor *db, deconv_path path,
+                                deconv_dims *d)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_tensor(NAME, "W", W));
+    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
+    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, d));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d->N, d->F, d->OH, d->OW), "x", x));
+    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d->F), "x", x));
+    if (dx)
+        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+    if (path == DECONV_FAST_PATH && !dcol)
+        return ll_fail(LL_EARG, "deconv: dcol is NULL, expected a scratch tensor for the columns");
+    return LL_OK;
+}
+
+/* --- the reference: the formulas of deconv.h, one plain loop nest each --- */
+
+/* Where element [n,c,i,j] of x (N, C, H, W) lies in x->data (row-major). */
+static size_t x_at(const deconv_dims *d, int n, int c, int i, int j)
+{
+    return (((size_t)n * d->C + c) * d->H + i) * d->W + j;
+}
+
+/* Where element [c,f,u,v] of W (C, F, KH, KW) lies in W->data. */
+static size_t w_at(const deconv_dims *d, int c, int f, int u, int v)
+{
+    return (((size_t)c * d->F + f) * d->KH + u) * d->KW + v;
+}
+
+/* Where element [n,f,h,w] of y or dy (N, F, OH, OW) lies in its data. */
+static size_t y_at(const deconv_dims *d, int n, int f, int h, int w)
+{
+    return (((size_t)n * d->F + f) * d->OH + h) * d->OW + w;
+}
+
+/* dy[n,f,h,w], or 0 where (h, w) lies in the border that the pad cropped off
+ * y: a stamp's entries there reached no output, so they carry no gradient. */
+static ll_real dy_or_0(const ll_tensor *dy, const deconv_dims *d, int n, int f, int h, int w)
+{
+    if (h < 0 || h >= d->OH || w < 0 || w >= d->OW)
+        return 0;
+    return dy->data[y_at(d, n, f, h, w)];
+}
+
+/* The input index i whose stamp puts kernel row u on output row h, that is
+ * i*s - p + u = h, or -1 when no input (0 <= i < in) stamps there. The same
+ * for columns, with j, v, w. */
+static int stamp_onto(int h, int u, int s, int p, int in)
+{
+    int is = h + p - u; /* i*s */
+    if (is < 0 || is % s != 0 || is / s >= in)
+        return -1;
+    return is / s;
+}
+
+ll_status ll_deconv_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                int stride, int pad, ll_tensor *col, ll_tensor *y)
+{
+    deconv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, stride, pad, col, y, DECONV_REFERENCE, &d));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* W, b and y are where x is: checked */
+    const int s = stride, p = pad;           /* the names of the formulas */
+
+    /* y[n,f,h,w] = b[f] + sum_{c,u,v} x[n,c,i,j] * W[c,f,u,v]
+     *              over the (i, j) with i*s - p + u = h and j*s - p + v = w */
+    for (int n = 0; n < d.N; n++)
+        for (int f = 0; f < d.F; f++)
+            for (int h = 0; h < d.OH; h++)
+                for (int w = 0; w < d.OW; w++) {
+                    ll_real sum = 0;
+                    for (int c = 0; c < d.C; c++)
+                        for (int u = 0; u < d.KH; u++)
+                            for (int v = 0; v < d.KW; v++) {
+                                int i = stamp_onto(h, u, s, p, d.H);
+                                int j = stamp_onto(w, v, s, p, d.W);
+                                if (i >= 0 && j >= 0)
+                                    sum += x->data[x_at(&d, n, c, i, j)] *
+                                           W->data[w_at(&d, c, f, u, v)];
+                            }
+                    y->data[y_at(&d, n, f, h, w)] = b->data[f] + sum;
+                }
+    return LL_OK;
+}
+
+ll_status ll_deconv_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                 int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
+                                 ll_tensor *dW, ll_tensor *db)
+{
+    deconv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, dy, stride, pad, dcol, dx, dW, db, DECONV_REFERENCE, &d));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* every other tensor is where x is: checked */
+    const int s = stride, p = pad;           /* the names of the formulas */
+
+    /* db[f] = sum_{n,h,w} dy[n,f,h,w]   (in double, as the fast path sums it) */
+    for (int f = 0; f < d.F; f++) {
+        double sum = 0;
+        for (int n = 0; n < d.N; n++)
+            for (int h = 0; h < d.OH; h++)
+                for (int w = 0; w < d.OW; w++)
+                    sum += dy->data[y_at(&d, n, f, h, w)];
+        db->data[f] = (ll_real)sum;
+    }
+    /* dW[c,f,u,v] = sum_{n,i,j} x[n,c,i,j] * dy[n, f, i*s - p + u, j*s - p + v] */
+    for (int c = 0; c < d.C; c++)
+        for (int f = 0; f < d.F; f++)
+            for (int u = 0; u < d.KH; u++)
+                for (int v = 0; v < d.KW; v++) {
+                    ll_real sum = 0;
+                    for (int n = 0; n < d.N; n++)
+                        for (int i = 0; i < d.H; i++)
+                            for (int j = 0; j < d.W; j++)
+                                sum += x->data[x_at(&d, n, c, i, j)] *
+                                       dy_or_0(dy, &d, n, f, i * s - p + u, j * s - p + v);
+                    dW->data[w_at(&d, c, f, u, v)] = sum;
+                }
+    if (!dx)
+        return LL_OK;
+    /* dx[n,c,i,j] = sum_{f,u,v} dy[n, f, i*s - p + u, j*s - p + v] * W[c,f,u,v] */
+    for (int n = 0; n < d.N; n++)
+        for (int c = 0; c < d.C; c++)
+            for (int i = 0; i < d.H; i++)
+                for (int j = 0; j < d.W; j++) {
+                    ll_real sum = 0;
+                    for (int f = 0; f < d.F; f++)
+                        for (int u = 0; u < d.KH; u++)
+                            for (int v = 0; v < d.KW; v++)
+                                sum += dy_or_0(dy, &d, n, f, i * s - p + u, j * s - p + v) *
+                                       W->data[w_at(&d, c, f, u, v)];
+                    dx->data[x_at(&d, n, c, i, j)] = sum;
+                }
+    return LL_OK;
+}
+
+/* --- the fast path: a GEMM and col2im (forward), im2col and GEMMs (backward), per image --- */
+
+/* ll_deconv_forward on the CPU, its arguments checked: per image, the stamps
+ * col_n = Wm^T . x_n, added onto y_n by col2im, then the bias. */
+static ll_status deconv_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                     int stride, int pad, ll_tensor *col, ll_tensor *y,
+                                     const deconv_dims *d)
+{
+    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d->FKK, d->L), LL_CPU));
+    size_t x_step = (size_t)d->C * d->L, y_step = (size_t)d->F * d->OL;
+    for (int n = 0; n < d->N; n++) {
         ll_real *yn = y->data + n * y_step; /* (F, OH, OW) */
         /* col (FKK, L) = Wm^T (FKK, C) . x_n (C, L); Wm = W as (C, FKK) */
-        ll_gemm(true, false, d.FKK, d.L, d.C, 1, W->data, d.FKK, x->data + n * x_step, d.L, 0,
-                col->data, d.L);
+        ll_gemm(true, false, d->FKK, d->L, d->C, 1, W->data, d->FKK, x->data + n * x_step, d->L,
+                0, col->data, d->L);
         /* Every column (one input pixel) is added onto its KH x KW window of y_n. */
-        ll_col2im(col->data, d.F, d.OH, d.OW, d.KH, d.KW, stride, pad, yn);
-        for (int f = 0; f < d.F; f++) {
+        ll_col2im(col->data, d->F, d->OH, d->OW, d->KH, d->KW, stride, pad, yn);
+        for (int f = 0; f < d->F; f++) {
             ll_real bf = b->data[f];
-            ll_real *yf = yn + (size_t)f * d.OL; /* (OH*OW) */
-            for (int o = 0; o < d.OL; o++)
+            ll_real *yf = yn + (size_t)f * d->OL; /* (OH*OW) */
+            for (int o = 0; o < d->OL; o++)
                 yf[o] += bf;
         }
     }
     return LL_OK;
 }
 
-ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
-                             int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
-                             ll_tensor *db)
+/* ll_deconv_backward on the CPU, its arguments checked: per image, the
+ * windows of dy each input pixel stamped, dcol_n = im2col(dy_n), then dW and
+ * dx as products with x_n and Wm; db as the sums of dy. */
+static ll_status deconv_backward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                      int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
+                                      ll_tensor *dW, ll_tensor *db, const deconv_dims *d)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_tensor(NAME, "W", W));
-    LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
-    deconv_dims d = {0}; /* set by deconv_dims_of; {0} quiets -Wmaybe-uninitialized */
-    LL_TRY(deconv_dims_of(x->shape, W->shape, stride, pad, &d));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d.N, d.F, d.OH, d.OW), "x", x));
-    LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
-    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(d.F), "x", x));
-    if (dx)
-        LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
-    if (!dcol)
-        return ll_fail(LL_EARG, "deconv: dcol is NULL, expected a scratch tensor for the columns");
-    if (x->device == LL_GPU)
-        return ll_deconv_backward_gpu(x, W, dy, stride, pad, dcol, dx, dW, db); /* lib/gpu/deconv.cu */
-    LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, d.L), LL_CPU));
-
-    size_t x_step = (size_t)d.C * d.L, y_step = (size_t)d.F * d.OL;
-    for (int n = 0; n < d.N; n++) {
+    LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d->FKK, d->L), LL_CPU));
+    size_t x_step = (size_t)d->C * d->L, y_step = (size_t)d->F * d->OL;
+    for (int n = 0; n < d->N; n++) {
         const ll_real *xn = x->data + n * x_step; /* (C, L) */
         /* dcol (FKK, L) = im2col(dy_n): the window of dy that each input pixel stamped */
-        ll_im2col(dy->data + n * y_step, d.F, d.OH, d.OW, d.KH, d.KW, stride, pad, dcol->data);
+        ll_im2col(dy->data + n * y_step, d->F, d->OH, d->OW, d->KH, d->KW, stride, pad,
+                  dcol->data);
         /* dW (C, FKK) (=, then +=) x_n (C, L) . dcol^T (L, FKK) */
-        ll_gemm(false, true, d.C, d.FKK, d.L, 1, xn, d.L, dcol->data, d.L, n == 0 ? 0 : 1,
-                dW->data, d.FKK);
+        ll_gemm(false, true, d->C, d->FKK, d->L, 1, xn, d->L, dcol->data, d->L, n == 0 ? 0 : 1,
+                dW->data, d->FKK);
         /* dx_n (C, L) = Wm (C, FKK) . dcol (FKK, L) */
         if (dx)
-            ll_gemm(false, false, d.C, d.L, d.FKK, 1, W->data, d.FKK, dcol->data, d.L, 0,
-                    dx->data + n * x_step, d.L);
+            ll_gemm(false, false, d->C, d->L, d->FKK, 1, W->data, d->FKK, dcol->data, d->L, 0,
+                    dx->data + n * x_step, d->L);
     }
-    for (int f = 0; f < d.F; f++) {
+    for (int f = 0; f < d->F; f++) {
         double sum = 0; /* in double: a float sum over N*OH*OW terms drifts */
-        for (int n = 0; n < d.N; n++) {
-            const ll_real *dyf = dy->data + n * y_step + (size_t)f * d.OL; /* (OH*OW) */
-            for (int o = 0; o < d.OL; o++)
+        for (int n = 0; n < d->N; n++) {
+            const ll_real *dyf = dy->data + n * y_step + (size_t)f * d->OL; /* (OH*OW) */
+            for (int o = 0; o < d->OL; o++)
                 sum += dyf[o];
         }
         db->data[f] = (ll_real)sum;
     }
     return LL_OK;
+}
+
+ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
+                            int pad, ll_tensor *col, ll_tensor *y)
+{
+    deconv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, stride, pad, col, y, DECONV_FAST_PATH, &d));
+    if (x->device == LL_GPU)
+        return ll_deconv_forward_gpu(x, W, b, stride, pad, col, y); /* lib/gpu/deconv.cu */
+    return deconv_forward_fast(x, W, b, stride, pad, col, y, &d);
+}
+
+ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                             int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
+                             ll_tensor *db)
+{
+    deconv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, dy, stride, pad, dcol, dx, dW, db, DECONV_FAST_PATH, &d));
+    if (x->device == LL_GPU) /* lib/gpu/deconv.cu */
+        return ll_deconv_backward_gpu(x, W, dy, stride, pad, dcol, dx, dW, db);
+    return deconv_backward_fast(x, W, dy, stride, pad, dcol, dx, dW, db, &d);
 }
 
 /* --- the layer object --- */

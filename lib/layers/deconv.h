@@ -1,4 +1,4 @@
-/* deconv.h — transposed 2-D convolution ("deconvolution"), by GEMM + col2im.
+/* deconv.h — transposed 2-D convolution ("deconvolution").
  *
  *   x (N, C, H, W)   W (C, F, KH, KW)   b (F)   y (N, F, OH, OW)
  *   OH = (H - 1) * stride - 2*pad + KH,  OW = (W - 1) * stride - 2*pad + KW
@@ -7,19 +7,30 @@
  * shapes are those of a Conv run backwards: a Conv with stride s and pad p
  * that takes (F, OH, OW) images to (C, H, W) ones, with the weight (C, F, KH, KW).
  *
- *   forward:  y[n,f,h,w] = b[f] + sum over c, i, j, u, v with i*s - p + u = h and
- *                          j*s - p + v = w  of  x[n,c,i,j] * W[c,f,u,v]
+ * With s = stride and p = pad, the reference, ll_deconv_forward_ref and
+ * ll_deconv_backward_ref, is these lines as loops, one loop nest per line, in
+ * this order (a dy index in the border that the pad crops off counts as 0):
+ *
+ *   forward:  y[n,f,h,w]  = b[f] + sum_{c,u,v} x[n,c,i,j] * W[c,f,u,v]
+ *                             over the (i, j) with i*s - p + u = h and j*s - p + v = w
  *             (each input pixel stamps its KH x KW patch of weights onto y, at
- *             stride s; overlapping stamps add), computed per image as
- *             col_n (F*KH*KW, H*W) = Wm^T (F*KH*KW, C) . x_n (C, H*W),
+ *             stride s; overlapping stamps add)
+ *   backward (= rule, all overwritten):
+ *             db[f]       = sum_{n,h,w} dy[n,f,h,w]
+ *             dW[c,f,u,v] = sum_{n,i,j} x[n,c,i,j] * dy[n, f, i*s - p + u, j*s - p + v]
+ *             dx[n,c,i,j] = sum_{f,u,v} dy[n, f, i*s - p + u, j*s - p + v] * W[c,f,u,v]
+ *
+ * The fast path, ll_deconv_forward and ll_deconv_backward, computes the same
+ * per image by GEMM and col2im; checks/test_ref_conv.c holds it to the
+ * reference on every shape class (db bit for bit: same sums, same order):
+ *   forward:  col_n (F*KH*KW, H*W) = Wm^T (F*KH*KW, C) . x_n (C, H*W),
  *             y_n = col2im(col_n) with the geometry image (F, OH, OW), kernel
  *             KH x KW, stride s, pad p (whose H x W "output positions" are the
  *             input pixels), then + b[f] on channel f. Wm is W read as (C, F*KH*KW).
- *   backward (= rule, all overwritten):
- *             dcol_n (F*KH*KW, H*W) = im2col(dy_n) with that geometry
+ *   backward: dcol_n (F*KH*KW, H*W) = im2col(dy_n) with that geometry
  *             dx_n (C, H*W)         = Wm (C, F*KH*KW) . dcol_n
  *             dW (C, F*KH*KW)       = sum_n x_n (C, H*W) . dcol_n^T
- *             db[f]                 = sum_{n,h,w} dy[n,f,h,w]
+ *             db[f]                 = sum_{n,h,w} dy[n,f,h,w], in double
  *
  * The adjoint of Conv: with bias 0, deconv(.; W) is the transpose of the
  * linear map conv(.; W) for the SAME tensor W read as a Conv weight (F_out =
@@ -32,7 +43,7 @@
  * the per-image scratch col (F*KH*KW, H*W) that forward and backward reuse
  * (the CUDA twin, lib/gpu/deconv.cu, keeps the whole batch's, (F*KH*KW, N*H*W));
  * no cache passes from forward to backward (backward reads x and dy only).
- * Maths: docs/layers/deconv.md.
+ * The reference runs on the CPU only. Maths: docs/layers/deconv.md.
  */
 #ifndef LL_DECONV_H
 #define LL_DECONV_H
@@ -56,6 +67,19 @@ ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
 ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
                              int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
                              ll_tensor *db);
+
+/* The reference: y = deconv(x, W) + b by the forward line above, on the CPU
+ * only, refusing what ll_deconv_forward refuses of x, W, b and y; col is
+ * unused: the reference stamps directly. */
+ll_status ll_deconv_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                int stride, int pad, ll_tensor *col, ll_tensor *y);
+
+/* The reference: dW, db and dx (unless NULL), overwritten, by the backward
+ * lines above, on the CPU only, refusing what ll_deconv_backward refuses of
+ * x, W, dy and the gradients; dcol is unused: the reference reads dy directly. */
+ll_status ll_deconv_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                 int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
+                                 ll_tensor *dW, ll_tensor *db);
 
 /* A Deconv layer from C to F channels with a KH x KW kernel:
  * W (C, F, KH, KW) ~ N(0, weight_std^2) from (seed, stream 0), b = 0. */

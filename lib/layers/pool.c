@@ -62,129 +62,11 @@ ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y)
     return LL_OK;
 }
 
-/* The part [*lo, *hi) of the window starting at input index start (which may
- * be negative) that lies inside [0, in): padding is simply skipped. */
-static void clip(int start, int k, int in, int *lo, int *hi)
-{
-    *lo = start < 0 ? 0 : start;
-    *hi = start + k < in ? start + k : in;
-}
-
-/* Max pooling of one (H, W) plane whose first element is x[base]: y and the
- * flat argmax into x for each of the (OH, OW) outputs. */
-static void max_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, int base,
-                      ll_real *yp, int32_t *ap)
-{
-    for (int i = 0; i < OH; i++) {
-        int h0, h1;
-        clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
-        for (int j = 0; j < OW; j++) {
-            int w0, w1;
-            clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
-            /* Start from the first real pixel; strict > keeps the first of equals. */
-            int best = h0 * W + w0;
-            ll_real top = xp[best];
-            for (int h = h0; h < h1; h++) {
-                const ll_real *xr = xp + h * W; /* row h of the plane: (W) */
-                for (int w = w0; w < w1; w++)
-                    if (xr[w] > top) {
-                        top = xr[w];
-                        best = h * W + w;
-                    }
-            }
-            yp[i * OW + j] = top;
-            ap[i * OW + j] = base + best;
-        }
-    }
-}
-
 /* The geometry of nearly every CNN — 2x2 windows, stride 2, no padding —
- * gets loops of its own: no clipping, and each window's four pixels known in
- * advance. Every other geometry takes the general loops, which these match
- * exactly (the tests compare both against the definition). */
+ * gets loops of its own in the fast path, and its argmax a stricter check. */
 static bool is_max_2x2(ll_pool_geom g)
 {
     return g.mode == LL_POOL_MAX && g.kh == 2 && g.kw == 2 && g.stride == 2 && g.pad == 0;
-}
-
-/* max_plane for 2x2 windows at stride 2. The window (i, j) is r0[2j], r0[2j+1]
- * of row 2i and r1[2j], r1[2j+1] of row 2i+1, visited in max_plane's order
- * with its strict >, so the same pixel wins, ties included. The comparisons
- * are selects, not branches: a branch here is a coin flip the CPU mispredicts
- * on random data, and as selects the compiler vectorizes the loop. */
-static void max_plane_2x2(const ll_real *xp, int W, int OH, int OW, int base, ll_real *yp,
-                          int32_t *ap)
-{
-    for (int i = 0; i < OH; i++) {
-        const ll_real *r0 = xp + (size_t)2 * i * W; /* row 2i of the plane: (W) */
-        const ll_real *r1 = r0 + W;                 /* row 2i + 1 */
-        int32_t i0 = base + 2 * i * W;              /* flat index in x of r0[0] */
-        ll_real *yr = yp + (size_t)i * OW;          /* output row i: (OW) */
-        int32_t *ar = ap + (size_t)i * OW;
-        for (int j = 0; j < OW; j++) {
-            ll_real top = r0[2 * j];
-            int32_t best = i0 + 2 * j;
-            ll_real v = r0[2 * j + 1];
-            best = v > top ? i0 + 2 * j + 1 : best;
-            top = v > top ? v : top;
-            v = r1[2 * j];
-            best = v > top ? i0 + W + 2 * j : best;
-            top = v > top ? v : top;
-            v = r1[2 * j + 1];
-            best = v > top ? i0 + W + 2 * j + 1 : best;
-            top = v > top ? v : top;
-            yr[j] = top;
-            ar[j] = best;
-        }
-    }
-}
-
-/* Average pooling of one (H, W) plane into its (OH, OW) outputs. */
-static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, ll_real *yp)
-{
-    ll_real inv_area = (ll_real)1 / ((ll_real)g.kh * g.kw);
-    for (int i = 0; i < OH; i++) {
-        int h0, h1;
-        clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
-        for (int j = 0; j < OW; j++) {
-            int w0, w1;
-            clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
-            ll_real sum = 0;
-            for (int h = h0; h < h1; h++) {
-                const ll_real *xr = xp + h * W; /* row h of the plane: (W) */
-                for (int w = w0; w < w1; w++)
-                    sum += xr[w];
-            }
-            yp[i * OW + j] = sum * inv_area; /* padding adds 0 but still counts */
-        }
-    }
-}
-
-ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
-{
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    ll_shape ys = {0}; /* set by ll_pool_output_shape */
-    LL_TRY(ll_pool_output_shape(g, x->shape, &ys));
-    LL_TRY(ll_expect_like(NAME, "y", y, ys, "x", x));
-    if (g.mode == LL_POOL_MAX && !argmax)
-        return ll_fail(LL_EARG, "pool: argmax is NULL, expected %zu entries for max pooling",
-                       y->size);
-    if (x->device == LL_GPU) /* lib/gpu/pool.cu: argmax is then device memory */
-        return ll_pool_forward_gpu(x, g, y, argmax);
-
-    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
-    int planes = ys.dim[0] * ys.dim[1]; /* N*C independent (H, W) images */
-    for (int p = 0; p < planes; p++) {
-        int base = p * H * W;                        /* plane p of x starts here */
-        size_t out = (size_t)p * OH * OW;            /* plane p of y and argmax */
-        if (is_max_2x2(g))
-            max_plane_2x2(x->data + base, W, OH, OW, base, y->data + out, argmax + out);
-        else if (g.mode == LL_POOL_MAX)
-            max_plane(x->data + base, H, W, g, OH, OW, base, y->data + out, argmax + out);
-        else
-            avg_plane(x->data + base, H, W, g, OH, OW, y->data + out);
-    }
-    return LL_OK;
 }
 
 /* Fails unless every argmax of a 2x2 stride-2 pooling names a pixel of its
@@ -224,6 +106,275 @@ static ll_status expect_argmax_2x2(const int32_t *argmax, size_t x_size, int pla
     return LL_OK;
 }
 
+/* Fails unless the argmax of max pooling is there and, on the CPU, names
+ * pixels of x: a stale or foreign argmax must not scatter outside dx. A
+ * device argmax is not read here (that would be a copy to the host per
+ * call): the GPU gathers instead of scattering, so whatever it holds,
+ * nothing outside dx is written (lib/gpu/pool.cu). */
+static ll_status check_argmax(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                              const ll_tensor *dy, ll_shape ys)
+{
+    if (!argmax)
+        return ll_fail(LL_EARG, "pool: argmax is NULL, expected the %zu entries of forward",
+                       dy->size);
+    if (x->device != LL_CPU)
+        return LL_OK;
+    if (is_max_2x2(g))
+        return expect_argmax_2x2(argmax, x->size, ys.dim[0] * ys.dim[1], x->shape.dim[2],
+                                 x->shape.dim[3], ys.dim[2], ys.dim[3]);
+    for (size_t o = 0; o < dy->size; o++)
+        if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
+            return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
+                           (int)argmax[o], x->size);
+    return LL_OK;
+}
+
+/* Every check of a forward call, made once per call, for the reference and
+ * the fast path alike; works out y's shape ys. */
+static ll_status check_forward(const ll_tensor *x, ll_pool_geom g, const ll_tensor *y,
+                               const int32_t *argmax, ll_shape *ys)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_pool_output_shape(g, x->shape, ys));
+    LL_TRY(ll_expect_like(NAME, "y", y, *ys, "x", x));
+    if (g.mode == LL_POOL_MAX && !argmax)
+        return ll_fail(LL_EARG, "pool: argmax is NULL, expected %zu entries for max pooling",
+                       y->size);
+    return LL_OK;
+}
+
+/* Every check of a backward call, made once per call; works out y's shape ys. */
+static ll_status check_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                                const ll_tensor *dy, const ll_tensor *dx, ll_shape *ys)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_pool_output_shape(g, x->shape, ys));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, *ys, "x", x));
+    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+    if (g.mode == LL_POOL_MAX)
+        LL_TRY(check_argmax(x, g, argmax, dy, *ys));
+    /* dx is written while dy is still being read: they must be different memory. */
+    if (dx && dy && dx->data && dx->data == dy->data)
+        return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
+    return LL_OK;
+}
+
+/* a = 1 / (KH*KW), the weight of every pixel of an average window, padding
+ * included. One function for both paths, so that they multiply by the same
+ * rounded number. */
+static ll_real avg_weight(ll_pool_geom g)
+{
+    return (ll_real)1 / ((ll_real)g.kh * g.kw);
+}
+
+/* --- the reference: the formulas of pool.h, one plain loop nest each --- */
+
+/* Where element [n,c,h,w] of a tensor of shape s, x (N, C, H, W) or y
+ * (N, C, OH, OW), lies in its data (row-major). */
+static size_t at(ll_shape s, int n, int c, int h, int w)
+{
+    return (((size_t)n * s.dim[1] + c) * s.dim[2] + h) * s.dim[3] + w;
+}
+
+/* True when padded coordinates (hp, wp) are a pixel of x (N, C, H, W), not padding. */
+static bool in_image(ll_shape xs, int p, int hp, int wp)
+{
+    return hp - p >= 0 && hp - p < xs.dim[2] && wp - p >= 0 && wp - p < xs.dim[3];
+}
+
+/* No pixel yet: the winner of a window before its first real pixel. */
+#define NO_PIXEL (-1)
+
+ll_status ll_pool_forward_ref(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
+{
+    ll_shape ys = {0}; /* set by check_forward */
+    LL_TRY(check_forward(x, g, y, argmax, &ys));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* y is where x is: checked */
+    const int s = g.stride, p = g.pad;       /* the names of the formulas */
+    const ll_real a = avg_weight(g);
+
+    if (g.mode == LL_POOL_MAX) {
+        /* y[n,c,i,j] = max_{u,v} xpad[n, c, i*s + u, j*s + v],
+         * argmax[n,c,i,j] = the flat index in x of the first pixel that holds it */
+        for (int n = 0; n < ys.dim[0]; n++)
+            for (int c = 0; c < ys.dim[1]; c++)
+                for (int i = 0; i < ys.dim[2]; i++)
+                    for (int j = 0; j < ys.dim[3]; j++) {
+                        int32_t best = NO_PIXEL;
+                        for (int u = 0; u < g.kh; u++)
+                            for (int v = 0; v < g.kw; v++) {
+                                int hp = i * s + u, wp = j * s + v;
+                                if (!in_image(x->shape, p, hp, wp))
+                                    continue; /* padding is -inf: it never wins */
+                                int32_t k = (int32_t)at(x->shape, n, c, hp - p, wp - p);
+                                if (best == NO_PIXEL || x->data[k] > x->data[best])
+                                    best = k; /* strict >: a tie stays with the first */
+                            }
+                        y->data[at(ys, n, c, i, j)] = x->data[best];
+                        argmax[at(ys, n, c, i, j)] = best;
+                    }
+        return LL_OK;
+    }
+    /* y[n,c,i,j] = a * sum_{u,v} xpad[n, c, i*s + u, j*s + v] */
+    for (int n = 0; n < ys.dim[0]; n++)
+        for (int c = 0; c < ys.dim[1]; c++)
+            for (int i = 0; i < ys.dim[2]; i++)
+                for (int j = 0; j < ys.dim[3]; j++) {
+                    ll_real sum = 0;
+                    for (int u = 0; u < g.kh; u++)
+                        for (int v = 0; v < g.kw; v++) {
+                            int hp = i * s + u, wp = j * s + v;
+                            if (in_image(x->shape, p, hp, wp)) /* else a zero term */
+                                sum += x->data[at(x->shape, n, c, hp - p, wp - p)];
+                        }
+                    y->data[at(ys, n, c, i, j)] = a * sum;
+                }
+    return LL_OK;
+}
+
+ll_status ll_pool_backward_ref(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                               const ll_tensor *dy, ll_tensor *dx)
+{
+    ll_shape ys = {0}; /* set by check_backward */
+    LL_TRY(check_backward(x, g, argmax, dy, dx, &ys));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* dy and dx are where x is: checked */
+    const int s = g.stride, p = g.pad;       /* the names of the formulas */
+    const ll_real a = avg_weight(g);
+
+    /* dx = 0 */
+    for (size_t k = 0; k < dx->size; k++)
+        dx->data[k] = 0;
+    if (g.mode == LL_POOL_MAX) {
+        /* dx[argmax[o]] += dy[o] for every output o */
+        for (size_t o = 0; o < dy->size; o++)
+            dx->data[argmax[o]] += dy->data[o];
+        return LL_OK;
+    }
+    /* dx[n, c, i*s + u - p, j*s + v - p] += a * dy[n,c,i,j], padding's shares dropped */
+    for (int n = 0; n < ys.dim[0]; n++)
+        for (int c = 0; c < ys.dim[1]; c++)
+            for (int i = 0; i < ys.dim[2]; i++)
+                for (int j = 0; j < ys.dim[3]; j++)
+                    for (int u = 0; u < g.kh; u++)
+                        for (int v = 0; v < g.kw; v++) {
+                            int hp = i * s + u, wp = j * s + v;
+                            if (in_image(x->shape, p, hp, wp))
+                                dx->data[at(x->shape, n, c, hp - p, wp - p)] +=
+                                    a * dy->data[at(ys, n, c, i, j)];
+                        }
+    return LL_OK;
+}
+
+/* --- the fast path: windows clipped to the image, 2x2 stride-2 windows by hand --- */
+
+/* The part [*lo, *hi) of the window starting at input index start (which may
+ * be negative) that lies inside [0, in): padding is simply skipped. */
+static void clip(int start, int k, int in, int *lo, int *hi)
+{
+    *lo = start < 0 ? 0 : start;
+    *hi = start + k < in ? start + k : in;
+}
+
+/* Max pooling of one (H, W) plane whose first element is x[base]: y and the
+ * flat argmax into x for each of the (OH, OW) outputs. */
+static void max_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, int base,
+                      ll_real *yp, int32_t *ap)
+{
+    for (int i = 0; i < OH; i++) {
+        int h0, h1;
+        clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
+        for (int j = 0; j < OW; j++) {
+            int w0, w1;
+            clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
+            /* Start from the first real pixel; strict > keeps the first of equals. */
+            int best = h0 * W + w0;
+            ll_real top = xp[best];
+            for (int h = h0; h < h1; h++) {
+                const ll_real *xr = xp + h * W; /* row h of the plane: (W) */
+                for (int w = w0; w < w1; w++)
+                    if (xr[w] > top) {
+                        top = xr[w];
+                        best = h * W + w;
+                    }
+            }
+            yp[i * OW + j] = top;
+            ap[i * OW + j] = base + best;
+        }
+    }
+}
+
+/* max_plane for 2x2 windows at stride 2: no clipping, and each window's four
+ * pixels known in advance. The window (i, j) is r0[2j], r0[2j+1] of row 2i
+ * and r1[2j], r1[2j+1] of row 2i+1, visited in max_plane's order with its
+ * strict >, so the same pixel wins, ties included. The comparisons are
+ * selects, not branches: a branch here is a coin flip the CPU mispredicts on
+ * random data, and as selects the compiler vectorizes the loop. */
+static void max_plane_2x2(const ll_real *xp, int W, int OH, int OW, int base, ll_real *yp,
+                          int32_t *ap)
+{
+    for (int i = 0; i < OH; i++) {
+        const ll_real *r0 = xp + (size_t)2 * i * W; /* row 2i of the plane: (W) */
+        const ll_real *r1 = r0 + W;                 /* row 2i + 1 */
+        int32_t i0 = base + 2 * i * W;              /* flat index in x of r0[0] */
+        ll_real *yr = yp + (size_t)i * OW;          /* output row i: (OW) */
+        int32_t *ar = ap + (size_t)i * OW;
+        for (int j = 0; j < OW; j++) {
+            ll_real top = r0[2 * j];
+            int32_t best = i0 + 2 * j;
+            ll_real v = r0[2 * j + 1];
+            best = v > top ? i0 + 2 * j + 1 : best;
+            top = v > top ? v : top;
+            v = r1[2 * j];
+            best = v > top ? i0 + W + 2 * j : best;
+            top = v > top ? v : top;
+            v = r1[2 * j + 1];
+            best = v > top ? i0 + W + 2 * j + 1 : best;
+            top = v > top ? v : top;
+            yr[j] = top;
+            ar[j] = best;
+        }
+    }
+}
+
+/* Average pooling of one (H, W) plane into its (OH, OW) outputs. */
+static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, ll_real *yp)
+{
+    ll_real inv_area = avg_weight(g);
+    for (int i = 0; i < OH; i++) {
+        int h0, h1;
+        clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
+        for (int j = 0; j < OW; j++) {
+            int w0, w1;
+            clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
+            ll_real sum = 0;
+            for (int h = h0; h < h1; h++) {
+                const ll_real *xr = xp + h * W; /* row h of the plane: (W) */
+                for (int w = w0; w < w1; w++)
+                    sum += xr[w];
+            }
+            yp[i * OW + j] = sum * inv_area; /* padding adds 0 but still counts */
+        }
+    }
+}
+
+/* ll_pool_forward on the CPU, its arguments checked: plane by plane. */
+static void pool_forward_fast(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax,
+                              ll_shape ys)
+{
+    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
+    int planes = ys.dim[0] * ys.dim[1]; /* N*C independent (H, W) images */
+    for (int p = 0; p < planes; p++) {
+        int base = p * H * W;             /* plane p of x starts here */
+        size_t out = (size_t)p * OH * OW; /* plane p of y and argmax */
+        if (is_max_2x2(g))
+            max_plane_2x2(x->data + base, W, OH, OW, base, y->data + out, argmax + out);
+        else if (g.mode == LL_POOL_MAX)
+            max_plane(x->data + base, H, W, g, OH, OW, base, y->data + out, argmax + out);
+        else
+            avg_plane(x->data + base, H, W, g, OH, OW, y->data + out);
+    }
+}
+
 /* The backward of max_plane_2x2: the windows tile the plane, so every pixel
  * of dx is written exactly once — dy where it won its window, 0 elsewhere —
  * with no zeroing pass and no scattered writes. When H or W is odd, the last
@@ -252,47 +403,39 @@ static void max_back_2x2(const ll_real *dyp, const int32_t *ap, int H, int W, in
         memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
 }
 
-ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
-                           const ll_tensor *dy, ll_tensor *dx)
+/* The backward of avg_plane, onto a zeroed (H, W) plane of dx: every pixel
+ * of a window gets its share of the window's dy. */
+static void avg_back_plane(const ll_real *dyp, int H, int W, ll_pool_geom g, int OH, int OW,
+                           ll_real *dxp)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    ll_shape ys = {0}; /* set by ll_pool_output_shape */
-    LL_TRY(ll_pool_output_shape(g, x->shape, &ys));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, ys, "x", x));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
-    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
-    int planes = ys.dim[0] * ys.dim[1];
-    if (g.mode == LL_POOL_MAX) {
-        if (!argmax)
-            return ll_fail(LL_EARG, "pool: argmax is NULL, expected the %zu entries of forward",
-                           dy->size);
-        /* A stale or foreign argmax must not scatter outside dx. A device
-         * argmax is not read here (that would be a copy to the host per
-         * call): the GPU gathers instead of scattering, so whatever it holds,
-         * nothing outside dx is written (lib/gpu/pool.cu). */
-        if (x->device == LL_CPU) {
-            if (is_max_2x2(g))
-                LL_TRY(expect_argmax_2x2(argmax, x->size, planes, H, W, OH, OW));
-            else
-                for (size_t o = 0; o < dy->size; o++)
-                    if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
-                        return ll_fail(LL_EARG,
-                                       "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
-                                       (int)argmax[o], x->size);
+    ll_real inv_area = avg_weight(g);
+    for (int i = 0; i < OH; i++) {
+        int h0, h1;
+        clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
+        for (int j = 0; j < OW; j++) {
+            int w0, w1;
+            clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
+            /* The padding's share of dy is dropped: padding is not an input. */
+            ll_real share = dyp[i * OW + j] * inv_area;
+            for (int h = h0; h < h1; h++)
+                for (int w = w0; w < w1; w++)
+                    dxp[h * W + w] += share;
         }
     }
+}
 
-    /* dx is written while dy is still being read: they must be different memory. */
-    if (dx && dy && dx->data && dx->data == dy->data)
-        return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
-    if (x->device == LL_GPU) /* lib/gpu/pool.cu: one thread per pixel of dx, no atomics */
-        return ll_pool_backward_gpu(x, g, argmax, dy, dx);
+/* ll_pool_backward on the CPU, its arguments checked. */
+static void pool_backward_fast(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                               const ll_tensor *dy, ll_tensor *dx, ll_shape ys)
+{
+    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
+    int planes = ys.dim[0] * ys.dim[1];
     if (is_max_2x2(g)) {
         for (int p = 0; p < planes; p++) {
             size_t in = (size_t)p * H * W, out = (size_t)p * OH * OW; /* plane p of dx; of dy */
             max_back_2x2(dy->data + out, argmax + out, H, W, OH, OW, (int)in, dx->data + in);
         }
-        return LL_OK;
+        return;
     }
     memset(dx->data, 0, dx->size * sizeof *dx->data);
     if (g.mode == LL_POOL_MAX) {
@@ -300,27 +443,31 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
          * several overlapping windows collect them all. */
         for (size_t o = 0; o < dy->size; o++)
             dx->data[argmax[o]] += dy->data[o];
-        return LL_OK;
+        return;
     }
+    for (int p = 0; p < planes; p++)
+        avg_back_plane(dy->data + (size_t)p * OH * OW, H, W, g, OH, OW,
+                       dx->data + (size_t)p * H * W);
+}
 
-    ll_real inv_area = (ll_real)1 / ((ll_real)g.kh * g.kw);
-    for (int p = 0; p < planes; p++) {
-        ll_real *dxp = dx->data + (size_t)p * H * W;            /* (H, W) */
-        const ll_real *dyp = dy->data + (size_t)p * OH * OW;    /* (OH, OW) */
-        for (int i = 0; i < OH; i++) {
-            int h0, h1;
-            clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
-            for (int j = 0; j < OW; j++) {
-                int w0, w1;
-                clip(j * g.stride - g.pad, g.kw, W, &w0, &w1);
-                /* The padding's share of dy is dropped: padding is not an input. */
-                ll_real share = dyp[i * OW + j] * inv_area;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        dxp[h * W + w] += share;
-            }
-        }
-    }
+ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
+{
+    ll_shape ys = {0}; /* set by check_forward */
+    LL_TRY(check_forward(x, g, y, argmax, &ys));
+    if (x->device == LL_GPU) /* lib/gpu/pool.cu: argmax is then device memory */
+        return ll_pool_forward_gpu(x, g, y, argmax);
+    pool_forward_fast(x, g, y, argmax, ys);
+    return LL_OK;
+}
+
+ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                           const ll_tensor *dy, ll_tensor *dx)
+{
+    ll_shape ys = {0}; /* set by check_backward */
+    LL_TRY(check_backward(x, g, argmax, dy, dx, &ys));
+    if (x->device == LL_GPU) /* lib/gpu/pool.cu: one thread per pixel of dx, no atomics */
+        return ll_pool_backward_gpu(x, g, argmax, dy, dx);
+    pool_backward_fast(x, g, argmax, dy, dx, ys);
     return LL_OK;
 }
 

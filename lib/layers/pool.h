@@ -1,20 +1,35 @@
 /* pool.h — max and average pooling over KH x KW windows.
  *
- *   x (N, C, H, W)  ->  y (N, C, OH, OW),  OH = (H + 2*pad - KH) / stride + 1 (same for OW)
+ *   x (N, C, H, W)  ->  y (N, C, OH, OW),  OH = (H + 2p - KH) / s + 1 (same for OW)
+ *   s = stride >= 1, 0 <= p = pad < KH, KW: every window holds a pixel of x;
+ *   xpad[n, c, h + p, w + p] = x[n, c, h, w], padding elsewhere; u < KH, v < KW
  *
- *   max:     y[n,c,i,j] = max over the window of x (padding never wins: it is -inf)
- *            argmax[n,c,i,j] = flat index into x of the winner; ties go to the
- *            first element in row-major window order.
+ * The reference, ll_pool_forward_ref and ll_pool_backward_ref, is these lines
+ * as loops, one loop nest per line:
+ *
+ *   max:     y[n,c,i,j] = max_{u,v} xpad[n, c, i*s + u, j*s + v]   (padding is -inf: it never wins)
+ *            argmax[n,c,i,j] = the flat index in x of the first pixel, in
+ *            row-major window order, that holds the max (ties go to the first)
  *            backward: dx = 0, then dx[argmax[o]] += dy[o] for every output o
- *            (a pixel that wins several overlapping windows collects them all).
- *   average: y = (1 / (KH*KW)) * sum over the window (padding counts as zeros,
- *            the divisor is always KH*KW, like PyTorch's count_include_pad);
- *            backward: every pixel of the window gets dy / (KH*KW).
+ *            (a pixel that wins several overlapping windows collects them all)
+ *   average: a = 1 / (KH*KW), the same weight for every pixel of a window
+ *            y[n,c,i,j] = a * sum_{u,v} xpad[n, c, i*s + u, j*s + v]   (padding is 0)
+ *            backward: dx = 0, then dx[n, c, i*s + u - p, j*s + v - p] += a * dy[n,c,i,j]
+ *            for every output and every (u, v) whose pixel is in x
+ *            (padding counts as zeros, the divisor is always KH*KW, like
+ *            PyTorch's count_include_pad)
  *
- * stride >= 1, 0 <= pad < kernel size. dx is overwritten (= rule). The layer
- * object owns the argmax cache (int32, one per output, on x's device). With
- * GPU tensors the functions run the CUDA twin (lib/gpu/pool.cu) and argmax
- * must be device memory (ll_gpu_alloc). The argmax is a kink:
+ * The fast path, ll_pool_forward and ll_pool_backward, clips each window to
+ * the image instead of testing every pixel, and gives max pooling over 2x2
+ * windows at stride 2, unpadded, loops of their own; it makes the same
+ * comparisons and the same additions in the same order, so
+ * checks/test_ref_conv.c holds it to the reference bit for bit, argmax
+ * included.
+ *
+ * dx is overwritten (= rule). The layer object owns the argmax cache (int32,
+ * one per output, on x's device). With GPU tensors the public functions run
+ * the CUDA twin (lib/gpu/pool.cu) and argmax must be device memory
+ * (ll_gpu_alloc); the reference runs on the CPU only. The argmax is a kink:
  * when x+h and x-h pick different winners the gradient checker skips that
  * element. Maths: docs/layers/pool.md.
  */
@@ -47,6 +62,16 @@ ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int3
  * read on the host (the GPU's gather cannot write outside dx whatever it holds). */
 ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
                            const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference: y = pool(x) and, for max pooling, argmax, by the forward
+ * lines above, on the CPU only, refusing what ll_pool_forward refuses. */
+ll_status ll_pool_forward_ref(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax);
+
+/* The reference: dx (x's shape, overwritten) from dy by the backward lines
+ * above, on the CPU only, refusing what ll_pool_backward refuses (an argmax
+ * that names no pixel of x, or not one of its own 2x2 window, among them). */
+ll_status ll_pool_backward_ref(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+                               const ll_tensor *dy, ll_tensor *dx);
 
 /* A Pool layer with geometry g. */
 ll_status ll_pool_new(ll_layer **out, ll_pool_geom g);
