@@ -8,9 +8,13 @@
 
 #include "gpu.h"
 #include "init.h"
+#include "gradcheck.h"
+#include "layers/mse.h"
 #include "layers/relu.h"
+#include "layers/sigmoid_cross_entropy.h"
 #include "layers/softmax_with_loss.h"
 #include "net.h"
+#include "optim.h"
 
 static ll_tensor labels(int n, const int *values)
 {
@@ -132,7 +136,7 @@ static void whole_network_gradient_checks(void **state)
         ll_net_set_step(net, 7);
         ll_gc_options opt = {.seed = 3};
         ll_gc_report rep;
-        assert_ok(ll_net_gradcheck(net, &x, &t, &opt, &rep));
+        assert_ok(ll_gradcheck_net(net, &x, &t, &opt, &rep));
         if (!rep.pass)
             ll_gc_report_print(stderr, &rep);
         assert_true(rep.pass);
@@ -201,7 +205,7 @@ static void a_wrong_backward_inside_the_network_is_found(void **state)
     ll_tensor t = labels(4, (int[]){0, 1, 2, 1});
     ll_gc_options opt = {.seed = 1};
     ll_gc_report rep;
-    assert_ok(ll_net_gradcheck(net, &x, &t, &opt, &rep));
+    assert_ok(ll_gradcheck_net(net, &x, &t, &opt, &rep));
     assert_false(rep.pass);
     assert_string_equal(rep.entry[0].name, "affine0.W");
     assert_false(rep.entry[0].pass);
@@ -336,6 +340,92 @@ static void to_gpu_without_one_changes_nothing(void **state)
     ll_net_free(net);
 }
 
+static int n_params_of(const ll_net *net)
+{
+    int n;
+    ll_net_params(net, &n);
+    return n;
+}
+
+/* A regression network, x (2) -> affine -> tanh -> affine -> y (1), with MSE
+ * as its loss: learns y = x0 * x1 on [-1, 1]^2 (a product no linear model
+ * can fit), its gradients pass the whole-network check, and Adam takes its
+ * loss from the variance of the targets (1/9, halved: 0.056) to a fifth. */
+static void mse_is_a_network_loss(void **state)
+{
+    (void)state;
+    enum { N = 64, STEPS = 400 };
+    ll_tensor x = ll_test_random(LL_SHAPE(N, 2), 11, 1), t = {0};
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(N, 1), LL_CPU));
+    for (int n = 0; n < N; n++) {
+        x.data[2 * n] = (ll_real)tanh(x.data[2 * n]); /* into (-1, 1) */
+        x.data[2 * n + 1] = (ll_real)tanh(x.data[2 * n + 1]);
+        t.data[n] = x.data[2 * n] * x.data[2 * n + 1];
+    }
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(2), 5));
+    assert_ok(ll_net_add_affine(net, 16, ll_init_xavier()));
+    ll_layer *tanh_layer = NULL;
+    assert_ok(ll_layer_create("tanh", NULL, LL_SHAPE(1, 16), 0, (ll_shape[LL_MAX_INPUTS]){0},
+                              &tanh_layer));
+    assert_ok(ll_net_add(net, tanh_layer, NULL));
+    assert_ok(ll_net_add_affine(net, 1, ll_init_xavier()));
+    ll_layer *mse = NULL;
+    assert_ok(ll_mse_new(&mse));
+    assert_ok(ll_net_set_loss(net, mse));
+    assert_string_equal(ll_net_loss_layer(net)->def->name, "mse");
+
+    ll_gc_options opt = {.seed = 2};
+    ll_gc_report rep;
+    assert_ok(ll_gradcheck_net(net, &x, &t, &opt, &rep));
+    assert_true(rep.pass);
+    assert_int_equal(rep.n, n_params_of(net));
+
+    int n_params;
+    const ll_param *params = ll_net_params(net, &n_params);
+    ll_optim_config cfg = ll_optim_defaults(LL_ADAM);
+    cfg.lr = 0.02;
+    ll_optim *adam = NULL;
+    assert_ok(ll_optim_new(&adam, &cfg, params, n_params));
+    double first = 0, loss = 0;
+    for (int step = 0; step < STEPS; step++) {
+        assert_ok(ll_net_loss(net, &x, &t, &loss));
+        first = step == 0 ? loss : first;
+        assert_ok(ll_net_backward(net));
+        assert_ok(ll_optim_step(adam));
+    }
+    assert_true(first > 0.02 && first < 0.2);
+    assert_true(loss < first / 5);
+    ll_optim_free(adam);
+    ll_net_free(net);
+    ll_tensor_free(&x), ll_tensor_free(&t);
+}
+
+/* Only a loss layer can end a network; a sigmoid cross-entropy can, and then
+ * takes targets of the scores' shape. */
+static void set_loss_takes_loss_layers_only(void **state)
+{
+    (void)state;
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(3), 1));
+    assert_ok(ll_net_add_affine(net, 2, ll_init_std(0.1)));
+    ll_layer *relu = NULL;
+    assert_ok(ll_relu_new(&relu));
+    assert_fails(ll_net_set_loss(net, relu), LL_EARG, "net: relu is not a loss layer");
+    ll_layer *sce = NULL;
+    assert_ok(ll_sigmoid_cross_entropy_new(&sce));
+    assert_ok(ll_net_set_loss(net, sce));
+    ll_tensor x = ll_test_random(LL_SHAPE(4, 3), 3, 1), t = {0};
+    assert_ok(ll_tensor_alloc(&t, LL_SHAPE(4, 2), LL_CPU)); /* zeros: valid targets */
+    double loss;
+    assert_ok(ll_net_loss(net, &x, &t, &loss));
+    assert_true(loss > 0 && isfinite(loss));
+    ll_tensor wrong = labels(4, (int[]){0, 1, 0, 1}); /* class indices: SCE wants (4, 2) */
+    assert_fails(ll_net_loss(net, &x, &wrong, &loss), LL_ESHAPE, "sigmoid_cross_entropy: t has shape (4,)");
+    ll_net_free(net);
+    ll_tensor_free(&x), ll_tensor_free(&t), ll_tensor_free(&wrong);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +440,8 @@ int main(void)
         cmocka_unit_test(errors_are_reported),
         cmocka_unit_test(backward_after_predict_is_refused),
         cmocka_unit_test(training_mode_reaches_every_layer),
+        cmocka_unit_test(mse_is_a_network_loss),
+        cmocka_unit_test(set_loss_takes_loss_layers_only),
     };
     return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

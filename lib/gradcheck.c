@@ -917,3 +917,75 @@ ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep)
     }
     return ll_file_commit(f);
 }
+
+/* --- whole-network gradient check --- */
+
+typedef struct {
+    ll_net *net;
+    const ll_tensor *x, *t; /* the batch */
+} net_check;
+
+static ll_status net_loss_fn(void *ctx, double *loss, uint64_t *fingerprint)
+{
+    net_check *c = ctx;
+    LL_TRY(ll_net_loss(c->net, c->x, c->t, loss));
+    *fingerprint = ll_net_fingerprint(c->net);
+    return LL_OK;
+}
+
+/* Copies every buffer of the network (BatchNorm's running statistics) to
+ * saved[], or, with restore, back from it and frees the copies. */
+static ll_status net_buffers_keep(ll_net *net, ll_tensor *saved, bool restore)
+{
+    int n;
+    const ll_buffer *buffers = ll_net_buffers(net, &n);
+    ll_status s = LL_OK;
+    for (int b = 0; b < n; b++) {
+        if (restore) {
+            if (saved[b].data)
+                ll_tensor_copy(buffers[b].value, &saved[b]);
+            ll_tensor_free(&saved[b]);
+            continue;
+        }
+        if (s == LL_OK)
+            s = ll_tensor_alloc(&saved[b], buffers[b].value->shape, LL_CPU);
+        if (s == LL_OK)
+            s = ll_tensor_copy(&saved[b], buffers[b].value);
+    }
+    return s;
+}
+
+ll_status ll_gradcheck_net(ll_net *net, const ll_tensor *x, const ll_tensor *t,
+                           const ll_gc_options *opt, ll_gc_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    snprintf(rep->subject, sizeof rep->subject, "network (%d layers)", ll_net_layers(net));
+    if (ll_net_device(net) != LL_CPU)
+        return ll_fail(LL_EDEVICE, "net gradcheck: the network is on the GPU; the whole-network "
+                                   "check perturbs weights on the host: move it with "
+                                   "ll_net_to_device(net, LL_CPU) first (gradcheck LAYER --gpu "
+                                   "checks each layer's CUDA twin)");
+    int n_params;
+    const ll_param *params = ll_net_params(net, &n_params);
+    if (n_params > LL_GC_MAX_TARGETS)
+        return ll_fail(LL_EARG, "net gradcheck: %d parameter tensors, at most %d per check",
+                       n_params, LL_GC_MAX_TARGETS);
+    /* The analytic gradients at the unperturbed parameters; the numerical
+     * side only runs forwards, which leave them alone. */
+    double loss;
+    LL_TRY(ll_net_loss(net, x, t, &loss));
+    LL_TRY(ll_net_backward(net));
+    ll_gc_target targets[LL_GC_MAX_TARGETS];
+    for (int k = 0; k < n_params; k++)
+        targets[k] = (ll_gc_target){params[k].name, true, params[k].value, params[k].grad};
+    /* Every perturbed forward in training mode moves BatchNorm's running
+     * statistics; keep a copy so that the check leaves the model as it was. */
+    ll_tensor saved[LL_NET_MAX_BUFFERS];
+    memset(saved, 0, sizeof saved);
+    net_check c = {net, x, t};
+    ll_status s = net_buffers_keep(net, saved, false);
+    if (s == LL_OK)
+        s = ll_gradcheck_run(targets, n_params, net_loss_fn, &c, opt, rep);
+    net_buffers_keep(net, saved, true);
+    return s;
+}

@@ -45,6 +45,7 @@
 
 #include "config.h"
 #include "layer.h"
+#include "net.h"
 #include "registry.h"
 
 /* Defaults per precision: the step h, the floor and the pass threshold. */
@@ -250,5 +251,13 @@ void ll_gc_report_print(FILE *f, const ll_gc_report *rep);
  * through ll_file_create: a failed write is LL_EIO naming path, and leaves no
  * partial file behind. */
 ll_status ll_gc_report_write_csv(const char *path, const ll_gc_report *rep);
+
+/* Whole-network gradient check: backprop against central differences of the
+ * network's loss for every parameter (or, with opt->fast, random
+ * directions), on the batch (x, t) in the current mode; BatchNorm's running
+ * statistics are restored afterwards. Each entry also carries the book's mean
+ * absolute difference. The network must be on the CPU. */
+ll_status ll_gradcheck_net(ll_net *net, const ll_tensor *x, const ll_tensor *t,
+                           const ll_gc_options *opt, ll_gc_report *rep);
 
 #endif

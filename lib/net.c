@@ -11,7 +11,7 @@
 #include "layers/dropout.h"
 #include "layers/relu.h"
 #include "layers/sigmoid.h"
-#include "layers/softmax_with_loss.h"
+#include "layers/softmax_with_loss.h" /* the default loss */
 #include "gpu.h"
 #include "rng.h"
 
@@ -286,7 +286,7 @@ void ll_net_print(const ll_net *net, FILE *f)
         fprintf(f, "  %-14s %-18s %10zu\n", net->name[i], ll_shape_str(net->out_sample[i], buf, sizeof buf),
                 params);
     }
-    fprintf(f, "  %-14s %-18s %10s\n", "loss", "softmax + cross-entropy", "");
+    fprintf(f, "  %-14s %-18s %10s\n", "loss", net->loss->def->name, "");
     fprintf(f, "  total trainable parameters: %zu\n", ll_net_param_count(net));
 }
 
@@ -384,16 +384,17 @@ static ll_status upload_x(ll_net *net, const ll_tensor *x, const ll_tensor **xs)
     return LL_OK;
 }
 
-/* The same for the labels, whose values are checked here, on the host, while
- * they are still there; the loss is then told so (targets_checked) and does
- * not copy them back to check them on every call. */
+/* The same for the targets, whose values the loss's check_targets hook checks
+ * here, on the host, while they are still there; the loss is then told so
+ * (targets_checked) and does not copy them back to check them on every call. */
 static ll_status upload_t(ll_net *net, const ll_tensor *t, ll_shape scores, const ll_tensor **ts)
 {
     *ts = t;
     net->loss->targets_checked = false;
     if (net->device != LL_GPU || !t || !t->data || t->device == LL_GPU)
         return LL_OK; /* the loss checks t itself */
-    LL_TRY(ll_softmax_with_loss_check_targets(t, scores));
+    if (net->loss->def->check_targets)
+        LL_TRY(net->loss->def->check_targets(t, scores));
     LL_TRY(ll_tensor_ensure(&net->t_dev, t->shape, LL_GPU));
     LL_TRY(ll_tensor_copy(&net->t_dev, t));
     *ts = &net->t_dev;
@@ -502,62 +503,39 @@ ll_status ll_net_accuracy(ll_net *net, const ll_tensor *x, const int *labels, in
     return s;
 }
 
-/* --- whole-network gradient check --- */
-
-static ll_status net_loss_fn(void *ctx, double *loss, uint64_t *fingerprint)
+uint64_t ll_net_fingerprint(const ll_net *net)
 {
-    ll_net *net = ctx;
-    LL_TRY(ll_net_loss(net, net->x, net->t, loss));
     uint64_t h = LL_HASH_INIT;
     for (int i = 0; i < net->n; i++) {
-        ll_layer *l = net->layer[i];
+        const ll_layer *l = net->layer[i];
         if (!l->def->fingerprint)
             continue;
         const ll_tensor *in[] = {layer_input(net, i)};
         uint64_t f = l->def->fingerprint(l, in, &net->act[i]);
         h = ll_hash_bytes(h, &f, sizeof f);
     }
-    *fingerprint = h;
+    return h;
+}
+
+ll_status ll_net_set_loss(ll_net *net, ll_layer *loss)
+{
+    ll_status s = LL_OK;
+    if (!loss->def->is_loss || loss->def->n_inputs != 2)
+        s = ll_fail(LL_EARG, "net: %s is not a loss layer (a loss takes the scores and the "
+                             "targets and gives the scalar loss)", loss->def->name);
+    if (s == LL_OK)
+        s = ll_layer_to_device(loss, net->device);
+    if (s != LL_OK) {
+        ll_layer_free(loss);
+        return s;
+    }
+    ll_layer_free(net->loss);
+    net->loss = loss;
+    net->t = NULL; /* the last forward was through the old loss */
     return LL_OK;
 }
 
-ll_status ll_net_gradcheck(ll_net *net, const ll_tensor *x, const ll_tensor *t,
-                           const ll_gc_options *opt, ll_gc_report *rep)
+const ll_layer *ll_net_loss_layer(const ll_net *net)
 {
-    memset(rep, 0, sizeof *rep);
-    snprintf(rep->subject, sizeof rep->subject, "network (%d layers)", net->n);
-    if (net->device != LL_CPU)
-        return ll_fail(LL_EDEVICE, "net gradcheck: the network is on the GPU; the whole-network "
-                                   "check perturbs weights on the host: move it with "
-                                   "ll_net_to_device(net, LL_CPU) first (gradcheck LAYER --gpu "
-                                   "checks each layer's CUDA twin)");
-    if (net->n_params > LL_GC_MAX_TARGETS)
-        return ll_fail(LL_EARG, "net gradcheck: %d parameter tensors, at most %d per check",
-                       net->n_params, LL_GC_MAX_TARGETS);
-    /* The analytic gradients at the unperturbed parameters; the numerical
-     * side only runs forwards, which leave them alone. */
-    double loss;
-    LL_TRY(ll_net_loss(net, x, t, &loss));
-    LL_TRY(ll_net_backward(net));
-    ll_gc_target targets[LL_GC_MAX_TARGETS];
-    for (int k = 0; k < net->n_params; k++)
-        targets[k] = (ll_gc_target){net->params[k].name, true, net->params[k].value, net->params[k].grad};
-    /* Every perturbed forward in training mode moves BatchNorm's running
-     * statistics; keep a copy so that the check leaves the model as it was. */
-    ll_tensor saved[LL_NET_MAX_BUFFERS];
-    memset(saved, 0, sizeof saved);
-    ll_status s = LL_OK;
-    for (int b = 0; s == LL_OK && b < net->n_buffers; b++) {
-        s = ll_tensor_alloc(&saved[b], net->buffers[b].value->shape, LL_CPU);
-        if (s == LL_OK)
-            s = ll_tensor_copy(&saved[b], net->buffers[b].value);
-    }
-    if (s == LL_OK)
-        s = ll_gradcheck_run(targets, net->n_params, net_loss_fn, net, opt, rep);
-    for (int b = 0; b < net->n_buffers; b++) {
-        if (saved[b].data)
-            ll_tensor_copy(net->buffers[b].value, &saved[b]);
-        ll_tensor_free(&saved[b]);
-    }
-    return s;
+    return net->loss;
 }

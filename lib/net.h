@@ -1,6 +1,10 @@
-/* net.h — a sequential network of layers ending in SoftmaxWithLoss.
+/* net.h — a sequential network of layers ending in a loss layer.
  *
- *   x -> layer 0 -> layer 1 -> ... -> layer L-1 -> scores -> SoftmaxWithLoss(t) -> loss
+ *   x -> layer 0 -> layer 1 -> ... -> layer L-1 -> scores -> loss layer(scores, t) -> loss
+ *
+ * The loss is SoftmaxWithLoss unless ll_net_set_loss gives another: any
+ * layer whose descriptor says is_loss (MSE, SigmoidCrossEntropy, a learner's
+ * own).
  *
  * The network owns its layers, the activation after each layer and the
  * gradient flowing into each; all of them are allocated on the first batch of
@@ -18,8 +22,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "gradcheck.h"
 #include "layer.h"
 #include "layers/pool.h"
 
@@ -135,11 +139,17 @@ ll_status ll_net_argmax(const ll_tensor *scores, int *pred);
  * in evaluation mode, `batch` samples at a time; the mode is restored after. */
 ll_status ll_net_accuracy(ll_net *net, const ll_tensor *x, const int *labels, int batch, double *acc);
 
-/* Whole-network gradient check: backprop against central differences of the
- * loss for every parameter (or, with opt->fast, random directions), on the
- * batch (x, t) in the current mode. Each entry also carries the book's mean
- * absolute difference. */
-ll_status ll_net_gradcheck(ll_net *net, const ll_tensor *x, const ll_tensor *t,
-                           const ll_gc_options *opt, ll_gc_report *rep);
+/* Replaces the loss (SoftmaxWithLoss until then) by `loss`, a layer whose
+ * descriptor says is_loss; the network owns it from now on (also on failure,
+ * when it is freed). t of ll_net_loss is then what this loss takes. */
+ll_status ll_net_set_loss(ll_net *net, ll_layer *loss);
+
+/* The network's loss layer. */
+const ll_layer *ll_net_loss_layer(const ll_net *net);
+
+/* A hash of the discrete choices every layer made in the last forward (ReLU's
+ * signs, a max pool's winners): the whole-network gradient check
+ * (ll_gradcheck_net, lib/gradcheck.h) compares it between x+h and x-h. */
+uint64_t ll_net_fingerprint(const ll_net *net);
 
 #endif

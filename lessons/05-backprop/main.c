@@ -193,7 +193,7 @@ static ll_status gradient_check(const ll_lesson *L, const ll_dataset *train)
          * skip every direction as a kink. */
         printf("\nBackprop against central differences of the loss on %d image%s, for every "
                "weight:\n\n", rows, rows == 1 ? "" : "s");
-        s = ll_net_gradcheck(net, &x, &t, &opt, &rep);
+        s = ll_gradcheck_net(net, &x, &t, &opt, &rep);
     }
     if (s == LL_OK) {
         printf("  %-10s %8s %6s %14s %12s\n", "parameter", "checked", "kinks", "mean |a - n|",
