@@ -32,17 +32,10 @@
 #define LL_OPTIM_H
 
 #include "layer.h"
+#include "optim_rules.h"
 
-typedef enum {
-    LL_SGD = 0,
-    LL_MOMENTUM,
-    LL_NESTEROV,
-    LL_ADAGRAD,
-    LL_RMSPROP,
-    LL_ADAM,
-    LL_ADAMW,
-    LL_OPTIM_COUNT
-} ll_optim_kind;
+/* ll_optim_kind (LL_SGD ... LL_ADAMW) is declared in optim_rules.h, which the
+ * CUDA kernels share without the rest of this header. */
 
 typedef struct {
     ll_optim_kind kind;

@@ -21,8 +21,20 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "optim.h"
 #include "real.h"
+#include "status.h"
+
+/* The optimizers of optim.h. */
+typedef enum {
+    LL_SGD = 0,
+    LL_MOMENTUM,
+    LL_NESTEROV,
+    LL_ADAGRAD,
+    LL_RMSPROP,
+    LL_ADAM,
+    LL_ADAMW,
+    LL_OPTIM_COUNT
+} ll_optim_kind;
 
 /* The per-step numbers of every rule; a rule reads the fields it needs. */
 typedef struct {
