@@ -1,5 +1,6 @@
 /* test_train.c — the training loop: it learns, it is reproducible, it logs,
- * and a diverging run stops with a message. */
+ * a diverging run stops with a message and keeps its logs, and a log that
+ * cannot be written stops it before the first step. */
 #include "testutil.h"
 
 #include <math.h>
@@ -23,6 +24,25 @@ static ll_net *spiral_net(uint64_t seed)
     assert_ok(ll_net_add_affine(net, SPIRAL_CLASSES, ll_init_he()));
     return net;
 }
+
+/* Checks that the CSV file at path starts with header and returns how many
+ * lines follow it. */
+static int lines_after_header(const char *path, const char *header)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256];
+    int lines = 0;
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, header);
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    return lines;
+}
+
+#define EPOCH_LOG_HEADER "epoch,iterations,train_loss,train_acc,test_acc,seconds\n"
+#define ITER_LOG_HEADER "iteration,epoch,loss\n"
 
 static ll_train_config quiet_config(void)
 {
@@ -98,27 +118,8 @@ static void logs_and_iteration_limit(void **state)
     assert_ok(ll_train(net, &d, &d, &c, &h));
     assert_int_equal(h.iterations, 14);
     assert_int_equal(h.epochs, 3); /* 6 + 6 + 2 */
-
-    FILE *f = fopen(epoch_log, "r");
-    assert_non_null(f);
-    char line[256];
-    int lines = 0;
-    assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "epoch,iterations,train_loss,train_acc,test_acc,seconds\n");
-    while (fgets(line, sizeof line, f))
-        lines++;
-    fclose(f);
-    assert_int_equal(lines, 3);
-
-    f = fopen(iter_log, "r");
-    assert_non_null(f);
-    lines = 0;
-    assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "iteration,epoch,loss\n");
-    while (fgets(line, sizeof line, f))
-        lines++;
-    fclose(f);
-    assert_int_equal(lines, 14);
+    assert_int_equal(lines_after_header(epoch_log, EPOCH_LOG_HEADER), 3);
+    assert_int_equal(lines_after_header(iter_log, ITER_LOG_HEADER), 14);
     ll_train_history_free(&h);
     ll_net_free(net);
     ll_dataset_free(&d);
@@ -141,6 +142,64 @@ static void divergence_stops_with_a_message(void **state)
     assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EDIVERGED, "training diverged at epoch 1");
     assert_non_null(strstr(ll_last_error(), "learning rate"));
     assert_true(h.iterations < 5 * 10);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+/* A run that diverges still writes its logs, complete up to the step that
+ * diverged: no epoch ended, and every step before it is in the iteration log. */
+static void divergence_keeps_the_logs(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 50, SPIRAL_CLASSES, 0.2, 4));
+    ll_net *net = spiral_net(1);
+    char epoch_log[4096], iter_log[4096];
+    snprintf(epoch_log, sizeof epoch_log, "%s/diverged-epochs.csv", ll_test_tmpdir());
+    snprintf(iter_log, sizeof iter_log, "%s/diverged-iterations.csv", ll_test_tmpdir());
+    ll_train_config c = quiet_config();
+    c.optim = ll_optim_defaults(LL_SGD);
+    c.optim.lr = sizeof(ll_real) == sizeof(float) ? 1e30 : 1e300;
+    c.epoch_log = epoch_log;
+    c.iter_log = iter_log;
+    ll_train_history h;
+    assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EDIVERGED, "training diverged at epoch 1");
+    assert_int_equal(h.epochs, 0);
+    assert_true(h.iterations > 0);
+    assert_int_equal(lines_after_header(epoch_log, EPOCH_LOG_HEADER), 0);
+    assert_int_equal(lines_after_header(iter_log, ITER_LOG_HEADER), h.iterations);
+    ll_train_history_free(&h);
+    ll_net_free(net);
+    ll_dataset_free(&d);
+}
+
+/* An epoch log whose folder is a file is LL_EIO before the first step: the
+ * network's weights are as they were built. */
+static void unwritable_log_stops_before_the_first_step(void **state)
+{
+    (void)state;
+    ll_dataset d = {0};
+    assert_ok(ll_dataset_spiral(&d, 10, SPIRAL_CLASSES, 0.2, 4));
+    ll_net *net = spiral_net(1);
+    char file[4096], epoch_log[4096];
+    snprintf(file, sizeof file, "%s/not-a-folder", ll_test_tmpdir());
+    snprintf(epoch_log, sizeof epoch_log, "%s/not-a-folder/epochs.csv", ll_test_tmpdir());
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    int n_params;
+    const ll_param *params = ll_net_params(net, &n_params);
+    ll_tensor before = {0};
+    assert_ok(ll_tensor_clone(&before, params[0].value, LL_CPU));
+    ll_train_config c = quiet_config();
+    c.epoch_log = epoch_log;
+    ll_train_history h;
+    assert_fails(ll_train(net, &d, NULL, &c, &h), LL_EIO, "not-a-folder");
+    assert_int_equal(h.iterations, 0);
+    assert_int_equal(h.epochs, 0);
+    assert_memory_equal(before.data, params[0].value->data, before.size * sizeof(ll_real));
+    ll_tensor_free(&before);
     ll_train_history_free(&h);
     ll_net_free(net);
     ll_dataset_free(&d);
@@ -205,6 +264,8 @@ int main(void)
         cmocka_unit_test(runs_are_reproducible),
         cmocka_unit_test(logs_and_iteration_limit),
         cmocka_unit_test(divergence_stops_with_a_message),
+        cmocka_unit_test(divergence_keeps_the_logs),
+        cmocka_unit_test(unwritable_log_stops_before_the_first_step),
         cmocka_unit_test(bad_configuration),
         cmocka_unit_test(early_stopping_restores_the_best_epoch),
     };

@@ -356,30 +356,19 @@ static ll_status layer_loss(void *vctx, double *loss, uint64_t *fingerprint)
     return LL_OK;
 }
 
-ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
-                             ll_gc_tensors *t, ll_gc_report *rep)
+/* The analytic side up to backward: forward, dy = r (r = 1 for a loss), and
+ * every gradient backward must write poisoned with NaN; dx[i] is left NULL
+ * for an input without a gradient. */
+static ll_status prepare_backward(ll_layer *l, ll_tensor *const *x, const ll_tensor *const *in,
+                                  const ll_gc_options *opt, ll_gc_tensors *t, ll_tensor **dx)
 {
     const ll_layer_def *ops = l->def;
-    memset(rep, 0, sizeof *rep);
-    snprintf(rep->subject, sizeof rep->subject, "%s", ops->name);
-    const ll_tensor *in[LL_MAX_INPUTS] = {0};
-    ll_shape shapes[LL_MAX_INPUTS];
-    for (int i = 0; i < ops->n_inputs; i++) {
-        LL_TRY(ll_expect_cpu(ops->name, ops->input_names[i], x[i]));
-        in[i] = x[i];
-        shapes[i] = x[i]->shape;
-    }
-    if (ops->degenerate)
-        rep->warning = ops->degenerate(l, shapes);
-
-    /* The analytic side: forward, then backward with dy = r (r = 1 for a loss). */
     LL_TRY(ll_layer_forward(l, in, &t->y));
     LL_TRY(ll_tensor_alloc(&t->dy, t->y.shape, LL_CPU));
     if (ops->is_loss)
         LL_TRY(ll_tensor_fill(&t->dy, 1));
     else
         LL_TRY(ll_init_normal(&t->dy, 1.0, opt->seed, STREAM_UPSTREAM));
-    ll_tensor *dx[LL_MAX_INPUTS] = {0};
     for (int i = 0; i < ops->n_inputs; i++) {
         if (!ops->input_has_grad[i])
             continue;
@@ -391,6 +380,15 @@ ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_optio
      * them (+=) or leaves some unwritten, since NaN survives either. */
     for (int p = 0; p < l->n_params; p++)
         LL_TRY(ll_tensor_fill(l->params[p].grad, NAN));
+    return LL_OK;
+}
+
+/* Runs backward, naming in rep->violation the first of dy and the inputs
+ * that it wrote into, and putting that one back. */
+static ll_status backward_read_only(ll_layer *l, ll_tensor *const *x, const ll_tensor *const *in,
+                                    ll_gc_tensors *t, ll_tensor **dx, ll_gc_report *rep)
+{
+    const ll_layer_def *ops = l->def;
     /* Copies of what backward may only read, to catch a layer that writes into them. */
     ll_tensor before[LL_MAX_INPUTS + 1];
     memset(before, 0, sizeof before);
@@ -416,7 +414,29 @@ ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_optio
     }
     for (int i = 0; i <= LL_MAX_INPUTS; i++)
         ll_tensor_free(&before[i]);
-    LL_TRY(s);
+    return s;
+}
+
+ll_status ll_gradcheck_layer(ll_layer *l, ll_tensor *const *x, const ll_gc_options *opt,
+                             ll_gc_tensors *t, ll_gc_report *rep)
+{
+    const ll_layer_def *ops = l->def;
+    memset(rep, 0, sizeof *rep);
+    snprintf(rep->subject, sizeof rep->subject, "%s", ops->name);
+    const ll_tensor *in[LL_MAX_INPUTS] = {0};
+    ll_shape shapes[LL_MAX_INPUTS];
+    for (int i = 0; i < ops->n_inputs; i++) {
+        LL_TRY(ll_expect_cpu(ops->name, ops->input_names[i], x[i]));
+        in[i] = x[i];
+        shapes[i] = x[i]->shape;
+    }
+    if (ops->degenerate)
+        rep->warning = ops->degenerate(l, shapes);
+
+    /* The analytic side: forward, then backward with dy = r (r = 1 for a loss). */
+    ll_tensor *dx[LL_MAX_INPUTS] = {0};
+    LL_TRY(prepare_backward(l, x, in, opt, t, dx));
+    LL_TRY(backward_read_only(l, x, in, t, dx, rep));
 
     /* The numerical side, on every input with a gradient and every parameter. */
     ll_gc_target targets[LL_GC_MAX_TARGETS];
@@ -495,6 +515,148 @@ static ll_status parity_entry(ll_gc_entry *e, const char *name, bool is_param, b
     return s;
 }
 
+/* The twin's side of the three-way check: its copies on the device and
+ * their host copies, freed together by twin_tensors_free. */
+typedef struct {
+    ll_tensor xd[LL_MAX_INPUTS];         /* the inputs on the twin's device */
+    ll_tensor dxd[LL_MAX_INPUTS];        /* its input gradients there */
+    ll_tensor dxh[LL_MAX_INPUTS];        /* ... and on the host */
+    ll_tensor pgh[LL_MAX_PARAMS];        /* its parameter gradients on the host */
+    ll_tensor yd, dyd, yh;               /* its output, dy on the device, its output on the host */
+    ll_tensor now;                       /* a host copy to compare against */
+    ll_tensor out_d, out_h, out_c;       /* the outputs of twin_loss's forwards */
+    const ll_tensor *in_d[LL_MAX_INPUTS];
+    ll_tensor *dx_d[LL_MAX_INPUTS];      /* dxd[i], or NULL for an input without a gradient */
+} twin_tensors;
+
+static void twin_tensors_free(twin_tensors *w)
+{
+    for (int i = 0; i < LL_MAX_INPUTS; i++)
+        ll_tensor_free(&w->xd[i]), ll_tensor_free(&w->dxd[i]), ll_tensor_free(&w->dxh[i]);
+    for (int p = 0; p < LL_MAX_PARAMS; p++)
+        ll_tensor_free(&w->pgh[p]);
+    ll_tensor_free(&w->yd), ll_tensor_free(&w->dyd), ll_tensor_free(&w->yh), ll_tensor_free(&w->now);
+    ll_tensor_free(&w->out_d), ll_tensor_free(&w->out_h), ll_tensor_free(&w->out_c);
+}
+
+/* The twin must start from the CPU layer's very parameters. */
+static ll_status twin_same_params(const ll_layer *lc, const ll_layer *ld, twin_tensors *w)
+{
+    for (int p = 0; p < lc->n_params; p++) {
+        LL_TRY(ll_tensor_clone(&w->now, ld->params[p].value, LL_CPU));
+        if (w->now.size != lc->params[p].value->size ||
+            memcmp(w->now.data, lc->params[p].value->data, w->now.size * sizeof(ll_real)))
+            return ll_fail(LL_EARG, "gradcheck: the twin's %s differs from the CPU layer's; build "
+                                    "both from one seed", lc->params[p].name);
+    }
+    return LL_OK;
+}
+
+/* The twin's analytic side: the same inputs and r as the CPU's, gradients
+ * poisoned with NaN, forward and backward on dev. */
+static ll_status twin_backward(ll_layer *ld, ll_device dev, ll_tensor *const *x, const ll_gc_tensors *t,
+                               twin_tensors *w)
+{
+    const ll_layer_def *ops = ld->ops;
+    for (int i = 0; i < ops->n_inputs; i++) {
+        w->in_d[i] = &w->xd[i];
+        LL_TRY(ll_tensor_clone(&w->xd[i], x[i], dev));
+    }
+    LL_TRY(ll_layer_forward(ld, w->in_d, &w->yd));
+    LL_TRY(ll_tensor_clone(&w->dyd, &t->dy, dev));
+    for (int i = 0; i < ops->n_inputs; i++) {
+        if (!t->dx[i].data)
+            continue;
+        w->dx_d[i] = &w->dxd[i];
+        LL_TRY(ll_tensor_alloc(&w->dxd[i], x[i]->shape, dev));
+        LL_TRY(ll_tensor_fill(&w->dxd[i], NAN));
+    }
+    for (int p = 0; p < ld->n_params; p++)
+        LL_TRY(ll_tensor_fill(ld->params[p].grad, NAN));
+    return ll_layer_backward(ld, w->in_d, &w->yd, &w->dyd, w->dx_d);
+}
+
+/* Backward may only read dy and the inputs, on the device too: the first one
+ * it wrote into is named in rep->violation and put back. */
+static ll_status twin_read_only(const ll_layer *ld, ll_tensor *const *x, const ll_gc_tensors *t,
+                                twin_tensors *w, ll_gc_report *rep)
+{
+    const ll_layer_def *ops = ld->ops;
+    for (int i = 0; i <= ops->n_inputs && !rep->violation[0]; i++) {
+        const ll_tensor *given = i == 0 ? &t->dy : x[i - 1];
+        LL_TRY(ll_tensor_clone(&w->now, i == 0 ? &w->dyd : &w->xd[i - 1], LL_CPU));
+        if (memcmp(w->now.data, given->data, given->size * sizeof(ll_real)) != 0) {
+            snprintf(rep->violation, sizeof rep->violation,
+                     "backward wrote into %s, which it must only read (the caller still needs it)",
+                     i == 0 ? "dy" : ops->input_names[i - 1]);
+            LL_TRY(ll_tensor_copy(i == 0 ? &w->dyd : &w->xd[i - 1], given));
+        }
+    }
+    return LL_OK;
+}
+
+/* The twin's results, on the host. */
+static ll_status twin_to_host(const ll_layer *ld, twin_tensors *w)
+{
+    LL_TRY(ll_tensor_clone(&w->yh, &w->yd, LL_CPU));
+    for (int i = 0; i < ld->def->n_inputs; i++)
+        if (w->dx_d[i])
+            LL_TRY(ll_tensor_clone(&w->dxh[i], &w->dxd[i], LL_CPU));
+    for (int p = 0; p < ld->n_params; p++)
+        LL_TRY(ll_tensor_clone(&w->pgh[p], ld->params[p].grad, LL_CPU));
+    return LL_OK;
+}
+
+/* Device against CPU: the output, then every gradient. */
+static ll_status twin_parity(const ll_layer *lc, const ll_gc_tensors *t, const twin_tensors *w,
+                             double parity, ll_gc_report *rep)
+{
+    const ll_layer_def *ops = lc->def;
+    int n = 0;
+    ll_status s = parity_entry(&rep->entry[n++], "y", false, true, &w->yh, &t->y, parity);
+    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++)
+        if (w->dx_d[i])
+            s = parity_entry(&rep->entry[n++], ops->input_names[i], false, false, &w->dxh[i], &t->dx[i],
+                             parity);
+    for (int p = 0; s == LL_OK && p < lc->n_params; p++)
+        s = parity_entry(&rep->entry[n++], lc->params[p].name, true, false, &w->pgh[p],
+                         lc->params[p].grad, parity);
+    rep->n = n;
+    rep->parity = true;
+    rep->threshold = parity;
+    rep->floor = 1;
+    rep->pass = true;
+    for (int k = 0; k < n; k++)
+        rep->pass = rep->pass && rep->entry[k].pass;
+    return s;
+}
+
+/* The twin's numeric side: the checker perturbs the CPU copies (lc's own
+ * parameters and x), and every forward of the twin first copies them over. */
+static ll_status twin_numeric(ll_layer *lc, ll_layer *ld, ll_tensor *const *x, const ll_gc_options *opt,
+                              const ll_gc_tensors *t, twin_tensors *w, ll_gc_report *rep)
+{
+    const ll_layer_def *ops = lc->def;
+    ll_gc_target targets[LL_GC_MAX_TARGETS];
+    twin_ctx ctx = {.lc = lc, .ld = ld, .xc = (const ll_tensor *const *)x, .xd = w->in_d,
+                    .r = &t->dy, .out_d = &w->out_d, .out_h = &w->out_h, .out_c = &w->out_c};
+    int n = 0;
+    for (int i = 0; i < ops->n_inputs; i++)
+        if (w->dx_d[i]) {
+            targets[n] = (ll_gc_target){ops->input_names[i], false, x[i], &w->dxh[i]};
+            ctx.host[n] = x[i], ctx.dev[n] = &w->xd[i], n++;
+        }
+    for (int p = 0; p < lc->n_params; p++) {
+        targets[n] = (ll_gc_target){lc->params[p].name, true, lc->params[p].value, &w->pgh[p]};
+        ctx.host[n] = lc->params[p].value, ctx.dev[n] = ld->params[p].value, n++;
+    }
+    ctx.n = n;
+    ll_status s = ll_gradcheck_run(targets, n, twin_loss, &ctx, opt, rep);
+    /* The last forward saw v - h: put the exact values back on the device. */
+    ll_status restored = twin_sync(&ctx);
+    return s == LL_OK ? restored : s;
+}
+
 ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_tensor *const *x,
                                   const ll_gc_options *opt, ll_gc_tensors *t, ll_gc_report *rep_cpu,
                                   ll_gc_report *rep_dev, ll_gc_report *rep_parity)
@@ -516,113 +678,23 @@ ll_status ll_gradcheck_layer_twin(ll_layer *lc, ll_layer *ld, ll_device dev, ll_
              ll_device_name(dev));
     rep_dev->warning = rep_cpu->warning;
 
-    ll_tensor xd[LL_MAX_INPUTS], dxd[LL_MAX_INPUTS], dxh[LL_MAX_INPUTS], pgh[LL_MAX_PARAMS];
-    ll_tensor yd = {0}, dyd = {0}, yh = {0}, now = {0}, out_d = {0}, out_h = {0}, out_c = {0};
-    memset(xd, 0, sizeof xd), memset(dxd, 0, sizeof dxd), memset(dxh, 0, sizeof dxh);
-    memset(pgh, 0, sizeof pgh);
-    const ll_tensor *in_d[LL_MAX_INPUTS] = {0};
-    ll_tensor *dx_d[LL_MAX_INPUTS] = {0};
-    ll_status s = LL_OK;
-
-    /* The twin must start from the CPU layer's very parameters. */
-    for (int p = 0; s == LL_OK && p < lc->n_params; p++) {
-        s = ll_tensor_clone(&now, ld->params[p].value, LL_CPU);
-        if (s == LL_OK && (now.size != lc->params[p].value->size ||
-                           memcmp(now.data, lc->params[p].value->data, now.size * sizeof(ll_real))))
-            s = ll_fail(LL_EARG, "gradcheck: the twin's %s differs from the CPU layer's; build "
-                                 "both from one seed", lc->params[p].name);
-    }
-    /* 2. The twin's analytic side: the same inputs and r, gradients poisoned with NaN. */
-    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++) {
-        s = ll_tensor_clone(&xd[i], x[i], dev);
-        in_d[i] = &xd[i];
-    }
+    twin_tensors w;
+    memset(&w, 0, sizeof w);
+    ll_status s = twin_same_params(lc, ld, &w);
+    /* 2. The twin's analytic side, and its results brought to the host. */
     if (s == LL_OK)
-        s = ll_layer_forward(ld, in_d, &yd);
+        s = twin_backward(ld, dev, x, t, &w);
     if (s == LL_OK)
-        s = ll_tensor_clone(&dyd, &t->dy, dev);
-    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++) {
-        if (!t->dx[i].data)
-            continue;
-        dx_d[i] = &dxd[i];
-        s = ll_tensor_alloc(&dxd[i], x[i]->shape, dev);
-        if (s == LL_OK)
-            s = ll_tensor_fill(&dxd[i], NAN);
-    }
-    for (int p = 0; s == LL_OK && p < ld->n_params; p++)
-        s = ll_tensor_fill(ld->params[p].grad, NAN);
+        s = twin_read_only(ld, x, t, &w, rep_dev);
     if (s == LL_OK)
-        s = ll_layer_backward(ld, in_d, &yd, &dyd, dx_d);
-    /* Backward may only read dy and the inputs, on the device too. */
-    for (int i = 0; s == LL_OK && i <= ops->n_inputs && !rep_dev->violation[0]; i++) {
-        const ll_tensor *given = i == 0 ? &t->dy : x[i - 1];
-        s = ll_tensor_clone(&now, i == 0 ? &dyd : &xd[i - 1], LL_CPU);
-        if (s == LL_OK && memcmp(now.data, given->data, given->size * sizeof(ll_real)) != 0) {
-            snprintf(rep_dev->violation, sizeof rep_dev->violation,
-                     "backward wrote into %s, which it must only read (the caller still needs it)",
-                     i == 0 ? "dy" : ops->input_names[i - 1]);
-            s = ll_tensor_copy(i == 0 ? &dyd : &xd[i - 1], given);
-        }
-    }
-    /* The twin's results, on the host. */
+        s = twin_to_host(ld, &w);
+    /* 3. Device against CPU. */
     if (s == LL_OK)
-        s = ll_tensor_clone(&yh, &yd, LL_CPU);
-    for (int i = 0; s == LL_OK && i < ops->n_inputs; i++)
-        if (dx_d[i])
-            s = ll_tensor_clone(&dxh[i], &dxd[i], LL_CPU);
-    for (int p = 0; s == LL_OK && p < ld->n_params; p++)
-        s = ll_tensor_clone(&pgh[p], ld->params[p].grad, LL_CPU);
-
-    /* 3. Device against CPU: the output, then every gradient. */
-    if (s == LL_OK) {
-        int n = 0;
-        s = parity_entry(&rep_parity->entry[n++], "y", false, true, &yh, &t->y, parity);
-        for (int i = 0; s == LL_OK && i < ops->n_inputs; i++)
-            if (dx_d[i])
-                s = parity_entry(&rep_parity->entry[n++], ops->input_names[i], false, false, &dxh[i],
-                                 &t->dx[i], parity);
-        for (int p = 0; s == LL_OK && p < lc->n_params; p++)
-            s = parity_entry(&rep_parity->entry[n++], lc->params[p].name, true, false, &pgh[p],
-                             lc->params[p].grad, parity);
-        rep_parity->n = n;
-        rep_parity->parity = true;
-        rep_parity->threshold = parity;
-        rep_parity->floor = 1;
-        rep_parity->pass = true;
-        for (int k = 0; k < n; k++)
-            rep_parity->pass = rep_parity->pass && rep_parity->entry[k].pass;
-    }
-
-    /* 4. The twin's numeric side: the checker perturbs the CPU copies (lc's own
-     * parameters and x), and every forward of the twin first copies them over. */
-    if (s == LL_OK) {
-        ll_gc_target targets[LL_GC_MAX_TARGETS];
-        twin_ctx ctx = {.lc = lc, .ld = ld, .xc = (const ll_tensor *const *)x, .xd = in_d,
-                        .r = &t->dy, .out_d = &out_d, .out_h = &out_h, .out_c = &out_c};
-        int n = 0;
-        for (int i = 0; i < ops->n_inputs; i++)
-            if (dx_d[i]) {
-                targets[n] = (ll_gc_target){ops->input_names[i], false, x[i], &dxh[i]};
-                ctx.host[n] = x[i], ctx.dev[n] = &xd[i], n++;
-            }
-        for (int p = 0; p < lc->n_params; p++) {
-            targets[n] = (ll_gc_target){lc->params[p].name, true, lc->params[p].value, &pgh[p]};
-            ctx.host[n] = lc->params[p].value, ctx.dev[n] = ld->params[p].value, n++;
-        }
-        ctx.n = n;
-        s = ll_gradcheck_run(targets, n, twin_loss, &ctx, opt, rep_dev);
-        /* The last forward saw v - h: put the exact values back on the device. */
-        ll_status restored = twin_sync(&ctx);
-        if (s == LL_OK)
-            s = restored;
-    }
-
-    for (int i = 0; i < LL_MAX_INPUTS; i++)
-        ll_tensor_free(&xd[i]), ll_tensor_free(&dxd[i]), ll_tensor_free(&dxh[i]);
-    for (int p = 0; p < LL_MAX_PARAMS; p++)
-        ll_tensor_free(&pgh[p]);
-    ll_tensor_free(&yd), ll_tensor_free(&dyd), ll_tensor_free(&yh), ll_tensor_free(&now);
-    ll_tensor_free(&out_d), ll_tensor_free(&out_h), ll_tensor_free(&out_c);
+        s = twin_parity(lc, t, &w, parity, rep_parity);
+    /* 4. The twin's numeric side. */
+    if (s == LL_OK)
+        s = twin_numeric(lc, ld, x, opt, t, &w, rep_dev);
+    twin_tensors_free(&w);
     return s;
 }
 

@@ -11,7 +11,7 @@
 #include "plot.h"
 #include "progress.h"
 
-/* "lesson-05": the program's name in its messages, for ll_program_start. */
+/* "lesson-NN": the program's name in its messages, for ll_program_start. */
 static char program[32];
 
 static void usage(FILE *f, const ll_lesson *L, const char *about)
@@ -32,8 +32,8 @@ static void usage(FILE *f, const ll_lesson *L, const char *about)
         fprintf(f, "  --lr X       the learning rate of the training run (default %g)\n", L->lr);
     if (L->uses & LL_LESSON_GPU)
         fprintf(f, "  --gpu        train on the GPU (the CUDA twins of the layers)\n");
-    if (L->uses & LL_LESSON_LOAD)
-        fprintf(f, "  --load FILE  evaluate a saved model.safetensors instead of training\n");
+    if (L->own_flags.help)
+        fputs(L->own_flags.help, f);
     fprintf(f, "  --help       this text\n");
 }
 
@@ -45,8 +45,7 @@ static const char *why_not(unsigned flag)
     case LL_LESSON_DATA: return "this lesson reads no data set";
     case LL_LESSON_LR: return "this lesson has no single training run to set it for (it compares "
                               "several; its README says where the rates are)";
-    case LL_LESSON_GPU: return "this lesson trains no network (the ones that do: 05, 06, 08, 10, 11)";
-    case LL_LESSON_LOAD: return "this lesson saves no model to load back (lesson 10 does)";
+    case LL_LESSON_GPU: return "this lesson trains no network (README.md lists the lessons that do)";
     }
     return "not taken here";
 }
@@ -56,7 +55,7 @@ static const struct {
     const char *name;
     unsigned flag;
 } VALUE_FLAGS[] = {{"--seed", LL_LESSON_SEED}, {"--data", LL_LESSON_DATA}, {"--out", 0},
-                   {"--lr", LL_LESSON_LR},     {"--load", LL_LESSON_LOAD}};
+                   {"--lr", LL_LESSON_LR}};
 
 /* Sets the value of one flag; returns 0 or 2 (a usage error, printed). */
 static int set_value(ll_lesson *L, const char *flag, const char *v)
@@ -80,16 +79,43 @@ static int set_value(ll_lesson *L, const char *flag, const char *v)
             return 2;
         }
         L->lr = lr;
-    } else if (!strcmp(flag, "--data") || !strcmp(flag, "--load")) {
+    } else if (!strcmp(flag, "--data")) {
         if (!*v) {
             fprintf(stderr, "lesson-%s: %s needs a path, got an empty one\n", L->number, flag);
             return 2;
         }
-        *(!strcmp(flag, "--data") ? &L->data : &L->load) = v;
+        L->data = v;
     } else if (ll_path(L->out, sizeof L->out, "%s", v) != LL_OK) {
         fprintf(stderr, "lesson-%s: --out: %s\n", L->number, ll_last_error());
         return 2;
     }
+    return 0;
+}
+
+static void unknown_option(const ll_lesson *L, const char *option)
+{
+    fprintf(stderr, "lesson-%s: unknown option '%s' (lesson-%s --help)\n", L->number, option, L->number);
+}
+
+static void missing_value(const ll_lesson *L, const char *option)
+{
+    fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", L->number, option, L->number);
+}
+
+/* Offers argv[i], which is no shared flag, to the lesson's own flags. Returns
+ * how many arguments they took (1 or 2), or 0 after a usage error (printed). */
+static int own_flag(const ll_lesson *L, int argc, char **argv, int i)
+{
+    const ll_lesson_flags *own = &L->own_flags;
+    const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    switch (own->take ? own->take(L, own->values, argv[i], value) : LL_FLAG_UNKNOWN) {
+    case LL_FLAG_TAKEN: return 1;
+    case LL_FLAG_TAKEN_VALUE: return 2;
+    case LL_FLAG_NEEDS_VALUE: missing_value(L, argv[i]); return 0;
+    case LL_FLAG_BAD: return 0;
+    case LL_FLAG_UNKNOWN: break;
+    }
+    unknown_option(L, argv[i]);
     return 0;
 }
 
@@ -116,12 +142,12 @@ static int parse_flags(ll_lesson *L, const char *about, int argc, char **argv)
         } else if (!strcmp(a, "--full") || !strcmp(a, "--smoke") || !strcmp(a, "--gpu")) {
             *(a[2] == 'f' ? &L->full : a[2] == 's' ? &L->smoke : &L->gpu) = true;
         } else if (value < 0) {
-            fprintf(stderr, "lesson-%s: unknown option '%s' (lesson-%s --help)\n", L->number, a,
-                    L->number);
-            return 2;
+            int used = own_flag(L, argc, argv, i);
+            if (used == 0)
+                return 2;
+            i += used - 1; /* the loop's i++ steps over the option itself */
         } else if (i + 1 >= argc) {
-            fprintf(stderr, "lesson-%s: %s needs a value (lesson-%s --help)\n", L->number, a,
-                    L->number);
+            missing_value(L, a);
             return 2;
         } else if (set_value(L, a, argv[++i]) != 0) {
             return 2;
@@ -136,6 +162,7 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
     const ll_lesson preset = *L;
     memset(L, 0, sizeof *L);
     L->uses = preset.uses, L->lr = preset.lr, L->runtime = preset.runtime;
+    L->own_flags = preset.own_flags;
     snprintf(L->number, sizeof L->number, "%s", number);
     snprintf(program, sizeof program, "lesson-%s", number);
     ll_program_start(program);
@@ -148,13 +175,8 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
         fprintf(stderr, "lesson-%s: --full and --smoke contradict each other\n", number);
         return 2;
     }
-    const unsigned training_flags = LL_LESSON_LR | LL_LESSON_SEED;
-    if (L->load && (L->full || L->smoke || (L->given & training_flags))) {
-        fprintf(stderr, "lesson-%s: --load evaluates a saved model: %s applies to training, not "
-                "to it\n", number, L->full ? "--full" : L->smoke ? "--smoke"
-                : L->given & LL_LESSON_LR ? "--lr" : "--seed");
+    if (L->own_flags.check && !L->own_flags.check(L, L->own_flags.values))
         return 2;
-    }
     if (L->gpu && !ll_gpu_available()) {
         fprintf(stderr, "lesson-%s: --gpu: %s\n", number, ll_gpu_describe());
         return 2;

@@ -14,9 +14,8 @@
  *   --data DIR    an MNIST-layout data set instead of Fashion-MNIST
  *   --lr X        the learning rate of the lesson's one training run
  *   --gpu         train on the GPU; without a usable GPU it stops with the reason
- *   --load FILE   evaluate a saved model instead of training one (then
- *                 --full, --smoke, --lr and --seed, which shape training, are
- *                 refused)
+ * and the flags of its own that it declares in L->own_flags (lesson 10's
+ * --load FILE): the parser hands it every option it does not know.
  * It writes its data files and PNG plots under the output directory.
  */
 #ifndef LL_LESSON_H
@@ -36,30 +35,54 @@ enum {
     LL_LESSON_DATA = 1 << 1, /* --data (and $LL_DATA): it reads a data set */
     LL_LESSON_LR = 1 << 2,   /* --lr: its one training run's rate (default in L->lr) */
     LL_LESSON_GPU = 1 << 3,  /* --gpu: it trains networks */
-    LL_LESSON_LOAD = 1 << 4, /* --load FILE: it can evaluate a saved model */
 };
 
+typedef struct ll_lesson ll_lesson;
+
+/* What a lesson's own flag hook made of one option. */
+typedef enum {
+    LL_FLAG_UNKNOWN,     /* not the lesson's either: "unknown option" */
+    LL_FLAG_TAKEN,       /* the lesson's, a flag without a value */
+    LL_FLAG_TAKEN_VALUE, /* the lesson's, with the value after it */
+    LL_FLAG_NEEDS_VALUE, /* the lesson's, but nothing came after it */
+    LL_FLAG_BAD,         /* the lesson's, with a usage error the hook printed */
+} ll_flag_result;
+
+/* Flags a lesson takes beyond the shared ones, declared in its own main.c. */
 typedef struct {
+    const char *help;    /* their lines in --help, each "  --name ARG   what it does\n" */
+    /* Called for each option the shared flags do not include: value is the
+     * argument after it, NULL when there is none. Stores what it reads in
+     * `values`. */
+    ll_flag_result (*take)(const ll_lesson *L, void *values, const char *option, const char *value);
+    /* Called once every flag is read, before any work: false after it printed
+     * a usage error (flags that contradict each other). May be NULL. */
+    bool (*check)(const ll_lesson *L, const void *values);
+    void *values;        /* the lesson's own struct of flag values */
+} ll_lesson_flags;
+
+struct ll_lesson {
     /* Set by the lesson before ll_lesson_init: */
     unsigned uses;        /* LL_LESSON_* flags it accepts */
     double lr;            /* with LL_LESSON_LR: the default learning rate */
     const char *runtime;  /* how long the default run takes on 2 cores ("about 10 s") */
+    ll_lesson_flags own_flags; /* its own flags (none when take is NULL) */
     /* Set by ll_lesson_init from the command line: */
     char number[8];       /* "05" */
     bool full, smoke;
     uint64_t seed;
     const char *data;     /* --data DIR, or NULL */
-    const char *load;     /* --load FILE, or NULL */
     char out[LL_PATH_MAX + 1]; /* output directory, checked to take files */
     bool gpu;             /* --gpu: train on the GPU (ll_lesson_place) */
     unsigned given;       /* the LL_LESSON_* flags that were on the command line */
-} ll_lesson;
+};
 
-/* Parses the flags into L (keeping uses, lr and runtime from before), checks
- * and creates the output directory and prints the lesson's banner. Returns -1
- * to go on, or the exit status to return right away (0 after --help, 2 after
- * a usage error). `about` is a few lines for --help. It also calls
- * ll_program_start: standard output is line-buffered and checked at exit. */
+/* Parses the flags into L (keeping uses, lr, runtime and own_flags from
+ * before), checks and creates the output directory and prints the lesson's
+ * banner. Returns -1 to go on, or the exit status to return right away (0
+ * after --help, 2 after a usage error). `about` is a few lines for --help. It
+ * also calls ll_program_start: standard output is line-buffered and checked
+ * at exit. */
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv);
 

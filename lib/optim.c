@@ -328,20 +328,12 @@ static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, 
 static const ll_real ADAGRAD_KEEP = 1;
 static const ll_real ADAGRAD_ADD = 1;
 
-ll_status ll_optim_step(ll_optim *opt)
+/* The coefficients of step opt->t, worked out in double once per step and
+ * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1.
+ * Advances Adam's beta1^t and beta2^t to this step. */
+static ll_optim_coef step_coefficients(ll_optim *opt)
 {
-    if (!opt)
-        return ll_fail(LL_EARG, "%s: opt is NULL, expected an optimizer", NAME);
-    /* Check everything first: a failed step must leave every parameter as it was. */
-    for (int i = 0; i < opt->n; i++)
-        LL_TRY(expect_param(i, &opt->slots[i].param, &opt->slots[i]));
-
     const ll_optim_config *c = &opt->cfg;
-    const bool adam = c->kind == LL_ADAM || c->kind == LL_ADAMW;
-    const bool decoupled = c->kind == LL_ADAMW;
-    opt->t++;
-    /* The per-step coefficients, worked out in double once per step and
-     * rounded once: 1 - b1 in float would be 1 - 0.9f = 0.10000002, not 0.1. */
     ll_optim_coef k = {
         .lr = (ll_real)c->lr,
         .mu = (ll_real)c->momentum,
@@ -349,7 +341,7 @@ ll_status ll_optim_step(ll_optim *opt)
         .keep = c->kind == LL_RMSPROP ? (ll_real)c->decay : ADAGRAD_KEEP,
         .add = c->kind == LL_RMSPROP ? (ll_real)(1 - c->decay) : ADAGRAD_ADD,
     };
-    if (adam) {
+    if (c->kind == LL_ADAM || c->kind == LL_ADAMW) {
         /* Adam's bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t are
          * folded into one step size and one eps, so the loop does no
          * per-element correction:
@@ -367,34 +359,50 @@ ll_status ll_optim_step(ll_optim *opt)
         k.step = (ll_real)(c->lr * sqrt_c2 / c1);
         k.eps_hat = (ll_real)(c->eps * sqrt_c2);
     }
+    return k;
+}
 
-    for (int i = 0; i < opt->n; i++) {
-        optim_slot *s = &opt->slots[i];
-        size_t n = s->param.value->size;
-        ll_real *w = s->param.value->data;
-        const ll_real *g = s->param.grad->data;
-        ll_real *s0 = s->state[0].data, *s1 = s->state[1].data;
-        /* L2 folds weight_decay * W into the gradient; AdamW instead subtracts
-         * lr * weight_decay * W (decoupled); both only for weight matrices. */
-        ll_real wd = s->decayed ? (ll_real)c->weight_decay : 0;
-        k.l2 = decoupled ? 0 : wd;
-        k.lr_wd = decoupled ? k.lr * wd : 0;
-        if (s->param.value->device == LL_GPU) {
-            /* lib/gpu/optim.cu: the same rules, one thread per element */
-            LL_TRY(ll_optim_step_gpu(c->kind, &k, n, w, g, s0, s1));
-            continue;
-        }
-        switch (c->kind) {
-        case LL_SGD: step_sgd(n, w, g, &k); break;
-        case LL_MOMENTUM: step_momentum(n, w, g, s0, &k); break;
-        case LL_NESTEROV: step_nesterov(n, w, g, s0, &k); break;
-        case LL_ADAGRAD:
-        case LL_RMSPROP: step_scaled(n, w, g, s0, &k); break;
-        case LL_ADAM:
-        case LL_ADAMW: step_adam(n, w, g, s0, s1, &k); break;
-        default: break;
-        }
+/* Applies the rule of c to one parameter with the step's coefficients, on
+ * the device the parameter lives on. */
+static ll_status update_slot(const ll_optim_config *c, optim_slot *s, const ll_optim_coef *step)
+{
+    size_t n = s->param.value->size;
+    ll_real *w = s->param.value->data;
+    const ll_real *g = s->param.grad->data;
+    ll_real *s0 = s->state[0].data, *s1 = s->state[1].data;
+    /* L2 folds weight_decay * W into the gradient; AdamW instead subtracts
+     * lr * weight_decay * W (decoupled); both only for weight matrices. */
+    const bool decoupled = c->kind == LL_ADAMW;
+    ll_real wd = s->decayed ? (ll_real)c->weight_decay : 0;
+    ll_optim_coef k = *step;
+    k.l2 = decoupled ? 0 : wd;
+    k.lr_wd = decoupled ? k.lr * wd : 0;
+    if (s->param.value->device == LL_GPU) /* lib/gpu/optim.cu: the same rules, one thread per element */
+        return ll_optim_step_gpu(c->kind, &k, n, w, g, s0, s1);
+    switch (c->kind) {
+    case LL_SGD: step_sgd(n, w, g, &k); break;
+    case LL_MOMENTUM: step_momentum(n, w, g, s0, &k); break;
+    case LL_NESTEROV: step_nesterov(n, w, g, s0, &k); break;
+    case LL_ADAGRAD:
+    case LL_RMSPROP: step_scaled(n, w, g, s0, &k); break;
+    case LL_ADAM:
+    case LL_ADAMW: step_adam(n, w, g, s0, s1, &k); break;
+    default: break;
     }
+    return LL_OK;
+}
+
+ll_status ll_optim_step(ll_optim *opt)
+{
+    if (!opt)
+        return ll_fail(LL_EARG, "%s: opt is NULL, expected an optimizer", NAME);
+    /* Check everything first: a failed step must leave every parameter as it was. */
+    for (int i = 0; i < opt->n; i++)
+        LL_TRY(expect_param(i, &opt->slots[i].param, &opt->slots[i]));
+    opt->t++;
+    const ll_optim_coef k = step_coefficients(opt);
+    for (int i = 0; i < opt->n; i++)
+        LL_TRY(update_slot(&opt->cfg, &opt->slots[i], &k));
     return LL_OK;
 }
 

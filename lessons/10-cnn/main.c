@@ -364,15 +364,15 @@ static int lesson(const ll_lesson *L, const ll_dataset *train, const ll_dataset 
 
 /* --load FILE: evaluate a saved model instead of training one (on the GPU
  * with --gpu). */
-static int evaluate_saved(const ll_lesson *L)
+static int evaluate_saved(const ll_lesson *L, const char *model)
 {
-    ll_lesson_section("Evaluating the saved model %s", L->load);
+    ll_lesson_section("Evaluating the saved model %s", model);
     ll_dataset train = {0}, test = {0};
     ll_net *net = NULL;
     double acc = 0;
     ll_status s = build_convnet(&net, L->seed);
     if (s == LL_OK)
-        s = ll_model_load(net, L->load);
+        s = ll_model_load(net, model);
     if (s != LL_OK) {
         ll_net_free(net);
         return ll_lesson_fail(L, "loading the model", s);
@@ -383,25 +383,65 @@ static int evaluate_saved(const ll_lesson *L)
     if (s == LL_OK)
         s = ll_net_accuracy(net, &test.x, test.labels, EVAL_BATCH, &acc);
     if (s == LL_OK)
-        printf("Test accuracy of %s: %.4f\n", L->load, acc);
+        printf("Test accuracy of %s: %.4f\n", model, acc);
     ll_dataset_free(&train), ll_dataset_free(&test);
     ll_net_free(net);
     return s == LL_OK ? 0 : ll_lesson_fail(L, "evaluating", s);
 }
 
+/* This lesson's own flags, beside the shared ones of lib/lesson.h. */
+typedef struct {
+    const char *load;   /* --load FILE: the model to evaluate, or NULL to train one */
+} cnn_flags;
+
+#define CNN_FLAGS_HELP "  --load FILE  evaluate a saved model.safetensors instead of training\n"
+
+/* Takes --load FILE (ll_lesson_flags.take). */
+static ll_flag_result take_flag(const ll_lesson *L, void *values, const char *option, const char *value)
+{
+    cnn_flags *flags = values;
+    if (strcmp(option, "--load"))
+        return LL_FLAG_UNKNOWN;
+    if (!value)
+        return LL_FLAG_NEEDS_VALUE;
+    if (!*value) {
+        fprintf(stderr, "lesson-%s: %s needs a path, got an empty one\n", L->number, option);
+        return LL_FLAG_BAD;
+    }
+    flags->load = value;
+    return LL_FLAG_TAKEN_VALUE;
+}
+
+/* --load evaluates a saved model: the flags that shape training (--full,
+ * --smoke, --lr, --seed) are refused with it rather than ignored. */
+static bool check_flags(const ll_lesson *L, const void *values)
+{
+    const cnn_flags *flags = values;
+    const unsigned training_flags = LL_LESSON_LR | LL_LESSON_SEED;
+    if (!flags->load || !(L->full || L->smoke || (L->given & training_flags)))
+        return true;
+    const char *refused = L->full ? "--full" : L->smoke ? "--smoke" : L->given & LL_LESSON_LR ? "--lr" : "--seed";
+    fprintf(stderr, "lesson-%s: --load evaluates a saved model: %s applies to training, not to it\n",
+            L->number, refused);
+    return false;
+}
+
 int main(int argc, char **argv)
 {
-    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_LR | LL_LESSON_GPU | LL_LESSON_LOAD,
+    cnn_flags flags = {0};
+    ll_lesson L = {.uses = LL_LESSON_SEED | LL_LESSON_DATA | LL_LESSON_LR | LL_LESSON_GPU,
                    .lr = LEARNING_RATE,
-                   .runtime = RUNTIME};
+                   .runtime = RUNTIME,
+                   .own_flags = {.help = CNN_FLAGS_HELP, .take = take_flag, .check = check_flags,
+                                 .values = &flags}};
     int rc = ll_lesson_init(&L, "10", "convolutional networks",
                             "im2col, pooling, and the book's simple convnet trained on Fashion-MNIST,\n"
                             "the model saved, its filters drawn, the model loaded back.",
                             argc, argv);
     if (rc >= 0)
         return rc;
-    if (L.load)
-        return ll_lesson_finish(&L, evaluate_saved(&L));
+    if (flags.load)
+        return ll_lesson_finish(&L, evaluate_saved(&L, flags.load));
     ll_status s = im2col_by_example();
     if (s == LL_OK)
         s = pooling_by_example();
