@@ -3,7 +3,7 @@
  *   gradcheck --list
  *   gradcheck LAYER [key=value ...] [--batch N] [--shape 2x3x8x8] [--seed S]
  *             [--eps H] [--floor F] [--threshold T] [--fast] [--directions K]
- *             [--eval] [--save DIR] [--sweep] [--gpu | --twin-cpu] [--force]
+ *             [--eval] [--ref] [--save DIR] [--sweep] [--gpu | --twin-cpu] [--force]
  *
  * Exit status: 0 every tensor passes, 1 a tensor fails (or the --sweep plot
  * could not be drawn), 2 usage or input error, a check too large to run, or a
@@ -72,6 +72,7 @@ typedef struct {
     uint64_t seed;
     ll_gc_options gc;
     bool eval;
+    bool ref;           /* --ref: check the plain reference loops, not the fast path */
     bool sweep;
     bool gpu;           /* --gpu: the three-way check against the CUDA twin */
     bool twin_cpu;      /* --twin-cpu: the same with the twin on the CPU (no GPU needed) */
@@ -99,6 +100,8 @@ static void usage(FILE *f)
             "  --fast           random directional derivatives instead of every element\n"
             "  --directions K   directions per tensor with --fast (default %d)\n"
             "  --eval           check evaluation mode (BatchNorm running stats, no dropout)\n"
+            "  --ref            check the layer's reference (its plain loops, the code of\n"
+            "                   its docs page) instead of the fast path the library runs\n"
             "  --save DIR       write inputs, parameters, y, dy and gradients as .npy\n"
             "  --gpu            three-way check of the CUDA twin: the CPU check, the GPU's\n"
             "                   analytic gradients against central differences of the GPU's\n"
@@ -268,6 +271,7 @@ static bool parse_switch(const char *arg, cli_args *a)
 {
     bool *flag = !strcmp(arg, "--fast")       ? &a->gc.fast
                : !strcmp(arg, "--eval")       ? &a->eval
+               : !strcmp(arg, "--ref")        ? &a->ref
                : !strcmp(arg, "--sweep")      ? &a->sweep
                : !strcmp(arg, "--gpu")        ? &a->gpu
                : !strcmp(arg, "--twin-cpu")   ? &a->twin_cpu
@@ -318,6 +322,9 @@ static int parse_args(int argc, char **argv, cli_args *a)
     }
     if ((a->gpu || a->twin_cpu) && a->sweep)
         return usage_error("%s does not combine with --sweep", a->gpu ? "--gpu" : "--twin-cpu");
+    if ((a->gpu || a->twin_cpu) && a->ref)
+        return usage_error("%s does not combine with --ref (the reference runs on the CPU)",
+                           a->gpu ? "--gpu" : "--twin-cpu");
     if (a->gpu && a->twin_cpu)
         return usage_error("%s: choose one of --gpu and --twin-cpu", "--gpu");
     return -1;
@@ -643,8 +650,10 @@ static int run_check(cli_args *a, ll_layer *l, ll_tensor *x)
         print_error();
         rc = EXIT_USAGE;
     } else {
-        if (a->eval) /* a registered name: it fits */
-            snprintf(rep.subject, sizeof rep.subject, "%s (eval mode)", a->layer);
+        if (a->eval || a->ref) /* a registered name: it fits */
+            snprintf(rep.subject, sizeof rep.subject, "%s (%s%s%s)", a->layer,
+                     a->ref ? "reference" : "", a->ref && a->eval ? ", " : "",
+                     a->eval ? "eval mode" : "");
         ll_gc_report_print(stdout, &rep);
         rc = rep.pass ? EXIT_PASS : EXIT_FAIL;
         if (a->save_dir && save_all(a->out_dir, l, x, &t, &rep) != LL_OK) {
@@ -703,6 +712,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     ll_layer_set_training(l, !a.eval);
+    ll_layer_use_reference(l, a.ref);
     ll_tensor *xp[LL_MAX_INPUTS] = {&x[0], &x[1]};
     if (a.sweep) {
         progress_start(&a);

@@ -557,7 +557,7 @@ static ll_status twin_same_params(const ll_layer *lc, const ll_layer *ld, twin_t
 static ll_status twin_backward(ll_layer *ld, ll_device dev, ll_tensor *const *x, const ll_gc_tensors *t,
                                twin_tensors *w)
 {
-    const ll_layer_def *ops = ld->ops;
+    const ll_layer_def *ops = ld->def;
     for (int i = 0; i < ops->n_inputs; i++) {
         w->in_d[i] = &w->xd[i];
         LL_TRY(ll_tensor_clone(&w->xd[i], x[i], dev));
@@ -581,7 +581,7 @@ static ll_status twin_backward(ll_layer *ld, ll_device dev, ll_tensor *const *x,
 static ll_status twin_read_only(const ll_layer *ld, ll_tensor *const *x, const ll_gc_tensors *t,
                                 twin_tensors *w, ll_gc_report *rep)
 {
-    const ll_layer_def *ops = ld->ops;
+    const ll_layer_def *ops = ld->def;
     for (int i = 0; i <= ops->n_inputs && !rep->violation[0]; i++) {
         const ll_tensor *given = i == 0 ? &t->dy : x[i - 1];
         LL_TRY(ll_tensor_clone(&w->now, i == 0 ? &w->dyd : &w->xd[i - 1], LL_CPU));

@@ -40,6 +40,7 @@
     X(leaky_relu, gpu)              \
     X(elu, gpu)                     \
     X(softmax, gpu)                 \
-    X(log_softmax, gpu)
+    X(log_softmax, gpu)             \
+    X(swish, cpu)
 
 #endif
