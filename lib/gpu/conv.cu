@@ -25,23 +25,6 @@ extern "C" {
 #include "../layers/conv.h"
 }
 
-/* The sizes of conv.c's conv_dims, from shapes the public function checked. */
-typedef struct {
-    int N, C, H, W, F, KH, KW, OH, OW, CKK, L;
-} conv_dims;
-
-static conv_dims dims_of(const ll_tensor *x, const ll_tensor *W, int stride, int pad)
-{
-    conv_dims d;
-    d.N = x->shape.dim[0], d.C = x->shape.dim[1], d.H = x->shape.dim[2], d.W = x->shape.dim[3];
-    d.F = W->shape.dim[0], d.KH = W->shape.dim[2], d.KW = W->shape.dim[3];
-    d.OH = (d.H + 2 * pad - d.KH) / stride + 1;
-    d.OW = (d.W + 2 * pad - d.KW) / stride + 1;
-    d.CKK = d.C * d.KH * d.KW;
-    d.L = d.OH * d.OW;
-    return d;
-}
-
 /* ycol (F, N*L) -> y (N, F, L) plus b[f]. One thread per element of y. */
 __global__ void ycol_to_y_kernel(const ll_real *ycol, const ll_real *b, int N, int F, int L,
                                  ll_real *y)
@@ -78,16 +61,16 @@ __global__ void row_sums_kernel(const ll_real *m, size_t rows, size_t cols, ll_r
     }
 }
 
-extern "C" ll_status ll_conv_forward_gpu(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                                         int stride, int pad, ll_tensor *col, ll_tensor *ycol,
-                                         ll_tensor *y)
+/* d: the sizes ll_conv_forward worked out; col (CKK, N*L) and ycol (F, N*L)
+ * already have their shapes on the GPU. */
+extern "C" ll_status ll_conv_forward_gpu(const ll_conv_sizes *dp, const ll_tensor *x,
+                                         const ll_tensor *W, const ll_tensor *b, ll_tensor *col,
+                                         ll_tensor *ycol, ll_tensor *y)
 {
     LL_GPU_ENTER("conv");
-    const conv_dims d = dims_of(x, W, stride, pad);
+    const ll_conv_sizes d = *dp;
     const int NL = d.N * d.L; /* the public function checked that it fits */
-    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.CKK, NL), LL_GPU));
-    LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d.F, NL), LL_GPU));
-    LL_TRY(ll_im2col_gpu(x->data, d.N, d.C, d.H, d.W, d.KH, d.KW, stride, pad, col->data));
+    LL_TRY(ll_im2col_gpu(x->data, d.N, d.C, d.H, d.W, d.KH, d.KW, d.stride, d.pad, col->data));
     /* ycol (F, NL) = W (F, CKK) . col (CKK, NL) */
     LL_TRY(ll_gemm_gpu(false, false, d.F, NL, d.CKK, 1, W->data, d.CKK, col->data, NL, 0,
                        ycol->data, NL));
@@ -95,15 +78,16 @@ extern "C" ll_status ll_conv_forward_gpu(const ll_tensor *x, const ll_tensor *W,
     return LL_OK;
 }
 
-extern "C" ll_status ll_conv_backward_gpu(const ll_tensor *x, const ll_tensor *W,
-                                          const ll_tensor *col, const ll_tensor *dy, int stride,
-                                          int pad, ll_tensor *dycol, ll_tensor *dcol, ll_tensor *dx,
+/* d: the sizes ll_conv_backward worked out; dycol (F, N*L) and, with dx, dcol
+ * (CKK, N*L) already have their shapes on the GPU. */
+extern "C" ll_status ll_conv_backward_gpu(const ll_conv_sizes *dp, const ll_tensor *W,
+                                          const ll_tensor *col, const ll_tensor *dy,
+                                          ll_tensor *dycol, ll_tensor *dcol, ll_tensor *dx,
                                           ll_tensor *dW, ll_tensor *db)
 {
     LL_GPU_ENTER("conv");
-    const conv_dims d = dims_of(x, W, stride, pad);
+    const ll_conv_sizes d = *dp;
     const int NL = d.N * d.L;
-    LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d.F, NL), LL_GPU));
     LL_LAUNCH(dy_to_dycol_kernel, dy->size, dy->data, d.N, d.F, d.L, dycol->data);
     row_sums_kernel<<<ll_rows_grid((size_t)d.F), LL_BLOCK>>>(dycol->data, (size_t)d.F, (size_t)NL,
                                                             db->data);
@@ -113,9 +97,9 @@ extern "C" ll_status ll_conv_backward_gpu(const ll_tensor *x, const ll_tensor *W
                        d.CKK));
     if (!dx)
         return LL_OK;
-    LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, NL), LL_GPU));
     /* dcol (CKK, NL) = W^T (CKK, F) . dycol (F, NL), then every pixel gathers its entries. */
     LL_TRY(ll_gemm_gpu(true, false, d.CKK, NL, d.F, 1, W->data, d.CKK, dycol->data, NL, 0,
                        dcol->data, NL));
-    return ll_col2im_gpu(dcol->data, d.N, d.C, d.H, d.W, d.KH, d.KW, stride, pad, NULL, dx->data);
+    return ll_col2im_gpu(dcol->data, d.N, d.C, d.H, d.W, d.KH, d.KW, d.stride, d.pad, NULL,
+                         dx->data);
 }

@@ -26,24 +26,6 @@ extern "C" {
 #include "../layers/deconv.h"
 }
 
-/* The sizes of deconv.c's deconv_dims, from shapes the public function checked. */
-typedef struct {
-    int N, C, H, W, F, KH, KW, OH, OW, FKK, L, OL;
-} deconv_dims;
-
-static deconv_dims dims_of(const ll_tensor *x, const ll_tensor *W, int stride, int pad)
-{
-    deconv_dims d;
-    d.N = x->shape.dim[0], d.C = x->shape.dim[1], d.H = x->shape.dim[2], d.W = x->shape.dim[3];
-    d.F = W->shape.dim[1], d.KH = W->shape.dim[2], d.KW = W->shape.dim[3];
-    d.OH = (d.H - 1) * stride - 2 * pad + d.KH;
-    d.OW = (d.W - 1) * stride - 2 * pad + d.KW;
-    d.FKK = d.F * d.KH * d.KW;
-    d.L = d.H * d.W;
-    d.OL = d.OH * d.OW;
-    return d;
-}
-
 /* db[f] = sum over n and o of dy[n, f, o], dy (N, F, OL), in double: one
  * block per filter (grid-stride over filters), a fixed tree in shared memory. */
 __global__ void channel_sums_kernel(const ll_real *dy, int N, int F, int OL, ll_real *db)
@@ -61,14 +43,16 @@ __global__ void channel_sums_kernel(const ll_real *dy, int N, int F, int OL, ll_
     }
 }
 
-extern "C" ll_status ll_deconv_forward_gpu(const ll_tensor *x, const ll_tensor *W,
-                                           const ll_tensor *b, int stride, int pad, ll_tensor *col,
+/* d: the sizes ll_deconv_forward worked out; col (FKK, N*L) already has its
+ * shape on the GPU. */
+extern "C" ll_status ll_deconv_forward_gpu(const ll_deconv_sizes *dp, const ll_tensor *x,
+                                           const ll_tensor *W, const ll_tensor *b, ll_tensor *col,
                                            ll_tensor *y)
 {
     LL_GPU_ENTER("deconv");
-    const deconv_dims d = dims_of(x, W, stride, pad);
+    const ll_deconv_sizes d = *dp;
+    const int stride = d.stride, pad = d.pad;
     const int NL = d.N * d.L; /* <= N*C*H*W, an int (a tensor holds < 2^31 elements) */
-    LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, NL), LL_GPU));
     const size_t x_step = (size_t)d.C * d.L;
     for (int n = 0; n < d.N; n++) {
         /* col[:, n*L ...] (FKK, L), rows NL apart, = Wm^T (FKK, C) . x_n (C, L) */
@@ -80,15 +64,17 @@ extern "C" ll_status ll_deconv_forward_gpu(const ll_tensor *x, const ll_tensor *
                          y->data);
 }
 
-extern "C" ll_status ll_deconv_backward_gpu(const ll_tensor *x, const ll_tensor *W,
-                                            const ll_tensor *dy, int stride, int pad,
+/* d: the sizes ll_deconv_backward worked out; dcol (FKK, N*L) already has its
+ * shape on the GPU. */
+extern "C" ll_status ll_deconv_backward_gpu(const ll_deconv_sizes *dp, const ll_tensor *x,
+                                            const ll_tensor *W, const ll_tensor *dy,
                                             ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW,
                                             ll_tensor *db)
 {
     LL_GPU_ENTER("deconv");
-    const deconv_dims d = dims_of(x, W, stride, pad);
+    const ll_deconv_sizes d = *dp;
+    const int stride = d.stride, pad = d.pad;
     const int NL = d.N * d.L;
-    LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, NL), LL_GPU));
     /* dcol (FKK, NL) = im2col(dy): the window of dy that each input pixel stamped */
     LL_TRY(ll_im2col_gpu(dy->data, d.N, d.F, d.OH, d.OW, d.KH, d.KW, stride, pad, dcol->data));
     const size_t x_step = (size_t)d.C * d.L;

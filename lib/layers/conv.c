@@ -28,13 +28,8 @@ static const char *const NAME = "conv";
  * cache when it is copied into y. For lesson 10's conv, B = 15 images. */
 #define CONV_CHUNK_BYTES (1024 * 1024)
 
-/* Every size the conv works out, from the shapes of x and W. */
-typedef struct {
-    int N, C, H, W;    /* x */
-    int F, KH, KW;     /* W */
-    int OH, OW;        /* y */
-    int CKK, L;        /* col_n is (CKK, L): CKK = C*KH*KW, L = OH*OW */
-} conv_dims;
+/* Every size the conv works out (conv.h), by conv_dims_of, once per call. */
+typedef ll_conv_sizes conv_dims;
 
 int ll_conv_out_size(int in, int k, int stride, int pad)
 {
@@ -90,6 +85,7 @@ static ll_status conv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, con
                        ll_shape_str(xs, a, sizeof a), ll_shape_str(ws, b, sizeof b), INT_MAX);
     d->CKK = (int)ckk;
     d->L = (int)l;
+    d->stride = stride, d->pad = pad;
     return LL_OK;
 }
 
@@ -384,8 +380,12 @@ ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tenso
 {
     conv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(check_forward(x, W, b, stride, pad, col, ycol, y, CONV_FAST_PATH, &d));
-    if (x->device == LL_GPU)
-        return ll_conv_forward_gpu(x, W, b, stride, pad, col, ycol, y); /* lib/gpu/conv.cu */
+    if (x->device == LL_GPU) { /* lib/gpu/conv.cu, with its scratch made here */
+        const int NL = d.N * d.L; /* conv_dims_of checked that it fits */
+        LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.CKK, NL), LL_GPU));
+        LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d.F, NL), LL_GPU));
+        return ll_conv_forward_gpu(&d, x, W, b, col, ycol, y);
+    }
     return conv_forward_fast(x, W, b, stride, pad, col, ycol, y, &d);
 }
 
@@ -396,8 +396,13 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
     conv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(check_backward(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db, CONV_FAST_PATH,
                           &d));
-    if (x->device == LL_GPU) /* lib/gpu/conv.cu */
-        return ll_conv_backward_gpu(x, W, col, dy, stride, pad, dycol, dcol, dx, dW, db);
+    if (x->device == LL_GPU) { /* lib/gpu/conv.cu, with its scratch made here */
+        const int NL = d.N * d.L;
+        LL_TRY(ll_tensor_ensure(dycol, LL_SHAPE(d.F, NL), LL_GPU));
+        if (dx)
+            LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, NL), LL_GPU));
+        return ll_conv_backward_gpu(&d, W, col, dy, dycol, dcol, dx, dW, db);
+    }
     return conv_backward_fast(W, col, dy, stride, pad, dycol, dcol, dx, dW, db, &d);
 }
 

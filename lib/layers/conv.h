@@ -48,6 +48,17 @@
 /* One spatial output size: (in + 2*pad - k) / stride + 1, or 0 if the kernel does not fit. */
 int ll_conv_out_size(int in, int k, int stride, int pad);
 
+/* Every size a convolution works out from the shapes of x and W (and its
+ * stride and pad), once per call by the public function, which then hands
+ * it to the CPU code or the CUDA twin: neither works them out again. */
+typedef struct {
+    int N, C, H, W;    /* x */
+    int F, KH, KW;     /* W */
+    int OH, OW;        /* y */
+    int CKK, L;        /* col_n is (CKK, L): CKK = C*KH*KW, L = OH*OW */
+    int stride, pad;
+} ll_conv_sizes;
+
 /* y = conv(x, W) + b; y must be (N, F, OH, OW). col, the im2col cache, is
  * given shape (C*KH*KW, N*OH*OW) here and ycol, scratch for one chunk's
  * product, (F, B*OH*OW); both are reallocated only when they are too small. */
@@ -112,13 +123,14 @@ ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int 
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_conv_def;
 
-/* The CUDA twin, lib/gpu/conv.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
+/* The CUDA twin, lib/gpu/conv.cu: the functions above call it for GPU tensors
+ * after their checks, with the sizes they worked out and the scratch (col,
+ * ycol, dycol, dcol) already of its size on the GPU; never call it directly. */
 #define ll_conv_twins(X)                                                                  \
-    X(ll_conv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,   \
-        int stride, int pad, ll_tensor *col, ll_tensor *ycol, ll_tensor *y))              \
-    X(ll_conv_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,\
-        const ll_tensor *dy, int stride, int pad, ll_tensor *dycol, ll_tensor *dcol,      \
+    X(ll_conv_forward_gpu, (const ll_conv_sizes *d, const ll_tensor *x, const ll_tensor *W, \
+        const ll_tensor *b, ll_tensor *col, ll_tensor *ycol, ll_tensor *y))               \
+    X(ll_conv_backward_gpu, (const ll_conv_sizes *d, const ll_tensor *W,                  \
+        const ll_tensor *col, const ll_tensor *dy, ll_tensor *dycol, ll_tensor *dcol,     \
         ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
 ll_conv_twins(LL_TWIN_DECLARE)
 

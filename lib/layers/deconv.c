@@ -22,13 +22,8 @@ static const char *const NAME = "deconv";
 #define DECONV_DEFAULT_STRIDE 2
 #define DECONV_DEFAULT_PAD 1
 
-/* Every size the deconv works out, from the shapes of x and W. */
-typedef struct {
-    int N, C, H, W;   /* x */
-    int F, KH, KW;    /* W is (C, F, KH, KW) */
-    int OH, OW;       /* y */
-    int FKK, L, OL;   /* col_n is (FKK, L): FKK = F*KH*KW, L = H*W; OL = OH*OW */
-} deconv_dims;
+/* Every size the deconv works out (deconv.h), by deconv_dims_of, once per call. */
+typedef ll_deconv_sizes deconv_dims;
 
 /* The output size in 64 bits: may be <= 0 or above INT_MAX; the caller judges. */
 static long long out_size_ll(int in, int k, int stride, int pad)
@@ -96,6 +91,7 @@ static ll_status deconv_dims_of(ll_shape xs, ll_shape ws, int stride, int pad, d
     d->FKK = (int)fkk;
     d->L = (int)l;
     d->OL = (int)ol;
+    d->stride = stride, d->pad = pad;
     return LL_OK;
 }
 
@@ -325,8 +321,10 @@ ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
 {
     deconv_dims d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(check_forward(x, W, b, stride, pad, col, y, DECONV_FAST_PATH, &d));
-    if (x->device == LL_GPU)
-        return ll_deconv_forward_gpu(x, W, b, stride, pad, col, y); /* lib/gpu/deconv.cu */
+    if (x->device == LL_GPU) { /* lib/gpu/deconv.cu, with its scratch made here */
+        LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, d.N * d.L), LL_GPU));
+        return ll_deconv_forward_gpu(&d, x, W, b, col, y);
+    }
     return deconv_forward_fast(x, W, b, stride, pad, col, y, &d);
 }
 
@@ -336,8 +334,10 @@ ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
 {
     deconv_dims d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
     LL_TRY(check_backward(x, W, dy, stride, pad, dcol, dx, dW, db, DECONV_FAST_PATH, &d));
-    if (x->device == LL_GPU) /* lib/gpu/deconv.cu */
-        return ll_deconv_backward_gpu(x, W, dy, stride, pad, dcol, dx, dW, db);
+    if (x->device == LL_GPU) { /* lib/gpu/deconv.cu, with its scratch made here */
+        LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, d.N * d.L), LL_GPU));
+        return ll_deconv_backward_gpu(&d, x, W, dy, dcol, dx, dW, db);
+    }
     return deconv_backward_fast(x, W, dy, stride, pad, dcol, dx, dW, db, &d);
 }
 

@@ -56,6 +56,17 @@
  * not positive or an argument is out of range (in, k, stride >= 1, pad >= 0). */
 int ll_deconv_out_size(int in, int k, int stride, int pad);
 
+/* Every size a deconvolution works out from the shapes of x and W (and its
+ * stride and pad), once per call by the public function, which hands it to
+ * the CPU code or the CUDA twin. */
+typedef struct {
+    int N, C, H, W;   /* x */
+    int F, KH, KW;    /* W is (C, F, KH, KW) */
+    int OH, OW;       /* y */
+    int FKK, L, OL;   /* col_n is (FKK, L): FKK = F*KH*KW, L = H*W; OL = OH*OW */
+    int stride, pad;
+} ll_deconv_sizes;
+
 /* y = deconv(x, W) + b; col is scratch of one image's columns, given shape
  * (F*KH*KW, H*W) here (reallocated only when that grows); y must be (N, F, OH, OW). */
 ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int stride,
@@ -89,13 +100,15 @@ ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, in
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_deconv_def;
 
-/* The CUDA twin, lib/gpu/deconv.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
+/* The CUDA twin, lib/gpu/deconv.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out and col or dcol
+ * already of its size on the GPU; never call it directly. */
 #define ll_deconv_twins(X)                                                                 \
-    X(ll_deconv_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,  \
-        int stride, int pad, ll_tensor *col, ll_tensor *y))                                \
-    X(ll_deconv_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,\
-        int stride, int pad, ll_tensor *dcol, ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+    X(ll_deconv_forward_gpu, (const ll_deconv_sizes *d, const ll_tensor *x,                \
+        const ll_tensor *W, const ll_tensor *b, ll_tensor *col, ll_tensor *y))             \
+    X(ll_deconv_backward_gpu, (const ll_deconv_sizes *d, const ll_tensor *x,               \
+        const ll_tensor *W, const ll_tensor *dy, ll_tensor *dcol, ll_tensor *dx,           \
+        ll_tensor *dW, ll_tensor *db))
 ll_deconv_twins(LL_TWIN_DECLARE)
 
 #endif

@@ -24,8 +24,28 @@ mkdir -p "$out/obj" "$out/src"
 cflags="-std=c11 -O1 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -DLL_HAVE_CUDA $def -I$root/lib -I/usr/include/x86_64-linux-gnu"
 cxxflags="-std=c++20 -O1 -g -Wall -Werror -Wno-unused-function -Wno-format-truncation -DLL_HAVE_CUDA $def -I$emu/include -I$root/lib/gpu -I$root/lib"
 
+# The one list of layers (lib/layers/list.h), as CMake reads it: every
+# layer's header into one generated include, and the modules that live in a
+# lesson's folder (lesson 13's swish) beside lib/layers/*.c.
+list=$(grep -o 'X([a-z0-9_]*, *\(gpu\|cpu\))' "$root/lib/layers/list.h")
+mkdir -p "$out/generated"
+modules=""
+: >"$out/generated/ll_layer_headers.h"
+for name in $(echo "$list" | sed 's/X(\([a-z0-9_]*\),.*/\1/'); do
+    if [ -f "$root/lib/layers/$name.c" ]; then
+        module=$root/lib/layers/$name
+    else
+        module=$(ls "$root"/lessons/*/"$name.c" | sed 's/\.c$//')
+        modules="$modules $module.c"
+    fi
+    echo "#include \"$module.h\"" >>"$out/generated/ll_layer_headers.h"
+done
+cflags="$cflags -I$out/generated"
+cxxflags="$cxxflags -I$out/generated"
+twinned=$(echo "$list" | sed -n 's/X(\([a-z0-9_]*\), *gpu)/\1/p')
+
 objs=""
-for f in "$root"/lib/*.c "$root"/lib/layers/*.c; do
+for f in "$root"/lib/*.c "$root"/lib/layers/*.c $modules; do
     o=$out/obj/$(echo "${f#$root/}" | tr / _).o
     gcc $cflags -DLL_PLOTS_DIR="\"$root/plots\"" -c "$f" -o "$o"
     objs="$objs $o"
@@ -56,7 +76,7 @@ LL_REQUIRE_GPU=1 LL_CUDA_MAX_BLOCKS=1 "$out/test_gpu_parity" > "$out/one-block.t
     cat "$out/one-block.txt"; status=1; }
 tail -n 3 "$out/one-block.txt"
 echo "== gradcheck LAYER --gpu on the CPU emulator ($prec) =="
-for layer in $("$out/gradcheck" --list | sed -n 's/^  \([a-z_][a-z_0-9]*\) .*/\1/p'); do
+for layer in $twinned; do
     if "$out/gradcheck" "$layer" --gpu > "$out/gradcheck-$layer.txt" 2>&1; then
         echo "  pass  $layer"
     else
