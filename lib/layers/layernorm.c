@@ -57,8 +57,11 @@ static ll_status expect_eps(double eps)
     return LL_OK;
 }
 
-ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
-                               double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+/* --- the checks: one per pass --- */
+
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               double eps, const ll_tensor *xhat, const ll_tensor *inv_std,
+                               const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_batch("x", x->shape));
@@ -68,10 +71,36 @@ ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
     LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
     LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(x->shape.dim[0]), "x", x));
     LL_TRY(expect_like("y", y, x->shape, "x", x));
-    LL_TRY(expect_eps(eps));
-    if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
+    return expect_eps(eps);
+}
 
+static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, const ll_tensor *dy, const ll_tensor *dx,
+                                const ll_tensor *dgamma, const ll_tensor *dbeta)
+{
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
+    LL_TRY(expect_batch("xhat", xhat->shape));
+    ll_shape fs = sample_shape(xhat->shape);
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
+    LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
+    return expect_like("dbeta", dbeta, fs, "xhat", xhat);
+}
+
+/* --- the fast path: fused passes ---
+ *
+ * The reference's loops, fused where they read the same values: forward
+ * writes xhat and y in one pass, keeping inv_std and xhat in double where the
+ * reference reads them back from the caches (the same numbers in double, a
+ * rounding apart in float); backward adds both sums of a sample in one pass,
+ * and dgamma and dbeta in another. Every sum runs in the reference's order. */
+
+static void forward_fast(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                         double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
     size_t n_samples = (size_t)x->shape.dim[0], m = x->size / n_samples;
     const ll_real *g = gamma->data, *b = beta->data; /* (M) */
     for (size_t n = 0; n < n_samples; n++) {
@@ -95,26 +124,11 @@ ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
         }
         inv_std->data[n] = (ll_real)istd;
     }
-    return LL_OK;
 }
 
-ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
-                                const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
-                                ll_tensor *dgamma, ll_tensor *dbeta)
+static void backward_fast(const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,
+                          const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(expect_batch("xhat", xhat->shape));
-    ll_shape fs = sample_shape(xhat->shape);
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
-    LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
-    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
-    if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
-    LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
-    LL_TRY(expect_like("dbeta", dbeta, fs, "xhat", xhat));
-    if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
-
     size_t n_samples = (size_t)xhat->shape.dim[0], m = xhat->size / n_samples;
     const ll_real *g = gamma->data; /* (M) */
     if (dx) {
@@ -147,6 +161,28 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
         dgamma->data[k] = (ll_real)sg;
         dbeta->data[k] = (ll_real)sb;
     }
+}
+
+/* --- the public functions: checks, the CUDA twin for GPU tensors, else the fast path --- */
+
+ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
+    forward_fast(x, gamma, beta, eps, xhat, inv_std, y);
+    return LL_OK;
+}
+
+ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    backward_fast(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 
