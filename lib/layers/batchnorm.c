@@ -10,6 +10,10 @@
 
 static const char *const NAME = "batchnorm";
 
+/* The name the reference functions fail under: the layer has a CUDA twin,
+ * its reference has none, and the message should not blur the two. */
+static const char *const REF_NAME = "batchnorm reference";
+
 /* The defaults of the options string "momentum=0.9 eps=1e-5". */
 static const double DEFAULT_MOMENTUM = 0.9;
 static const double DEFAULT_EPS = 1e-5;
@@ -105,7 +109,7 @@ static ll_status expect_variances(const ll_tensor *running_var)
     return LL_OK;
 }
 
-/* --- the checks: one per pass --- */
+/* --- the checks: one per pass, shared by the public function and its reference --- */
 
 /* The arguments of a training forward; fills lay from x. */
 static ll_status check_forward_train(const ll_tensor *x, const ll_tensor *gamma,
@@ -180,6 +184,153 @@ static ll_status check_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
     LL_TRY(expect_per_feature("dbeta", dbeta, lay->features, "x", x));
     LL_TRY(expect_eps(eps));
     return expect_variances(running_var);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * One feature f at a time, its M values visited sample by sample (n) and
+ * pixel by pixel (k). Every sum and product runs in double and each result
+ * is rounded to ll_real once, when it is stored; xhat and inv_std are read
+ * back from the caches, the very numbers backward will read. */
+
+/* Where x[n, f, k] lives, for x seen as (N, D, inner): D = features, and
+ * inner = H * W of a (N, C, H, W) input (1 for (N, D)). */
+static size_t at(const bn_layout *lay, size_t n, int f, size_t k)
+{
+    return feature_offset(lay, n, f) + k;
+}
+
+ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double momentum, double eps,
+                                   ll_tensor *running_mean, ll_tensor *running_var,
+                                   ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
+                               inv_std, y, &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    const size_t N = lay.outer, inner = lay.inner;
+    const double M = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        double mu = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                mu += x->data[at(&lay, n, f, k)];
+        mu /= M;
+        double var = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                double xmu = x->data[at(&lay, n, f, k)] - mu;
+                var += xmu * xmu;
+            }
+        var /= M;
+        inv_std->data[f] = (ll_real)(1 / sqrt(var + eps));
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[f]);
+            }
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                y->data[i] = (ll_real)((double)gamma->data[f] * xhat->data[i] + beta->data[f]);
+            }
+        running_mean->data[f] = (ll_real)(momentum * running_mean->data[f] + (1 - momentum) * mu);
+        running_var->data[f] = (ll_real)(momentum * running_var->data[f] + (1 - momentum) * var);
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_forward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                        const ll_tensor *beta, const ll_tensor *running_mean,
+                                        const ll_tensor *running_var, double eps, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    const size_t N = lay.outer, inner = lay.inner;
+    for (int f = 0; f < lay.features; f++) {
+        const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                y->data[i] = (ll_real)((double)gamma->data[f] *
+                                           ((double)x->data[i] - running_mean->data[f]) * inv_std +
+                                       beta->data[f]);
+            }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "xhat", xhat));
+    const size_t N = lay.outer, inner = lay.inner;
+    const double M = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, f, k)];
+        dbeta->data[f] = (ll_real)sum_dy;
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
+            }
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+        if (!dx)
+            continue;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std->data[f] / M *
+                                        (M * dy->data[i] - sum_dy - xhat->data[i] * sum_dy_xhat));
+            }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                         const ll_tensor *running_mean,
+                                         const ll_tensor *running_var, double eps,
+                                         const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
+                                         ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
+                               &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    const size_t N = lay.outer, inner = lay.inner;
+    for (int f = 0; f < lay.features; f++) {
+        const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, f, k)];
+        dbeta->data[f] = (ll_real)sum_dy;
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                double xhat = ((double)x->data[i] - running_mean->data[f]) * inv_std;
+                sum_dy_xhat += dy->data[i] * xhat;
+            }
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+        if (!dx)
+            continue;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std * dy->data[i]);
+            }
+    }
+    return LL_OK;
 }
 
 /* --- the fast path: blocks of features, memory order, split sums ---
