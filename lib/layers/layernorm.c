@@ -9,6 +9,10 @@
 
 static const char *const NAME = "layernorm";
 
+/* The name the reference functions fail under: the layer has a CUDA twin,
+ * its reference has none, and the message should not blur the two. */
+static const char *const REF_NAME = "layernorm reference";
+
 /* The default of the options string "eps=1e-5". */
 static const double DEFAULT_EPS = 1e-5;
 
@@ -57,7 +61,7 @@ static ll_status expect_eps(double eps)
     return LL_OK;
 }
 
-/* --- the checks: one per pass --- */
+/* --- the checks: one per pass, shared by the public function and its reference --- */
 
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
                                double eps, const ll_tensor *xhat, const ll_tensor *inv_std,
@@ -88,6 +92,80 @@ static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
         LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
     LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
     return expect_like("dbeta", dbeta, fs, "xhat", xhat);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * x is seen as (N, M): sample n is the M values x[n, k], and gamma, beta of
+ * shape x.shape[1:] are M values gamma[k], beta[k] in the same order. Every
+ * sum and product runs in double and each result is rounded to ll_real once,
+ * when it is stored; xhat and inv_std are read back from the caches, the
+ * very numbers backward will read. */
+
+ll_status ll_layernorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    const size_t N = (size_t)x->shape.dim[0], M = x->size / N;
+    for (size_t n = 0; n < N; n++) {
+        double mu = 0;
+        for (size_t k = 0; k < M; k++)
+            mu += x->data[n * M + k]; /* x[n, k] of (N, M) */
+        mu /= (double)M;
+        double var = 0;
+        for (size_t k = 0; k < M; k++) {
+            double xmu = x->data[n * M + k] - mu;
+            var += xmu * xmu;
+        }
+        var /= (double)M;
+        inv_std->data[n] = (ll_real)(1 / sqrt(var + eps));
+        for (size_t k = 0; k < M; k++)
+            xhat->data[n * M + k] = (ll_real)((x->data[n * M + k] - mu) * inv_std->data[n]);
+        for (size_t k = 0; k < M; k++)
+            y->data[n * M + k] =
+                (ll_real)((double)gamma->data[k] * xhat->data[n * M + k] + beta->data[k]);
+    }
+    return LL_OK;
+}
+
+ll_status ll_layernorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    LL_TRY(ll_expect_cpu(REF_NAME, "xhat", xhat));
+    const size_t N = (size_t)xhat->shape.dim[0], M = xhat->size / N;
+    for (size_t k = 0; k < M; k++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            sum_dy += dy->data[n * M + k]; /* dy[n, k] of (N, M) */
+        dbeta->data[k] = (ll_real)sum_dy;
+    }
+    for (size_t k = 0; k < M; k++) {
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            sum_dy_xhat += (double)dy->data[n * M + k] * xhat->data[n * M + k];
+        dgamma->data[k] = (ll_real)sum_dy_xhat;
+    }
+    if (!dx)
+        return LL_OK;
+    for (size_t n = 0; n < N; n++) {
+        double sum_dxhat = 0;
+        for (size_t k = 0; k < M; k++)
+            sum_dxhat += (double)dy->data[n * M + k] * gamma->data[k]; /* dxhat = dy * gamma */
+        double sum_dxhat_xhat = 0;
+        for (size_t k = 0; k < M; k++)
+            sum_dxhat_xhat += (double)dy->data[n * M + k] * gamma->data[k] * xhat->data[n * M + k];
+        for (size_t k = 0; k < M; k++) {
+            double dxhat = (double)dy->data[n * M + k] * gamma->data[k];
+            dx->data[n * M + k] =
+                (ll_real)((double)inv_std->data[n] / (double)M *
+                          ((double)M * dxhat - sum_dxhat - xhat->data[n * M + k] * sum_dxhat_xhat));
+        }
+    }
+    return LL_OK;
 }
 
 /* --- the fast path: fused passes ---
