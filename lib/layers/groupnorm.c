@@ -10,6 +10,10 @@
 
 static const char *const NAME = "groupnorm";
 
+/* The name the reference functions fail under: the layer has a CUDA twin,
+ * its reference has none, and the message should not blur the two. */
+static const char *const REF_NAME = "groupnorm reference";
+
 /* The defaults of the options string "groups=2 eps=1e-5". */
 #define GROUPNORM_DEFAULT_GROUPS 2
 static const double DEFAULT_EPS = 1e-5;
@@ -88,7 +92,7 @@ static ll_status expect_eps(double eps)
     return LL_OK;
 }
 
-/* --- the checks: one per pass --- */
+/* --- the checks: one per pass, shared by the public function and its reference --- */
 
 /* The arguments of a forward; fills lay from x. */
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
@@ -120,6 +124,119 @@ static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
         LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
     LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay->channels), "xhat", xhat));
     return expect_like("dbeta", dbeta, LL_SHAPE(lay->channels), "xhat", xhat);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * x is seen as (N, C, inner): group g of sample n is channels c = g * C/G to
+ * (g + 1) * C/G - 1, all their pixels k. Every sum and product runs in double
+ * and each result is rounded to ll_real once, when it is stored; xhat and
+ * inv_std are read back from the caches, the very numbers backward will read. */
+
+/* Where x[n, c, k] lives, for x seen as (N, C, inner), inner = H * W (L of
+ * (N, C, L), 1 of (N, C)). */
+static size_t at(const gn_layout *lay, size_t n, int c, size_t k)
+{
+    return (n * (size_t)lay->channels + (size_t)c) * lay->inner + k;
+}
+
+ll_status ll_groupnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y)
+{
+    gn_layout lay = {0};
+    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    const size_t N = lay.n, inner = lay.inner;
+    const int G = groups, cpg = lay.cpg; /* cpg = C / G channels per group */
+    const double M = (double)lay.m;
+    for (size_t n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            const size_t ng = n * (size_t)G + (size_t)g; /* inv_std[n, g] of (N, G) */
+            double mu = 0;
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++)
+                    mu += x->data[at(&lay, n, c, k)];
+            mu /= M;
+            double var = 0;
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    double xmu = x->data[at(&lay, n, c, k)] - mu;
+                    var += xmu * xmu;
+                }
+            var /= M;
+            inv_std->data[ng] = (ll_real)(1 / sqrt(var + eps));
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    size_t i = at(&lay, n, c, k);
+                    xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[ng]);
+                }
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    size_t i = at(&lay, n, c, k);
+                    y->data[i] = (ll_real)((double)gamma->data[c] * xhat->data[i] + beta->data[c]);
+                }
+        }
+    return LL_OK;
+}
+
+/* dx of one (sample n, group g), the reference's last three lines. */
+static void group_input_gradient_ref(const gn_layout *lay, size_t n, int g, const ll_tensor *xhat,
+                                     const ll_tensor *inv_std, const ll_tensor *gamma,
+                                     const ll_tensor *dy, ll_tensor *dx)
+{
+    const size_t inner = lay->inner;
+    const int cpg = lay->cpg;
+    const double M = (double)lay->m;
+    const double istd = inv_std->data[n * (size_t)lay->groups + (size_t)g]; /* inv_std[n, g] */
+    double sum_dxhat = 0;
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++)
+            sum_dxhat += (double)dy->data[at(lay, n, c, k)] * gamma->data[c]; /* dxhat */
+    double sum_dxhat_xhat = 0;
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++) {
+            size_t i = at(lay, n, c, k);
+            sum_dxhat_xhat += (double)dy->data[i] * gamma->data[c] * xhat->data[i];
+        }
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++) {
+            size_t i = at(lay, n, c, k);
+            double dxhat = (double)dy->data[i] * gamma->data[c];
+            dx->data[i] =
+                (ll_real)(istd / M * (M * dxhat - sum_dxhat - xhat->data[i] * sum_dxhat_xhat));
+        }
+}
+
+ll_status ll_groupnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, int groups, const ll_tensor *dy,
+                                    ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    gn_layout lay = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &lay));
+    LL_TRY(ll_expect_cpu(REF_NAME, "xhat", xhat));
+    const size_t N = lay.n, inner = lay.inner;
+    for (int c = 0; c < lay.channels; c++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, c, k)];
+        dbeta->data[c] = (ll_real)sum_dy;
+    }
+    for (int c = 0; c < lay.channels; c++) {
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, c, k);
+                sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
+            }
+        dgamma->data[c] = (ll_real)sum_dy_xhat;
+    }
+    if (dx)
+        for (size_t n = 0; n < N; n++)
+            for (int g = 0; g < groups; g++)
+                group_input_gradient_ref(&lay, n, g, xhat, inv_std, gamma, dy, dx);
+    return LL_OK;
 }
 
 /* --- the fast path: fused passes over contiguous groups ---
