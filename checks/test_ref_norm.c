@@ -556,18 +556,21 @@ static void references_refuse_gpu_tensors(void **state)
 
     assert_fails(ll_batchnorm_forward_ref(&x, &gamma, &beta, MOMENTUM, EPS, &rm, &rv, &xhat,
                                           &inv_std, &y),
-                 LL_EDEVICE, "batchnorm reference: x is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE, "ll_batchnorm_forward_ref: x is on the GPU, expected a CPU tensor");
     assert_fails(ll_batchnorm_backward_ref(&xhat, &inv_std, &gamma, &dy, &dx, &dgamma, &dbeta),
-                 LL_EDEVICE, "batchnorm reference: xhat is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE,
+                 "ll_batchnorm_backward_ref: xhat is on the GPU, expected a CPU tensor");
     assert_fails(ll_layernorm_forward_ref(&x, &gamma, &beta, EPS, &xhat, &ln_inv_std, &y),
-                 LL_EDEVICE, "layernorm reference: x is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE, "ll_layernorm_forward_ref: x is on the GPU, expected a CPU tensor");
     assert_fails(ll_layernorm_backward_ref(&xhat, &ln_inv_std, &gamma, &dy, &dx, &dgamma, &dbeta),
-                 LL_EDEVICE, "layernorm reference: xhat is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE,
+                 "ll_layernorm_backward_ref: xhat is on the GPU, expected a CPU tensor");
     assert_fails(ll_groupnorm_forward_ref(&x, &gamma, &beta, 3, EPS, &xhat, &gn_inv_std, &y),
-                 LL_EDEVICE, "groupnorm reference: x is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE, "ll_groupnorm_forward_ref: x is on the GPU, expected a CPU tensor");
     assert_fails(ll_groupnorm_backward_ref(&xhat, &gn_inv_std, &gamma, 3, &dy, &dx, &dgamma,
                                            &dbeta),
-                 LL_EDEVICE, "groupnorm reference: xhat is on the GPU, expected a CPU tensor");
+                 LL_EDEVICE,
+                 "ll_groupnorm_backward_ref: xhat is on the GPU, expected a CPU tensor");
     ll_tensor_free(&mean), ll_tensor_free(&var);
     ll_tensor_free(&per_sample), ll_tensor_free(&per_group);
     inputs_free(&in), outputs_free(&o);

@@ -10,10 +10,6 @@
 
 static const char *const NAME = "batchnorm";
 
-/* The name the reference functions fail under: the layer has a CUDA twin,
- * its reference has none, and the message should not blur the two. */
-static const char *const REF_NAME = "batchnorm reference";
-
 /* The defaults of the options string "momentum=0.9 eps=1e-5". */
 static const double DEFAULT_MOMENTUM = 0.9;
 static const double DEFAULT_EPS = 1e-5;
@@ -208,7 +204,7 @@ ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
     bn_layout lay = {0};
     LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
                                inv_std, y, &lay));
-    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
     const size_t N = lay.outer, inner = lay.inner;
     const double M = (double)lay.m;
     for (int f = 0; f < lay.features; f++) {
@@ -247,7 +243,7 @@ ll_status ll_batchnorm_forward_eval_ref(const ll_tensor *x, const ll_tensor *gam
 {
     bn_layout lay = {0};
     LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
-    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
     const size_t N = lay.outer, inner = lay.inner;
     for (int f = 0; f < lay.features; f++) {
         const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
@@ -268,7 +264,7 @@ ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
 {
     bn_layout lay = {0};
     LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
-    LL_TRY(ll_expect_cpu(REF_NAME, "xhat", xhat));
+    LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
     const size_t N = lay.outer, inner = lay.inner;
     const double M = (double)lay.m;
     for (int f = 0; f < lay.features; f++) {
@@ -305,7 +301,7 @@ ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *ga
     bn_layout lay = {0};
     LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
                                &lay));
-    LL_TRY(ll_expect_cpu(REF_NAME, "x", x));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
     const size_t N = lay.outer, inner = lay.inner;
     for (int f = 0; f < lay.features; f++) {
         const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
