@@ -104,17 +104,251 @@ static ll_status expect_variances(const ll_tensor *running_var)
     return LL_OK;
 }
 
-/* --- the per-feature sums, in double ---
+/* --- the checks: one per pass, shared by the public function and its reference --- */
+
+/* The arguments of a training forward; fills lay from x. */
+static ll_status check_forward_train(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *beta, double momentum, double eps,
+                                     const ll_tensor *running_mean, const ll_tensor *running_var,
+                                     const ll_tensor *xhat, const ll_tensor *inv_std,
+                                     const ll_tensor *y, bn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_like("xhat", xhat, "x", x));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay->features, "x", x));
+    LL_TRY(expect_like("y", y, "x", x));
+    LL_TRY(expect_momentum(momentum));
+    return expect_eps(eps);
+}
+
+/* The arguments of an eval forward; fills lay from x. */
+static ll_status check_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                    const ll_tensor *beta, const ll_tensor *running_mean,
+                                    const ll_tensor *running_var, double eps, const ll_tensor *y,
+                                    bn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_like("y", y, "x", x));
+    LL_TRY(expect_eps(eps));
+    return expect_variances(running_var);
+}
+
+/* The arguments of a training backward; fills lay from xhat. */
+static ll_status check_backward_train(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                      const ll_tensor *gamma, const ll_tensor *dy,
+                                      const ll_tensor *dx, const ll_tensor *dgamma,
+                                      const ll_tensor *dbeta, bn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
+    LL_TRY(expect_layout("xhat", xhat->shape, lay));
+    LL_TRY(expect_per_feature("inv_std", inv_std, lay->features, "xhat", xhat));
+    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, "xhat", xhat));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, "xhat", xhat));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay->features, "xhat", xhat));
+    return expect_per_feature("dbeta", dbeta, lay->features, "xhat", xhat);
+}
+
+/* The arguments of an eval backward; fills lay from x. */
+static ll_status check_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *running_mean, const ll_tensor *running_var,
+                                     double eps, const ll_tensor *dy, const ll_tensor *dx,
+                                     const ll_tensor *dgamma, const ll_tensor *dbeta,
+                                     bn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(expect_layout("x", x->shape, lay));
+    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_like("dy", dy, "x", x));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, "x", x));
+    LL_TRY(expect_per_feature("dgamma", dgamma, lay->features, "x", x));
+    LL_TRY(expect_per_feature("dbeta", dbeta, lay->features, "x", x));
+    LL_TRY(expect_eps(eps));
+    return expect_variances(running_var);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * One feature f at a time, its M values visited sample by sample (n) and
+ * pixel by pixel (k). Every sum and product runs in double and each result
+ * is rounded to ll_real once, when it is stored; xhat and inv_std are read
+ * back from the caches, the very numbers backward will read. */
+
+/* Where x[n, f, k] lives, for x seen as (N, D, inner): D = features, and
+ * inner = H * W of a (N, C, H, W) input (1 for (N, D)). */
+static size_t at(const bn_layout *lay, size_t n, int f, size_t k)
+{
+    return feature_offset(lay, n, f) + k;
+}
+
+ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double momentum, double eps,
+                                   ll_tensor *running_mean, ll_tensor *running_var,
+                                   ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
+                               inv_std, y, &lay));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    const size_t N = lay.outer, inner = lay.inner;
+    const double M = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        double mu = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                mu += x->data[at(&lay, n, f, k)];
+        mu /= M;
+        double var = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                double xmu = x->data[at(&lay, n, f, k)] - mu;
+                var += xmu * xmu;
+            }
+        var /= M;
+        inv_std->data[f] = (ll_real)(1 / sqrt(var + eps));
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[f]);
+            }
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                y->data[i] = (ll_real)((double)gamma->data[f] * xhat->data[i] + beta->data[f]);
+            }
+        running_mean->data[f] = (ll_real)(momentum * running_mean->data[f] + (1 - momentum) * mu);
+        running_var->data[f] = (ll_real)(momentum * running_var->data[f] + (1 - momentum) * var);
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_forward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                        const ll_tensor *beta, const ll_tensor *running_mean,
+                                        const ll_tensor *running_var, double eps, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    const size_t N = lay.outer, inner = lay.inner;
+    for (int f = 0; f < lay.features; f++) {
+        const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                y->data[i] = (ll_real)((double)gamma->data[f] *
+                                           ((double)x->data[i] - running_mean->data[f]) * inv_std +
+                                       beta->data[f]);
+            }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
+    LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
+    const size_t N = lay.outer, inner = lay.inner;
+    const double M = (double)lay.m;
+    for (int f = 0; f < lay.features; f++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, f, k)];
+        dbeta->data[f] = (ll_real)sum_dy;
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
+            }
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+        if (!dx)
+            continue;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std->data[f] / M *
+                                        (M * dy->data[i] - sum_dy - xhat->data[i] * sum_dy_xhat));
+            }
+    }
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                         const ll_tensor *running_mean,
+                                         const ll_tensor *running_var, double eps,
+                                         const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
+                                         ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
+                               &lay));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    const size_t N = lay.outer, inner = lay.inner;
+    for (int f = 0; f < lay.features; f++) {
+        const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, f, k)];
+        dbeta->data[f] = (ll_real)sum_dy;
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                double xhat = ((double)x->data[i] - running_mean->data[f]) * inv_std;
+                sum_dy_xhat += dy->data[i] * xhat;
+            }
+        dgamma->data[f] = (ll_real)sum_dy_xhat;
+        if (!dx)
+            continue;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, f, k);
+                dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std * dy->data[i]);
+            }
+    }
+    return LL_OK;
+}
+
+/* --- the fast path: blocks of features, memory order, split sums ---
  *
  * Every pass works on FB features at a time, keeping their statistics in
  * arrays on the stack, and walks x in memory order so that the inner loop is
  * always contiguous: along a row of features for (N, D) input, where
  * consecutive values belong to different features, and along a plane for
- * (N, C, H, W), where H*W consecutive values belong to one channel. */
+ * (N, C, H, W), where H*W consecutive values belong to one channel. The
+ * sums still run in double, in another order than the reference's (eight
+ * partial sums per plane); the element-wise passes run in ll_real with each
+ * feature's numbers worked out in double and rounded once. */
 #define FB 64
 
+/* How many features the block starting at feature f0 holds: FB, or fewer in the last. */
+static int block_width(const bn_layout *lay, int f0)
+{
+    return lay->features - f0 < FB ? lay->features - f0 : FB;
+}
+
 /* sum of a * (b - mu) over a run, in double with eight partial sums as
- * ll_sum adds (mu = 0: a plain dot product; a = b: the squared deviations). */
+ * ll_sum adds (mu = 0: a plain dot product; a = b = x: sum x (x - mu), which
+ * is the sum of squared deviations because sum (x - mu) = 0). */
 static double run_dot(const ll_real *a, const ll_real *b, size_t n, double mu)
 {
     double part[8] = {0};
@@ -165,41 +399,53 @@ static void feature_dots(const bn_layout *lay, const ll_real *a, const ll_real *
     }
 }
 
-/* --- the passes --- */
-
-ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
-                                     const ll_tensor *beta, double momentum, double eps,
-                                     ll_tensor *running_mean, ll_tensor *running_var,
-                                     ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+/* xhat = (x - mu) * istd and y = g * xhat + b over the features f0 .. f0 + fb - 1,
+ * with the block's per-feature numbers mu, istd, g, b already rounded to ll_real. */
+static void normalize_block(const bn_layout *lay, int f0, int fb, const ll_real *x,
+                            const ll_real *mu, const ll_real *istd, const ll_real *g,
+                            const ll_real *b, ll_real *xhat, ll_real *y)
 {
-    bn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
-    LL_TRY(expect_per_feature("beta", beta, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
-    LL_TRY(expect_like("xhat", xhat, "x", x));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features, "x", x));
-    LL_TRY(expect_like("y", y, "x", x));
-    LL_TRY(expect_momentum(momentum));
-    LL_TRY(expect_eps(eps));
-    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu: the running statistics stay on the device */
-        return ll_batchnorm_forward_train_gpu(x, gamma, beta, momentum, eps, running_mean,
-                                              running_var, xhat, inv_std, y);
+    for (size_t n = 0; n < lay->outer; n++) {
+        size_t off = feature_offset(lay, n, f0);
+        const ll_real *xb = x + off; /* (fb, inner) */
+        ll_real *hb = xhat + off;    /* (fb, inner) */
+        ll_real *yb = y + off;       /* (fb, inner) */
+        if (lay->inner == 1) {
+            for (int f = 0; f < fb; f++) {
+                ll_real h = (xb[f] - mu[f]) * istd[f];
+                hb[f] = h;
+                yb[f] = g[f] * h + b[f];
+            }
+            continue;
+        }
+        for (int f = 0; f < fb; f++) {
+            const ll_real mf = mu[f], sf = istd[f], gf = g[f], bf = b[f];
+            const ll_real *xf = xb + f * lay->inner; /* (inner) */
+            ll_real *hf = hb + f * lay->inner, *yf = yb + f * lay->inner;
+            for (size_t k = 0; k < lay->inner; k++) {
+                ll_real h = (xf[k] - mf) * sf;
+                hf[k] = h;
+                yf[k] = gf * h + bf;
+            }
+        }
+    }
+}
 
-    const double m = (double)lay.m;
-    for (int f0 = 0; f0 < lay.features; f0 += FB) {
-        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+static void forward_train_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+                               const ll_tensor *beta, double momentum, double eps,
+                               ll_tensor *running_mean, ll_tensor *running_var, ll_tensor *xhat,
+                               ll_tensor *inv_std, ll_tensor *y)
+{
+    const double m = (double)lay->m;
+    for (int f0 = 0; f0 < lay->features; f0 += FB) {
+        const int fb = block_width(lay, f0);
         /* Two passes (mean, then squared deviations) in double: the one-pass
          * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
         double mu[FB], var[FB];
-        feature_sums(&lay, x->data, f0, fb, mu);
+        feature_sums(lay, x->data, f0, fb, mu);
         for (int f = 0; f < fb; f++)
             mu[f] /= m;
-        feature_dots(&lay, x->data, x->data, f0, fb, mu, var);
-        /* The element-wise pass runs in ll_real, with each feature's numbers
-         * rounded once: xhat = (x - mu) * inv_std, y = gamma * xhat + beta. */
+        feature_dots(lay, x->data, x->data, f0, fb, mu, var);
         ll_real mu_r[FB], istd_r[FB], g_r[FB], b_r[FB];
         for (int f = 0; f < fb; f++) {
             var[f] /= m; /* biased: divide by M, as the paper does for training */
@@ -211,53 +457,40 @@ ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
             running_mean->data[F] = (ll_real)(momentum * running_mean->data[F] + (1 - momentum) * mu[f]);
             running_var->data[F] = (ll_real)(momentum * running_var->data[F] + (1 - momentum) * var[f]);
         }
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f0);
-            const ll_real *xb = x->data + off; /* (fb, inner) */
-            ll_real *hb = xhat->data + off;    /* (fb, inner) */
-            ll_real *yb = y->data + off;       /* (fb, inner) */
-            if (lay.inner == 1) {
-                for (int f = 0; f < fb; f++) {
-                    ll_real h = (xb[f] - mu_r[f]) * istd_r[f];
-                    hb[f] = h;
-                    yb[f] = g_r[f] * h + b_r[f];
-                }
-                continue;
-            }
-            for (int f = 0; f < fb; f++) {
-                const ll_real mf = mu_r[f], sf = istd_r[f], gf = g_r[f], bf = b_r[f];
-                const ll_real *xf = xb + f * lay.inner; /* (inner) */
-                ll_real *hf = hb + f * lay.inner, *yf = yb + f * lay.inner;
-                for (size_t k = 0; k < lay.inner; k++) {
-                    ll_real h = (xf[k] - mf) * sf;
-                    hf[k] = h;
-                    yf[k] = gf * h + bf;
-                }
-            }
-        }
+        normalize_block(lay, f0, fb, x->data, mu_r, istd_r, g_r, b_r, xhat->data, y->data);
     }
-    return LL_OK;
 }
 
-ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
-                                    const ll_tensor *beta, const ll_tensor *running_mean,
-                                    const ll_tensor *running_var, double eps, ll_tensor *y)
+/* y = (x - mu) * slope + b over the features f0 .. f0 + fb - 1 (eval mode, the
+ * per-feature numbers rounded to ll_real). */
+static void affine_block(const bn_layout *lay, int f0, int fb, const ll_real *x, const ll_real *mu,
+                         const ll_real *slope, const ll_real *b, ll_real *y)
 {
-    bn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
-    LL_TRY(expect_per_feature("beta", beta, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
-    LL_TRY(expect_like("y", y, "x", x));
-    LL_TRY(expect_eps(eps));
-    LL_TRY(expect_variances(running_var));
-    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_forward_eval_gpu(x, gamma, beta, running_mean, running_var, eps, y);
+    for (size_t n = 0; n < lay->outer; n++) {
+        size_t off = feature_offset(lay, n, f0);
+        const ll_real *xb = x + off; /* (fb, inner) */
+        ll_real *yb = y + off;       /* (fb, inner) */
+        if (lay->inner == 1) {
+            for (int f = 0; f < fb; f++)
+                yb[f] = (xb[f] - mu[f]) * slope[f] + b[f];
+            continue;
+        }
+        for (int f = 0; f < fb; f++) {
+            const ll_real mf = mu[f], sf = slope[f], bf = b[f];
+            const ll_real *xf = xb + f * lay->inner; /* (inner) */
+            ll_real *yf = yb + f * lay->inner;
+            for (size_t k = 0; k < lay->inner; k++)
+                yf[k] = (xf[k] - mf) * sf + bf;
+        }
+    }
+}
 
-    for (int f0 = 0; f0 < lay.features; f0 += FB) {
-        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+static void forward_eval_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+                              const ll_tensor *beta, const ll_tensor *running_mean,
+                              const ll_tensor *running_var, double eps, ll_tensor *y)
+{
+    for (int f0 = 0; f0 < lay->features; f0 += FB) {
+        const int fb = block_width(lay, f0);
         /* y = (x - mu) * slope + beta, slope = gamma / sqrt(running_var + eps),
          * worked out in double once per feature. */
         ll_real mu_r[FB], slope_r[FB], b_r[FB];
@@ -267,61 +500,57 @@ ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
             slope_r[f] = (ll_real)(gamma->data[F] / sqrt((double)running_var->data[F] + eps));
             b_r[f] = beta->data[F];
         }
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f0);
-            const ll_real *xb = x->data + off; /* (fb, inner) */
-            ll_real *yb = y->data + off;       /* (fb, inner) */
-            if (lay.inner == 1) {
-                for (int f = 0; f < fb; f++)
-                    yb[f] = (xb[f] - mu_r[f]) * slope_r[f] + b_r[f];
-                continue;
-            }
-            for (int f = 0; f < fb; f++) {
-                const ll_real mf = mu_r[f], sf = slope_r[f], bf = b_r[f];
-                const ll_real *xf = xb + f * lay.inner; /* (inner) */
-                ll_real *yf = yb + f * lay.inner;
-                for (size_t k = 0; k < lay.inner; k++)
-                    yf[k] = (xf[k] - mf) * sf + bf;
-            }
-        }
+        affine_block(lay, f0, fb, x->data, mu_r, slope_r, b_r, y->data);
     }
-    return LL_OK;
 }
 
-ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *inv_std,
-                                      const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
-                                      ll_tensor *dgamma, ll_tensor *dbeta)
+/* dx = a * dy - b - c * xhat over the features f0 .. f0 + fb - 1 (the per-feature
+ * numbers rounded to ll_real). */
+static void input_gradient_block(const bn_layout *lay, int f0, int fb, const ll_real *xhat,
+                                 const ll_real *dy, const ll_real *a, const ll_real *b,
+                                 const ll_real *c, ll_real *dx)
 {
-    bn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(expect_layout("xhat", xhat->shape, &lay));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay.features, "xhat", xhat));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "xhat", xhat));
-    LL_TRY(expect_like("dy", dy, "xhat", xhat));
-    if (dx)
-        LL_TRY(expect_like("dx", dx, "xhat", xhat));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features, "xhat", xhat));
-    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features, "xhat", xhat));
-    if (xhat->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_backward_train_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    for (size_t n = 0; n < lay->outer; n++) {
+        size_t off = feature_offset(lay, n, f0);
+        const ll_real *hb = xhat + off; /* (fb, inner) */
+        const ll_real *db = dy + off;   /* (fb, inner) */
+        ll_real *ob = dx + off;         /* (fb, inner) */
+        if (lay->inner == 1) {
+            for (int f = 0; f < fb; f++)
+                ob[f] = a[f] * db[f] - b[f] - c[f] * hb[f];
+            continue;
+        }
+        for (int f = 0; f < fb; f++) {
+            const ll_real af = a[f], bf = b[f], cf = c[f];
+            const ll_real *hf = hb + f * lay->inner, *df = db + f * lay->inner; /* (inner) */
+            ll_real *of = ob + f * lay->inner;
+            for (size_t k = 0; k < lay->inner; k++)
+                of[k] = af * df[k] - bf - cf * hf[k];
+        }
+    }
+}
 
-    const double m = (double)lay.m;
-    for (int f0 = 0; f0 < lay.features; f0 += FB) {
-        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+static void backward_train_fast(const bn_layout *lay, const ll_tensor *xhat,
+                                const ll_tensor *inv_std, const ll_tensor *gamma,
+                                const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
+                                ll_tensor *dbeta)
+{
+    const double m = (double)lay->m;
+    for (int f0 = 0; f0 < lay->features; f0 += FB) {
+        const int fb = block_width(lay, f0);
         double sum_dy[FB], sum_dy_xhat[FB];
-        feature_sums(&lay, dy->data, f0, fb, sum_dy);
-        feature_dots(&lay, dy->data, xhat->data, f0, fb, NULL, sum_dy_xhat);
+        feature_sums(lay, dy->data, f0, fb, sum_dy);
+        feature_dots(lay, dy->data, xhat->data, f0, fb, NULL, sum_dy_xhat);
         for (int f = 0; f < fb; f++) {
             dbeta->data[f0 + f] = (ll_real)sum_dy[f];
             dgamma->data[f0 + f] = (ll_real)sum_dy_xhat[f];
         }
         if (!dx)
             continue;
-        /* The closed form of the graph in docs/layers/batchnorm.md,
-         *   dx = (gamma * inv_std / M) * (M * dy - sum(dy) - xhat * sum(dy * xhat)),
-         * the two sums carrying the gradient that flows through mu and var,
-         * as dx = a * dy - b - c * xhat with a, b, c worked out per feature in
-         * double and rounded once. */
+        /* The reference's
+         *   dx = (gamma * inv_std / M) * (M * dy - sum_dy - xhat * sum_dy_xhat)
+         * multiplied out as dx = a * dy - b - c * xhat, with a, b, c worked out
+         * per feature in double and rounded once. */
         ll_real a_r[FB], b_r[FB], c_r[FB];
         for (int f = 0; f < fb; f++) {
             double scale = (double)gamma->data[f0 + f] * inv_std->data[f0 + f] / m;
@@ -329,52 +558,40 @@ ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *in
             b_r[f] = (ll_real)(scale * sum_dy[f]);
             c_r[f] = (ll_real)(scale * sum_dy_xhat[f]);
         }
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f0);
-            const ll_real *hb = xhat->data + off; /* (fb, inner) */
-            const ll_real *db = dy->data + off;   /* (fb, inner) */
-            ll_real *ob = dx->data + off;         /* (fb, inner) */
-            if (lay.inner == 1) {
-                for (int f = 0; f < fb; f++)
-                    ob[f] = a_r[f] * db[f] - b_r[f] - c_r[f] * hb[f];
-                continue;
-            }
-            for (int f = 0; f < fb; f++) {
-                const ll_real af = a_r[f], bf = b_r[f], cf = c_r[f];
-                const ll_real *hf = hb + f * lay.inner, *df = db + f * lay.inner; /* (inner) */
-                ll_real *of = ob + f * lay.inner;
-                for (size_t k = 0; k < lay.inner; k++)
-                    of[k] = af * df[k] - bf - cf * hf[k];
-            }
-        }
+        input_gradient_block(lay, f0, fb, xhat->data, dy->data, a_r, b_r, c_r, dx->data);
     }
-    return LL_OK;
 }
 
-ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
-                                     const ll_tensor *running_mean, const ll_tensor *running_var,
-                                     double eps, const ll_tensor *dy, ll_tensor *dx,
-                                     ll_tensor *dgamma, ll_tensor *dbeta)
+/* dx = dy * slope over the features f0 .. f0 + fb - 1 (eval mode, slope rounded to ll_real). */
+static void scale_block(const bn_layout *lay, int f0, int fb, const ll_real *dy,
+                        const ll_real *slope, ll_real *dx)
 {
-    bn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, &lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay.features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay.features, "x", x));
-    LL_TRY(expect_like("dy", dy, "x", x));
-    if (dx)
-        LL_TRY(expect_like("dx", dx, "x", x));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay.features, "x", x));
-    LL_TRY(expect_per_feature("dbeta", dbeta, lay.features, "x", x));
-    LL_TRY(expect_eps(eps));
-    LL_TRY(expect_variances(running_var));
-    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_backward_eval_gpu(x, gamma, running_mean, running_var, eps, dy, dx,
-                                              dgamma, dbeta);
+    for (size_t n = 0; n < lay->outer; n++) {
+        size_t off = feature_offset(lay, n, f0);
+        const ll_real *db = dy + off; /* (fb, inner) */
+        ll_real *ob = dx + off;       /* (fb, inner) */
+        if (lay->inner == 1) {
+            for (int f = 0; f < fb; f++)
+                ob[f] = db[f] * slope[f];
+            continue;
+        }
+        for (int f = 0; f < fb; f++) {
+            const ll_real sf = slope[f];
+            const ll_real *df = db + f * lay->inner; /* (inner) */
+            ll_real *of = ob + f * lay->inner;
+            for (size_t k = 0; k < lay->inner; k++)
+                of[k] = df[k] * sf;
+        }
+    }
+}
 
-    for (int f0 = 0; f0 < lay.features; f0 += FB) {
-        int fb = lay.features - f0 < FB ? lay.features - f0 : FB;
+static void backward_eval_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+                               const ll_tensor *running_mean, const ll_tensor *running_var,
+                               double eps, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
+                               ll_tensor *dbeta)
+{
+    for (int f0 = 0; f0 < lay->features; f0 += FB) {
+        const int fb = block_width(lay, f0);
         /* In eval mode mu and var are constants, so y is affine in x:
          * dgamma = sum dy * (x - mu) * istd, dbeta = sum dy, dx = dy * slope. */
         double mu[FB], istd[FB], sum_dy[FB], sum_dy_xc[FB];
@@ -385,32 +602,71 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
             istd[f] = 1.0 / sqrt((double)running_var->data[F] + eps);
             slope_r[f] = (ll_real)(gamma->data[F] * istd[f]);
         }
-        feature_sums(&lay, dy->data, f0, fb, sum_dy);
-        feature_dots(&lay, dy->data, x->data, f0, fb, mu, sum_dy_xc);
+        feature_sums(lay, dy->data, f0, fb, sum_dy);
+        feature_dots(lay, dy->data, x->data, f0, fb, mu, sum_dy_xc);
         for (int f = 0; f < fb; f++) {
             dbeta->data[f0 + f] = (ll_real)sum_dy[f];
             dgamma->data[f0 + f] = (ll_real)(sum_dy_xc[f] * istd[f]);
         }
-        if (!dx)
-            continue;
-        for (size_t n = 0; n < lay.outer; n++) {
-            size_t off = feature_offset(&lay, n, f0);
-            const ll_real *db = dy->data + off; /* (fb, inner) */
-            ll_real *ob = dx->data + off;       /* (fb, inner) */
-            if (lay.inner == 1) {
-                for (int f = 0; f < fb; f++)
-                    ob[f] = db[f] * slope_r[f];
-                continue;
-            }
-            for (int f = 0; f < fb; f++) {
-                const ll_real sf = slope_r[f];
-                const ll_real *df = db + f * lay.inner; /* (inner) */
-                ll_real *of = ob + f * lay.inner;
-                for (size_t k = 0; k < lay.inner; k++)
-                    of[k] = df[k] * sf;
-            }
-        }
+        if (dx)
+            scale_block(lay, f0, fb, dy->data, slope_r, dx->data);
     }
+}
+
+/* --- the public functions: checks, the CUDA twin for GPU tensors, else the fast path --- */
+
+ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *beta, double momentum, double eps,
+                                     ll_tensor *running_mean, ll_tensor *running_var,
+                                     ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
+                               inv_std, y, &lay));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu: the running statistics stay on the device */
+        return ll_batchnorm_forward_train_gpu(x, gamma, beta, momentum, eps, running_mean,
+                                              running_var, xhat, inv_std, y);
+    forward_train_fast(&lay, x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
+                       inv_std, y);
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                    const ll_tensor *beta, const ll_tensor *running_mean,
+                                    const ll_tensor *running_var, double eps, ll_tensor *y)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_forward_eval_gpu(x, gamma, beta, running_mean, running_var, eps, y);
+    forward_eval_fast(&lay, x, gamma, beta, running_mean, running_var, eps, y);
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                      const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                      ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
+    if (xhat->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_backward_train_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    backward_train_fast(&lay, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    return LL_OK;
+}
+
+ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
+                                     const ll_tensor *running_mean, const ll_tensor *running_var,
+                                     double eps, const ll_tensor *dy, ll_tensor *dx,
+                                     ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    bn_layout lay = {0};
+    LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
+                               &lay));
+    if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
+        return ll_batchnorm_backward_eval_gpu(x, gamma, running_mean, running_var, eps, dy, dx,
+                                              dgamma, dbeta);
+    backward_eval_fast(&lay, x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 

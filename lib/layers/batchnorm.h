@@ -2,20 +2,38 @@
  *
  * Features: x (N, D) normalizes each of the D features over the batch;
  * x (N, C, H, W) normalizes each channel over N*H*W values. Below, M is the
- * number of values per feature (N, or N*H*W) and all sums run over them.
+ * number of values per feature (N, or N*H*W); every line holds for each
+ * feature f on its own, and every sum runs over its M values x[n, f, h, w].
+ * Each block is the reference function named, one line per loop nest:
  *
- *   train:  mu = mean(x), var = mean((x - mu)^2)   (biased, as in the book)
- *           inv_std = 1 / sqrt(var + eps)
- *           xhat = (x - mu) * inv_std,  y = gamma * xhat + beta
- *           running_mean = momentum * running_mean + (1 - momentum) * mu
- *           running_var  = momentum * running_var  + (1 - momentum) * var
- *   eval:   y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+ *   forward, train (ll_batchnorm_forward_ref):
+ *     mu      = sum x / M
+ *     var     = sum (x - mu)^2 / M                  biased, as in the book
+ *     inv_std = 1 / sqrt(var + eps)                 cached
+ *     xhat    = (x - mu) * inv_std                  cached
+ *     y       = gamma * xhat + beta
+ *     running_mean = momentum * running_mean + (1 - momentum) * mu
+ *     running_var  = momentum * running_var  + (1 - momentum) * var
  *
- *   backward, train (= rule, all overwritten):
- *           dbeta  = sum dy,  dgamma = sum dy * xhat
- *           dx = (gamma * inv_std / M) * (M * dy - sum(dy) - xhat * sum(dy * xhat))
- *   backward, eval: dx = dy * gamma / sqrt(running_var + eps); dgamma, dbeta as above
- *           with xhat computed from the running statistics.
+ *   forward, eval (ll_batchnorm_forward_eval_ref): the running statistics are constants
+ *     inv_std = 1 / sqrt(running_var + eps)
+ *     y       = gamma * (x - running_mean) * inv_std + beta
+ *
+ *   backward, train (ll_batchnorm_backward_ref), from the caches xhat and inv_std:
+ *     sum_dy      = sum dy                          dbeta  = sum_dy
+ *     sum_dy_xhat = sum dy * xhat                   dgamma = sum_dy_xhat
+ *     dx = (gamma * inv_std / M) * (M * dy - sum_dy - xhat * sum_dy_xhat)
+ *
+ *   backward, eval (ll_batchnorm_backward_eval_ref):
+ *     inv_std     = 1 / sqrt(running_var + eps)
+ *     sum_dy      = sum dy                          dbeta  = sum_dy
+ *     sum_dy_xhat = sum dy * (x - running_mean) * inv_std      dgamma = sum_dy_xhat
+ *     dx = gamma * inv_std * dy
+ *
+ * Backward follows the = rule: dx, dgamma and dbeta are overwritten.
+ * The public functions compute the same with a fast path (blocks of 64
+ * features in memory order, split sums); checks/test_ref_norm.c holds it to
+ * the reference on every shape class.
  *
  * gamma starts at 1, beta at 0, running_mean at 0 and running_var at 1.
  * The layer owns gamma, beta, their gradients, the running statistics (saved
@@ -50,6 +68,31 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                      const ll_tensor *running_mean, const ll_tensor *running_var,
                                      double eps, const ll_tensor *dy, ll_tensor *dx,
                                      ll_tensor *dgamma, ll_tensor *dbeta);
+
+/* The reference of ll_batchnorm_forward_train (same arguments, checks, results
+ * and caches, up to rounding): the formula above in plain loops, CPU tensors only. */
+ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double momentum, double eps,
+                                   ll_tensor *running_mean, ll_tensor *running_var,
+                                   ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y);
+
+/* The reference of ll_batchnorm_forward_eval, in plain loops, CPU tensors only. */
+ll_status ll_batchnorm_forward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                        const ll_tensor *beta, const ll_tensor *running_mean,
+                                        const ll_tensor *running_var, double eps, ll_tensor *y);
+
+/* The reference of ll_batchnorm_backward_train, reading the caches of either
+ * training forward, in plain loops, CPU tensors only; dx may be NULL. */
+ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta);
+
+/* The reference of ll_batchnorm_backward_eval, in plain loops, CPU tensors only; dx may be NULL. */
+ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                         const ll_tensor *running_mean,
+                                         const ll_tensor *running_var, double eps,
+                                         const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
+                                         ll_tensor *dbeta);
 
 /* A BatchNorm layer over `features` features (D, or C for 4-D input). */
 ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps);

@@ -87,45 +87,189 @@ static ll_status expect_eps(double eps)
     return LL_OK;
 }
 
-ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
-                               int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,
-                               ll_tensor *y)
+/* --- the checks: one per pass, shared by the public function and its reference --- */
+
+/* The arguments of a forward; fills lay from x. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               int groups, double eps, const ll_tensor *xhat,
+                               const ll_tensor *inv_std, const ll_tensor *y, gn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(layout_of("x", x->shape, groups, lay));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay->channels), "x", x));
+    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay->channels), "x", x));
+    LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay->n, groups), "x", x));
+    LL_TRY(expect_like("y", y, x->shape, "x", x));
+    return expect_eps(eps);
+}
+
+/* The arguments of a backward; fills lay from xhat. */
+static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, int groups, const ll_tensor *dy,
+                                const ll_tensor *dx, const ll_tensor *dgamma,
+                                const ll_tensor *dbeta, gn_layout *lay)
+{
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
+    LL_TRY(layout_of("xhat", xhat->shape, groups, lay));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay->n, groups), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay->channels), "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
+    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay->channels), "xhat", xhat));
+    return expect_like("dbeta", dbeta, LL_SHAPE(lay->channels), "xhat", xhat);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * x is seen as (N, C, inner): group g of sample n is channels c = g * C/G to
+ * (g + 1) * C/G - 1, all their pixels k. Every sum and product runs in double
+ * and each result is rounded to ll_real once, when it is stored; xhat and
+ * inv_std are read back from the caches, the very numbers backward will read. */
+
+/* Where x[n, c, k] lives, for x seen as (N, C, inner), inner = H * W (L of
+ * (N, C, L), 1 of (N, C)). */
+static size_t at(const gn_layout *lay, size_t n, int c, size_t k)
+{
+    return (n * (size_t)lay->channels + (size_t)c) * lay->inner + k;
+}
+
+ll_status ll_groupnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y)
 {
     gn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(layout_of("x", x->shape, groups, &lay));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels), "x", x));
-    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay.channels), "x", x));
-    LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups), "x", x));
-    LL_TRY(expect_like("y", y, x->shape, "x", x));
-    LL_TRY(expect_eps(eps));
-    if (x->device == LL_GPU) /* lib/gpu/groupnorm.cu */
-        return ll_groupnorm_forward_gpu(x, gamma, beta, groups, eps, xhat, inv_std, y);
+    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &lay));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    const size_t N = lay.n, inner = lay.inner;
+    const int G = groups, cpg = lay.cpg; /* cpg = C / G channels per group */
+    const double M = (double)lay.m;
+    for (size_t n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            const size_t ng = n * (size_t)G + (size_t)g; /* inv_std[n, g] of (N, G) */
+            double mu = 0;
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++)
+                    mu += x->data[at(&lay, n, c, k)];
+            mu /= M;
+            double var = 0;
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    double xmu = x->data[at(&lay, n, c, k)] - mu;
+                    var += xmu * xmu;
+                }
+            var /= M;
+            inv_std->data[ng] = (ll_real)(1 / sqrt(var + eps));
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    size_t i = at(&lay, n, c, k);
+                    xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[ng]);
+                }
+            for (int c = g * cpg; c < (g + 1) * cpg; c++)
+                for (size_t k = 0; k < inner; k++) {
+                    size_t i = at(&lay, n, c, k);
+                    y->data[i] = (ll_real)((double)gamma->data[c] * xhat->data[i] + beta->data[c]);
+                }
+        }
+    return LL_OK;
+}
 
-    const double m = (double)lay.m;
-    for (size_t n = 0; n < lay.n; n++)
+/* dx of one (sample n, group g), the reference's last three lines. */
+static void group_input_gradient_ref(const gn_layout *lay, size_t n, int g, const ll_tensor *xhat,
+                                     const ll_tensor *inv_std, const ll_tensor *gamma,
+                                     const ll_tensor *dy, ll_tensor *dx)
+{
+    const size_t inner = lay->inner;
+    const int cpg = lay->cpg;
+    const double M = (double)lay->m;
+    const double istd = inv_std->data[n * (size_t)lay->groups + (size_t)g]; /* inv_std[n, g] */
+    double sum_dxhat = 0;
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++)
+            sum_dxhat += (double)dy->data[at(lay, n, c, k)] * gamma->data[c]; /* dxhat */
+    double sum_dxhat_xhat = 0;
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++) {
+            size_t i = at(lay, n, c, k);
+            sum_dxhat_xhat += (double)dy->data[i] * gamma->data[c] * xhat->data[i];
+        }
+    for (int c = g * cpg; c < (g + 1) * cpg; c++)
+        for (size_t k = 0; k < inner; k++) {
+            size_t i = at(lay, n, c, k);
+            double dxhat = (double)dy->data[i] * gamma->data[c];
+            dx->data[i] =
+                (ll_real)(istd / M * (M * dxhat - sum_dxhat - xhat->data[i] * sum_dxhat_xhat));
+        }
+}
+
+ll_status ll_groupnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, int groups, const ll_tensor *dy,
+                                    ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    gn_layout lay = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &lay));
+    LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
+    const size_t N = lay.n, inner = lay.inner;
+    for (int c = 0; c < lay.channels; c++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++)
+                sum_dy += dy->data[at(&lay, n, c, k)];
+        dbeta->data[c] = (ll_real)sum_dy;
+    }
+    for (int c = 0; c < lay.channels; c++) {
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < inner; k++) {
+                size_t i = at(&lay, n, c, k);
+                sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
+            }
+        dgamma->data[c] = (ll_real)sum_dy_xhat;
+    }
+    if (dx)
+        for (size_t n = 0; n < N; n++)
+            for (int g = 0; g < groups; g++)
+                group_input_gradient_ref(&lay, n, g, xhat, inv_std, gamma, dy, dx);
+    return LL_OK;
+}
+
+/* --- the fast path: fused passes over contiguous groups ---
+ *
+ * The reference's loops, fused where they read the same values, over each
+ * group as the m = C/G * inner consecutive values it is in memory: forward
+ * writes xhat and y in one pass, keeping inv_std and xhat in double where the
+ * reference reads them back from the caches (the same numbers in double, a
+ * rounding apart in float); backward adds both sums of a group in one pass,
+ * and dgamma and dbeta in another. Every sum runs in the reference's order. */
+
+static void forward_fast(const gn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+                         const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
+                         ll_tensor *inv_std, ll_tensor *y)
+{
+    const double m = (double)lay->m;
+    for (size_t n = 0; n < lay->n; n++)
         for (int g = 0; g < groups; g++) {
-            size_t off = (n * (size_t)lay.channels + (size_t)g * lay.cpg) * lay.inner;
+            size_t off = (n * (size_t)lay->channels + (size_t)g * lay->cpg) * lay->inner;
             const ll_real *xg = x->data + off; /* (cpg, inner): the group, contiguous */
             /* Two passes in double (mean, then squared deviations): the one-pass
              * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
             double sum = 0;
-            for (size_t k = 0; k < lay.m; k++)
+            for (size_t k = 0; k < lay->m; k++)
                 sum += xg[k];
             double mu = sum / m;
             double sq = 0;
-            for (size_t k = 0; k < lay.m; k++)
+            for (size_t k = 0; k < lay->m; k++)
                 sq += ((double)xg[k] - mu) * ((double)xg[k] - mu);
             double istd = 1.0 / sqrt(sq / m + eps); /* biased variance: / M */
-            for (int j = 0; j < lay.cpg; j++) {
-                int c = g * lay.cpg + j;
+            for (int j = 0; j < lay->cpg; j++) {
+                int c = g * lay->cpg + j;
                 double gc = gamma->data[c], bc = beta->data[c];
-                size_t cofs = off + (size_t)j * lay.inner;
+                size_t cofs = off + (size_t)j * lay->inner;
                 const ll_real *xc = x->data + cofs; /* (inner): channel c */
                 ll_real *hc = xhat->data + cofs;    /* (inner) */
                 ll_real *yc = y->data + cofs;       /* (inner) */
-                for (size_t k = 0; k < lay.inner; k++) {
+                for (size_t k = 0; k < lay->inner; k++) {
                     double h = ((double)xc[k] - mu) * istd;
                     hc[k] = (ll_real)h;
                     yc[k] = (ll_real)(gc * h + bc);
@@ -133,6 +277,75 @@ ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
             }
             inv_std->data[n * (size_t)groups + (size_t)g] = (ll_real)istd;
         }
+}
+
+/* dx of every (sample, group): both sums of a group in one pass, then dx. */
+static void input_gradient_fast(const gn_layout *lay, const ll_tensor *xhat,
+                                const ll_tensor *inv_std, const ll_tensor *gamma, int groups,
+                                const ll_tensor *dy, ll_tensor *dx)
+{
+    const double m = (double)lay->m;
+    for (size_t n = 0; n < lay->n; n++)
+        for (int g = 0; g < groups; g++) {
+            size_t off = (n * (size_t)lay->channels + (size_t)g * lay->cpg) * lay->inner;
+            /* The two sums over the group carry the gradient through mu and var. */
+            double sum_dh = 0, sum_dh_h = 0;
+            for (int j = 0; j < lay->cpg; j++) {
+                double gc = gamma->data[g * lay->cpg + j];
+                size_t cofs = off + (size_t)j * lay->inner;
+                const ll_real *hc = xhat->data + cofs; /* (inner) */
+                const ll_real *dc = dy->data + cofs;   /* (inner) */
+                for (size_t k = 0; k < lay->inner; k++) {
+                    double dh = dc[k] * gc; /* dxhat */
+                    sum_dh += dh;
+                    sum_dh_h += dh * hc[k];
+                }
+            }
+            double scale = (double)inv_std->data[n * (size_t)groups + (size_t)g] / m;
+            for (int j = 0; j < lay->cpg; j++) {
+                double gc = gamma->data[g * lay->cpg + j];
+                size_t cofs = off + (size_t)j * lay->inner;
+                const ll_real *hc = xhat->data + cofs; /* (inner) */
+                const ll_real *dc = dy->data + cofs;   /* (inner) */
+                ll_real *oc = dx->data + cofs;         /* (inner) */
+                for (size_t k = 0; k < lay->inner; k++)
+                    oc[k] = (ll_real)(scale * (m * (dc[k] * gc) - sum_dh - hc[k] * sum_dh_h));
+            }
+        }
+}
+
+/* dgamma and dbeta: gamma[c], beta[c] touch channel c of every sample, so both
+ * sums run over n and pixels, in one pass. */
+static void param_gradients_fast(const gn_layout *lay, const ll_tensor *xhat, const ll_tensor *dy,
+                                 ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    for (int c = 0; c < lay->channels; c++) {
+        double sg = 0, sb = 0;
+        for (size_t n = 0; n < lay->n; n++) {
+            size_t cofs = (n * (size_t)lay->channels + (size_t)c) * lay->inner;
+            const ll_real *hc = xhat->data + cofs; /* (inner) */
+            const ll_real *dc = dy->data + cofs;   /* (inner) */
+            for (size_t k = 0; k < lay->inner; k++) {
+                sg += (double)dc[k] * hc[k];
+                sb += dc[k];
+            }
+        }
+        dgamma->data[c] = (ll_real)sg;
+        dbeta->data[c] = (ll_real)sb;
+    }
+}
+
+/* --- the public functions: checks, the CUDA twin for GPU tensors, else the fast path --- */
+
+ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                               ll_tensor *y)
+{
+    gn_layout lay = {0};
+    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &lay));
+    if (x->device == LL_GPU) /* lib/gpu/groupnorm.cu */
+        return ll_groupnorm_forward_gpu(x, gamma, beta, groups, eps, xhat, inv_std, y);
+    forward_fast(&lay, x, gamma, beta, groups, eps, xhat, inv_std, y);
     return LL_OK;
 }
 
@@ -141,62 +354,12 @@ ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
     gn_layout lay = {0};
-    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(layout_of("xhat", xhat->shape, groups, &lay));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay.n, groups), "xhat", xhat));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay.channels), "xhat", xhat));
-    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
-    if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
-    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay.channels), "xhat", xhat));
-    LL_TRY(expect_like("dbeta", dbeta, LL_SHAPE(lay.channels), "xhat", xhat));
+    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &lay));
     if (xhat->device == LL_GPU) /* lib/gpu/groupnorm.cu */
         return ll_groupnorm_backward_gpu(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta);
-
-    const double m = (double)lay.m;
     if (dx)
-        for (size_t n = 0; n < lay.n; n++)
-            for (int g = 0; g < groups; g++) {
-                size_t off = (n * (size_t)lay.channels + (size_t)g * lay.cpg) * lay.inner;
-                /* The two sums over the group carry the gradient through mu and var. */
-                double sum_dh = 0, sum_dh_h = 0;
-                for (int j = 0; j < lay.cpg; j++) {
-                    double gc = gamma->data[g * lay.cpg + j];
-                    size_t cofs = off + (size_t)j * lay.inner;
-                    const ll_real *hc = xhat->data + cofs; /* (inner) */
-                    const ll_real *dc = dy->data + cofs;   /* (inner) */
-                    for (size_t k = 0; k < lay.inner; k++) {
-                        double dh = dc[k] * gc; /* dxhat */
-                        sum_dh += dh;
-                        sum_dh_h += dh * hc[k];
-                    }
-                }
-                double scale = (double)inv_std->data[n * (size_t)groups + (size_t)g] / m;
-                for (int j = 0; j < lay.cpg; j++) {
-                    double gc = gamma->data[g * lay.cpg + j];
-                    size_t cofs = off + (size_t)j * lay.inner;
-                    const ll_real *hc = xhat->data + cofs; /* (inner) */
-                    const ll_real *dc = dy->data + cofs;   /* (inner) */
-                    ll_real *oc = dx->data + cofs;         /* (inner) */
-                    for (size_t k = 0; k < lay.inner; k++)
-                        oc[k] = (ll_real)(scale * (m * (dc[k] * gc) - sum_dh - hc[k] * sum_dh_h));
-                }
-            }
-    /* gamma[c], beta[c] touch channel c of every sample: sum over n and pixels. */
-    for (int c = 0; c < lay.channels; c++) {
-        double sg = 0, sb = 0;
-        for (size_t n = 0; n < lay.n; n++) {
-            size_t cofs = (n * (size_t)lay.channels + (size_t)c) * lay.inner;
-            const ll_real *hc = xhat->data + cofs; /* (inner) */
-            const ll_real *dc = dy->data + cofs;   /* (inner) */
-            for (size_t k = 0; k < lay.inner; k++) {
-                sg += (double)dc[k] * hc[k];
-                sb += dc[k];
-            }
-        }
-        dgamma->data[c] = (ll_real)sg;
-        dbeta->data[c] = (ll_real)sb;
-    }
+        input_gradient_fast(&lay, xhat, inv_std, gamma, groups, dy, dx);
+    param_gradients_fast(&lay, xhat, dy, dgamma, dbeta);
     return LL_OK;
 }
 

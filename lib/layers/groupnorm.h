@@ -2,15 +2,29 @@
  *
  * x (N, C, H, W) (also (N, C) or (N, C, L)): the C channels are split into G
  * groups of C/G consecutive channels, and each (sample, group) is normalized
- * over its M = (C/G) * H * W values. Below, every sum runs over those M values
- * of one (n, group). gamma and beta are per channel (C), as in BatchNorm.
+ * over its M = (C/G) * H * W values. gamma and beta are per channel (C), as
+ * in BatchNorm. Below, x[n, c, k] is pixel k of channel c of sample n, and
+ * each block is the reference function named, one line per loop nest:
  *
- *   forward: mu = mean, var = mean((x - mu)^2)  over the group  (biased)
- *            inv_std = 1 / sqrt(var + eps)                     (one per (n, group))
- *            xhat = (x - mu) * inv_std,  y[n,c,.] = gamma[c] * xhat[n,c,.] + beta[c]
- *   backward (= rule, all overwritten), per (n, group) with dxhat = dy * gamma[c]:
- *            dx = (inv_std / M) * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
- *            dgamma[c] = sum over n, h, w of dy * xhat,  dbeta[c] = sum over n, h, w of dy
+ *   forward (ll_groupnorm_forward_ref), for each sample n and group g,
+ *   sums over the channels c of g and their pixels k:
+ *     mu      = sum x[n, c, k] / M
+ *     var     = sum (x[n, c, k] - mu)^2 / M                       biased
+ *     inv_std[n, g] = 1 / sqrt(var + eps)                           cached, (N, G)
+ *     xhat[n, c, k] = (x[n, c, k] - mu) * inv_std[n, g]             cached
+ *     y[n, c, k]    = gamma[c] * xhat[n, c, k] + beta[c]
+ *
+ *   backward (ll_groupnorm_backward_ref), from the caches xhat and inv_std:
+ *     dbeta[c]  = sum over n, k of dy[n, c, k]
+ *     dgamma[c] = sum over n, k of dy[n, c, k] * xhat[n, c, k]
+ *     for each (n, g), sums over its c and k, with dxhat = dy[n, c, k] * gamma[c]:
+ *     sum_dxhat      = sum dxhat
+ *     sum_dxhat_xhat = sum dxhat * xhat[n, c, k]
+ *     dx[n, c, k] = (inv_std[n, g] / M) * (M * dxhat - sum_dxhat - xhat[n, c, k] * sum_dxhat_xhat)
+ *
+ * Backward follows the = rule: dx, dgamma and dbeta are overwritten.
+ * The public functions compute the same with a fast path (the loops fused);
+ * checks/test_ref_norm.c holds it to the reference on every shape class.
  *
  * Two special cases: G = 1 is LayerNorm over (C, H, W) with a per-channel
  * (not per-element) affine; G = C is Instance Normalization (each channel of
@@ -39,6 +53,18 @@ ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
 ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, int groups, const ll_tensor *dy,
                                 ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta);
+
+/* The reference of ll_groupnorm_forward (same arguments, checks, results and
+ * caches, up to rounding): the formula above in plain loops, CPU tensors only. */
+ll_status ll_groupnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y);
+
+/* The reference of ll_groupnorm_backward, reading the caches of either forward,
+ * in plain loops, CPU tensors only; dx may be NULL. */
+ll_status ll_groupnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, int groups, const ll_tensor *dy,
+                                    ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta);
 
 /* A GroupNorm layer over `channels` channels in `groups` groups (channels % groups == 0). */
 ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps);

@@ -56,8 +56,11 @@ static ll_status expect_eps(double eps)
     return LL_OK;
 }
 
-ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
-                               double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+/* --- the checks: one per pass, shared by the public function and its reference --- */
+
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               double eps, const ll_tensor *xhat, const ll_tensor *inv_std,
+                               const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_batch("x", x->shape));
@@ -67,10 +70,110 @@ ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
     LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
     LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(x->shape.dim[0]), "x", x));
     LL_TRY(expect_like("y", y, x->shape, "x", x));
-    LL_TRY(expect_eps(eps));
-    if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
+    return expect_eps(eps);
+}
 
+static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, const ll_tensor *dy, const ll_tensor *dx,
+                                const ll_tensor *dgamma, const ll_tensor *dbeta)
+{
+    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
+    LL_TRY(expect_batch("xhat", xhat->shape));
+    ll_shape fs = sample_shape(xhat->shape);
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
+    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
+    if (dx)
+        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
+    LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
+    return expect_like("dbeta", dbeta, fs, "xhat", xhat);
+}
+
+/* --- the reference: the header's formula, one loop nest per line ---
+ *
+ * x is seen as (N, M): sample n is the M values x[n, k], and gamma, beta of
+ * shape x.shape[1:] are M values gamma[k], beta[k] in the same order. Every
+ * sum and product runs in double and each result is rounded to ll_real once,
+ * when it is stored; xhat and inv_std are read back from the caches, the
+ * very numbers backward will read. */
+
+ll_status ll_layernorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    const size_t N = (size_t)x->shape.dim[0], M = x->size / N;
+    for (size_t n = 0; n < N; n++) {
+        double mu = 0;
+        for (size_t k = 0; k < M; k++)
+            mu += x->data[n * M + k]; /* x[n, k] of (N, M) */
+        mu /= (double)M;
+        double var = 0;
+        for (size_t k = 0; k < M; k++) {
+            double xmu = x->data[n * M + k] - mu;
+            var += xmu * xmu;
+        }
+        var /= (double)M;
+        inv_std->data[n] = (ll_real)(1 / sqrt(var + eps));
+        for (size_t k = 0; k < M; k++)
+            xhat->data[n * M + k] = (ll_real)((x->data[n * M + k] - mu) * inv_std->data[n]);
+        for (size_t k = 0; k < M; k++)
+            y->data[n * M + k] =
+                (ll_real)((double)gamma->data[k] * xhat->data[n * M + k] + beta->data[k]);
+    }
+    return LL_OK;
+}
+
+ll_status ll_layernorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
+    const size_t N = (size_t)xhat->shape.dim[0], M = xhat->size / N;
+    for (size_t k = 0; k < M; k++) {
+        double sum_dy = 0;
+        for (size_t n = 0; n < N; n++)
+            sum_dy += dy->data[n * M + k]; /* dy[n, k] of (N, M) */
+        dbeta->data[k] = (ll_real)sum_dy;
+    }
+    for (size_t k = 0; k < M; k++) {
+        double sum_dy_xhat = 0;
+        for (size_t n = 0; n < N; n++)
+            sum_dy_xhat += (double)dy->data[n * M + k] * xhat->data[n * M + k];
+        dgamma->data[k] = (ll_real)sum_dy_xhat;
+    }
+    if (!dx)
+        return LL_OK;
+    for (size_t n = 0; n < N; n++) {
+        double sum_dxhat = 0;
+        for (size_t k = 0; k < M; k++)
+            sum_dxhat += (double)dy->data[n * M + k] * gamma->data[k]; /* dxhat = dy * gamma */
+        double sum_dxhat_xhat = 0;
+        for (size_t k = 0; k < M; k++)
+            sum_dxhat_xhat += (double)dy->data[n * M + k] * gamma->data[k] * xhat->data[n * M + k];
+        for (size_t k = 0; k < M; k++) {
+            double dxhat = (double)dy->data[n * M + k] * gamma->data[k];
+            dx->data[n * M + k] =
+                (ll_real)((double)inv_std->data[n] / (double)M *
+                          ((double)M * dxhat - sum_dxhat - xhat->data[n * M + k] * sum_dxhat_xhat));
+        }
+    }
+    return LL_OK;
+}
+
+/* --- the fast path: fused passes ---
+ *
+ * The reference's loops, fused where they read the same values: forward
+ * writes xhat and y in one pass, keeping inv_std and xhat in double where the
+ * reference reads them back from the caches (the same numbers in double, a
+ * rounding apart in float); backward adds both sums of a sample in one pass,
+ * and dgamma and dbeta in another. Every sum runs in the reference's order. */
+
+static void forward_fast(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                         double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
     size_t n_samples = (size_t)x->shape.dim[0], m = x->size / n_samples;
     const ll_real *g = gamma->data, *b = beta->data; /* (M) */
     for (size_t n = 0; n < n_samples; n++) {
@@ -94,26 +197,11 @@ ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
         }
         inv_std->data[n] = (ll_real)istd;
     }
-    return LL_OK;
 }
 
-ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
-                                const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
-                                ll_tensor *dgamma, ll_tensor *dbeta)
+static void backward_fast(const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,
+                          const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(expect_batch("xhat", xhat->shape));
-    ll_shape fs = sample_shape(xhat->shape);
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
-    LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
-    LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
-    if (dx)
-        LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
-    LL_TRY(expect_like("dgamma", dgamma, fs, "xhat", xhat));
-    LL_TRY(expect_like("dbeta", dbeta, fs, "xhat", xhat));
-    if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
-
     size_t n_samples = (size_t)xhat->shape.dim[0], m = xhat->size / n_samples;
     const ll_real *g = gamma->data; /* (M) */
     if (dx) {
@@ -146,6 +234,28 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
         dgamma->data[k] = (ll_real)sg;
         dbeta->data[k] = (ll_real)sb;
     }
+}
+
+/* --- the public functions: checks, the CUDA twin for GPU tensors, else the fast path --- */
+
+ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
+                               double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
+    forward_fast(x, gamma, beta, eps, xhat, inv_std, y);
+    return LL_OK;
+}
+
+ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                ll_tensor *dgamma, ll_tensor *dbeta)
+{
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
+        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    backward_fast(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 

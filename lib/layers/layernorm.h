@@ -2,17 +2,31 @@
  *
  * Each SAMPLE is normalized over all its own features: x (N, ...) of rank 2
  * to 4, and the statistics of sample n run over its M = size / N values
- * x[n, ...] (D values of a (N, D) input, C*H*W of a (N, C, H, W) one). Below,
- * every sum runs over those M values of one sample. gamma and beta have the
- * per-sample shape x.shape[1:] (an element-wise affine, like PyTorch's
- * LayerNorm(normalized_shape = x.shape[1:])).
+ * x[n, k] (D values of a (N, D) input, C*H*W of a (N, C, H, W) one, k
+ * counting them in memory order). gamma and beta have the per-sample shape
+ * x.shape[1:] (an element-wise affine, like PyTorch's
+ * LayerNorm(normalized_shape = x.shape[1:])), gamma[k] and beta[k] in the
+ * same order. Each block is the reference function named, one line per loop
+ * nest:
  *
- *   forward: mu = mean(x_n), var = mean((x_n - mu)^2)   (biased)
- *            inv_std = 1 / sqrt(var + eps)
- *            xhat = (x - mu) * inv_std,  y = gamma * xhat + beta  (element-wise)
- *   backward (= rule, all overwritten), per sample with dxhat = dy * gamma:
- *            dx = (inv_std / M) * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
- *            dgamma = sum over n of dy * xhat,  dbeta = sum over n of dy
+ *   forward (ll_layernorm_forward_ref), for each sample n, sums over k:
+ *     mu      = sum x[n, k] / M
+ *     var     = sum (x[n, k] - mu)^2 / M                  biased
+ *     inv_std[n] = 1 / sqrt(var + eps)                     cached
+ *     xhat[n, k] = (x[n, k] - mu) * inv_std[n]             cached
+ *     y[n, k]    = gamma[k] * xhat[n, k] + beta[k]
+ *
+ *   backward (ll_layernorm_backward_ref), from the caches xhat and inv_std:
+ *     dbeta[k]  = sum over n of dy[n, k]
+ *     dgamma[k] = sum over n of dy[n, k] * xhat[n, k]
+ *     for each sample n, sums over k, with dxhat[n, k] = dy[n, k] * gamma[k]:
+ *     sum_dxhat      = sum dxhat[n, k]
+ *     sum_dxhat_xhat = sum dxhat[n, k] * xhat[n, k]
+ *     dx[n, k] = (inv_std[n] / M) * (M * dxhat[n, k] - sum_dxhat - xhat[n, k] * sum_dxhat_xhat)
+ *
+ * Backward follows the = rule: dx, dgamma and dbeta are overwritten.
+ * The public functions compute the same with a fast path (the loops fused);
+ * checks/test_ref_norm.c holds it to the reference on every shape class.
  *
  * No batch statistics and no running ones: training and eval are the same
  * computation, and a batch of one is fine. Smooth: no kink. gamma starts at
@@ -36,6 +50,18 @@ ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
 ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                 ll_tensor *dgamma, ll_tensor *dbeta);
+
+/* The reference of ll_layernorm_forward (same arguments, checks, results and
+ * caches, up to rounding): the formula above in plain loops, CPU tensors only. */
+ll_status ll_layernorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
+                                   const ll_tensor *beta, double eps, ll_tensor *xhat,
+                                   ll_tensor *inv_std, ll_tensor *y);
+
+/* The reference of ll_layernorm_backward, reading the caches of either forward,
+ * in plain loops, CPU tensors only; dx may be NULL. */
+ll_status ll_layernorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_std,
+                                    const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
+                                    ll_tensor *dgamma, ll_tensor *dbeta);
 
 /* A LayerNorm layer for samples of shape `features` (x.shape[1:], rank 1 to 3). */
 ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps);
