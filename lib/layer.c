@@ -106,6 +106,39 @@ void ll_layer_set_training(ll_layer *l, bool training)
     l->training = training;
 }
 
+static void bytes_free(ll_bytes *b)
+{
+    if (b->device == LL_GPU)
+        ll_gpu_free(b->data);
+    else
+        free(b->data);
+    *b = (ll_bytes){NULL, 0, LL_CPU};
+}
+
+ll_status ll_bytes_ensure(ll_bytes *b, size_t bytes, ll_device dev)
+{
+    if (b->device != dev)
+        bytes_free(b);
+    if (bytes <= b->bytes)
+        return LL_OK;
+    bytes_free(b); /* no realloc on the GPU; the old contents are dead anyway */
+    if (dev == LL_GPU) {
+        LL_TRY(ll_gpu_alloc(&b->data, bytes));
+    } else if (!(b->data = malloc(bytes))) {
+        return ll_fail(LL_ENOMEM, "layer scratch: cannot allocate %zu bytes", bytes);
+    }
+    b->bytes = bytes;
+    b->device = dev;
+    return LL_OK;
+}
+
+ll_bytes *ll_layer_scratch_bytes(ll_layer *l)
+{
+    if (l->n_owned_bytes >= LL_MAX_SCRATCH)
+        abort(); /* more raw scratch than the base holds is a bug in the layer */
+    return &l->owned_bytes[l->n_owned_bytes++];
+}
+
 void ll_layer_free(ll_layer *l)
 {
     if (!l)
@@ -114,6 +147,8 @@ void ll_layer_free(ll_layer *l)
         l->def->destroy(l);
     for (int i = 0; i < l->n_owned; i++)
         ll_tensor_free(&l->owned[i]);
+    for (int i = 0; i < l->n_owned_bytes; i++)
+        bytes_free(&l->owned_bytes[i]);
     free(l);
 }
 

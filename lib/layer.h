@@ -56,6 +56,14 @@ typedef struct {
 
 typedef struct ll_layer ll_layer;
 
+/* Raw memory a layer keeps between forward and backward when its cache is
+ * not ll_real (pool's int32 argmax): on one device, grown as needed. */
+typedef struct {
+    void *data;
+    size_t bytes;     /* what data can hold */
+    ll_device device; /* where data lives: malloc'd (CPU) or ll_gpu_alloc'd (GPU) */
+} ll_bytes;
+
 /* A layer's one descriptor: everything the library knows about a kind of
  * layer. Each module defines one, `const ll_layer_def ll_<name>_def`, and the
  * one list of layers (lib/layers/list.h) is what makes it known by name.
@@ -136,6 +144,8 @@ struct ll_layer {
     ll_buffer buffers[LL_MAX_BUFFERS];
     int n_owned;
     ll_tensor owned[LL_MAX_OWNED]; /* every tensor above and the scratch, freed with the layer */
+    int n_owned_bytes;
+    ll_bytes owned_bytes[LL_MAX_SCRATCH]; /* raw scratch, freed with the layer */
 };
 
 /* The public function the layer object runs: fn, or its plain reference
@@ -170,6 +180,11 @@ struct ll_layer {
 
 /* One input, x, with a gradient: the inputs of most layers' descriptors. */
 #define LL_ONE_INPUT .n_inputs = 1, .input_names = {"x"}, .input_has_grad = {true}
+
+/* The inputs of a loss: the scores x, with a gradient, and the targets t,
+ * without; the output is the scalar loss. */
+#define LL_LOSS_INPUTS                                                                         \
+    .n_inputs = 2, .input_names = {"x", "t"}, .input_has_grad = {true, false}, .is_loss = true
 
 /* Computes y = layer(x[]): checks x, gives y the output shape, runs forward. */
 ll_status ll_layer_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *y);
@@ -230,6 +245,14 @@ ll_status ll_layer_buffer_new(ll_layer *l, const char *name, ll_shape shape, ll_
 /* For layer modules: an empty tensor the layer owns, for a cache that
  * forward fills (ll_tensor_ensure) and backward reads. */
 ll_tensor *ll_layer_scratch(ll_layer *l);
+
+/* For layer modules: raw scratch the layer owns (ll_bytes_ensure sizes it). */
+ll_bytes *ll_layer_scratch_bytes(ll_layer *l);
+
+/* Makes b hold at least `bytes` on dev. Grow only; memory on another device
+ * is freed first (a cache is not moved: the next forward rewrites it), and
+ * growing does not keep the old contents. */
+ll_status ll_bytes_ensure(ll_bytes *b, size_t bytes, ll_device dev);
 
 /* For layer modules: reads no option but checks that cfg gives none the
  * descriptor does not list. (ll_layer_create does this before setup.) */

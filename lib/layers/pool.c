@@ -475,55 +475,15 @@ ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *ar
 
 /* The argmax cache is int32 on both devices: the plain functions take an
  * int32_t * (exact for any x of up to 2^31 elements, where indices stored in
- * a float tensor would be exact only up to 2^24), and on the GPU it is a
- * plain device buffer from ll_gpu_alloc, written and read only by the
- * kernels of lib/gpu/pool.cu. Like every cache it follows x: a forward on
- * the other device replaces it; ll_layer_to_device does not move it. */
+ * a float tensor would be exact only up to 2^24); on the GPU it is device
+ * memory, written and read only by the kernels of lib/gpu/pool.cu. Like every
+ * cache it follows x: a forward on the other device replaces it. */
 typedef struct {
-    ll_layer base;
+    ll_layer base;   /* first, so that an ll_layer * is a pool_layer * */
     ll_pool_geom g;
-    int32_t *argmax;   /* max pooling: one winner per output of the last forward */
-    ll_device argmax_device; /* where argmax lives: malloc'd (CPU) or ll_gpu_alloc'd (GPU) */
-    size_t capacity;   /* entries argmax can hold */
-    size_t count;      /* entries the last forward wrote (0 before any, or for avg) */
+    ll_bytes *argmax; /* max pooling: one int32 winner per output of the last forward */
+    size_t count;     /* entries the last forward wrote (0 before any, or for avg) */
 } pool_layer;
-
-/* Frees the argmax cache wherever it lives. */
-static void release_argmax(pool_layer *p)
-{
-    if (p->argmax_device == LL_GPU)
-        ll_gpu_free(p->argmax);
-    else
-        free(p->argmax);
-    p->argmax = NULL;
-    p->argmax_device = LL_CPU;
-    p->capacity = p->count = 0;
-}
-
-/* Makes the argmax cache hold n entries on dev. Grow only: later batches of
- * the same or a smaller size reuse the buffer. */
-static ll_status ensure_argmax(pool_layer *p, size_t n, ll_device dev)
-{
-    if (p->argmax_device != dev)
-        release_argmax(p); /* a cache is not moved: the next forward rewrites it */
-    if (n <= p->capacity)
-        return LL_OK;
-    if (dev == LL_GPU) {
-        /* No realloc for device memory: the old entries are dead anyway. */
-        void *grown = NULL;
-        release_argmax(p);
-        LL_TRY(ll_gpu_alloc(&grown, n * sizeof *p->argmax));
-        p->argmax = grown;
-        p->argmax_device = LL_GPU;
-    } else {
-        int32_t *grown = realloc(p->argmax, n * sizeof *grown);
-        if (!grown)
-            return ll_fail(LL_ENOMEM, "pool: cannot allocate %zu argmax entries", n);
-        p->argmax = grown;
-    }
-    p->capacity = n;
-    return LL_OK;
-}
 
 static ll_status pool_output_shape_op(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
@@ -537,8 +497,8 @@ static ll_status pool_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tens
     if (p->g.mode != LL_POOL_MAX)
         return LL_IMPL(l, ll_pool_forward)(x[0], p->g, y, NULL);
     p->count = 0; /* until forward succeeds, there is no valid argmax */
-    LL_TRY(ensure_argmax(p, y->size, x[0]->device));
-    LL_TRY(LL_IMPL(l, ll_pool_forward)(x[0], p->g, y, p->argmax));
+    LL_TRY(ll_bytes_ensure(p->argmax, y->size * sizeof(int32_t), x[0]->device));
+    LL_TRY(LL_IMPL(l, ll_pool_forward)(x[0], p->g, y, p->argmax->data));
     p->count = y->size;
     return LL_OK;
 }
@@ -552,7 +512,7 @@ static ll_status pool_backward_op(ll_layer *l, const ll_tensor *const *x, const 
         return LL_OK; /* no parameters: nothing else to write */
     /* The argmax is that of a forward on this x, on x's device: ll_layer_backward
      * checks it (backward_needs_forward). */
-    return LL_IMPL(l, ll_pool_backward)(x[0], p->g, p->argmax, dy, dx[0]);
+    return LL_IMPL(l, ll_pool_backward)(x[0], p->g, p->argmax->data, dy, dx[0]);
 }
 
 /* The kink is which pixel won each window: hash the argmax of the last forward
@@ -561,20 +521,16 @@ static uint64_t pool_fingerprint(const ll_layer *l, const ll_tensor *const *x, c
 {
     (void)x, (void)y;
     const pool_layer *p = (const pool_layer *)l;
-    if (p->argmax_device != LL_CPU) /* device memory is never read here; and the hook is */
-        return LL_HASH_INIT;          /* asked of CPU layers only (layer.h) */
-    return ll_hash_bytes(LL_HASH_INIT, p->argmax, p->count * sizeof *p->argmax);
-}
-
-static void pool_destroy(ll_layer *l)
-{
-    release_argmax((pool_layer *)l);
+    if (p->argmax->device != LL_CPU) /* device memory is never read here; and the hook */
+        return LL_HASH_INIT;           /* is asked of CPU layers only (layer.h) */
+    return ll_hash_bytes(LL_HASH_INIT, p->argmax->data, p->count * sizeof(int32_t));
 }
 
 static ll_status pool_init(ll_layer *l, ll_pool_geom g)
 {
     LL_TRY(check_geom(g));
     ((pool_layer *)l)->g = g;
+    ((pool_layer *)l)->argmax = ll_layer_scratch_bytes(l);
     return LL_OK;
 }
 
@@ -611,5 +567,4 @@ const ll_layer_def ll_pool_def = {
     .backward = pool_backward_op,
     .setup = pool_setup,
     .fingerprint = pool_fingerprint,
-    .destroy = pool_destroy,
 };
