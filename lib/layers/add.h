@@ -6,7 +6,11 @@
  * An add node passes the upstream gradient to both inputs unchanged. The
  * book's AddLayer, generalised from scalars to tensors. Orange example:
  * 2 apples at 100 + 3 oranges at 150 = 650, x 1.1 tax = 715.
- * No parameters, no cache. Maths: docs/layers/mul_add.md.
+ * No parameters, no cache. ll_add_forward_ref and ll_add_backward_ref are
+ * the two lines above as plain loops, the code of docs/layers/mul_add.md.
+ * ll_add_forward runs the same loop; ll_add_backward copies with memcpy (a
+ * fast path in add.c), held bit for bit to the reference by
+ * checks/test_ref_basic.c.
  */
 #ifndef LL_ADD_H
 #define LL_ADD_H
@@ -18,6 +22,13 @@ ll_status ll_add_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
 
 /* da = dout and db = dout; either may be NULL to skip it. */
 ll_status ll_add_backward(const ll_tensor *dout, ll_tensor *da, ll_tensor *db);
+
+/* The reference of ll_add_forward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_add_forward_ref(const ll_tensor *a, const ll_tensor *b, ll_tensor *out);
+
+/* The reference of ll_add_backward (same arguments, same checks): plain loops, CPU tensors only. */
+ll_status ll_add_backward_ref(const ll_tensor *dout, ll_tensor *da, ll_tensor *db);
 
 /* An Add layer object with inputs "a" and "b". */
 ll_status ll_add_new(ll_layer **out);

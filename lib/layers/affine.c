@@ -39,47 +39,133 @@ static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_t
     return LL_OK;
 }
 
-ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y)
+/* The checks of forward, shared by ll_affine_forward and its reference;
+ * returns N, D, M. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                               const ll_tensor *y, int *N, int *D, int *M)
 {
-    int N = 0, D = 0, M = 0;
     LL_TRY(ll_expect_tensor(NAME, "b", b));
-    LL_TRY(check_params(x, W, b, &N, &D, &M));
-    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(N, M), "x", x));
-    /* y is written (the bias first) before the product reads x and W. */
+    LL_TRY(check_params(x, W, b, N, D, M));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(*N, *M), "x", x));
+    /* y is written (the bias first, in the fast path) before the product reads x and W. */
     if (y->data == x->data || y->data == W->data)
         return ll_fail(LL_EARG, "affine: y shares memory with x or W, expected a separate tensor");
-    if (x->device == LL_GPU)
-        return ll_affine_forward_gpu(x, W, b, y); /* lib/gpu/affine.cu: cuBLAS */
-    /* Start y as b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
-    for (int n = 0; n < N; n++)
-        memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
-    ll_gemm(false, false, N, M, D, 1, x->data, D, W->data, M, 1, y->data, M);
     return LL_OK;
 }
 
-ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
-                             ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
+/* The checks of backward, shared by ll_affine_backward and its reference;
+ * returns N, D, M. */
+static ll_status check_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                const ll_tensor *dx, const ll_tensor *dW, const ll_tensor *db,
+                                int *N, int *D, int *M)
 {
-    int N = 0, D = 0, M = 0;
-    LL_TRY(check_params(x, W, NULL, &N, &D, &M));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(N, M), "x", x));
+    LL_TRY(check_params(x, W, NULL, N, D, M));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(*N, *M), "x", x));
     LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
-    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(M), "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(*M), "x", x));
     if (dx)
         LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     /* The products write their outputs while reading dy, x and W (BLAS forbids overlap). */
     if ((dx && (dx->data == dy->data || dx->data == W->data || dx->data == x->data)) ||
         dW->data == dy->data || dW->data == x->data || db->data == dy->data)
         return ll_fail(LL_EARG, "affine: a gradient shares memory with an input, expected separate tensors");
-    if (x->device == LL_GPU)
-        return ll_affine_backward_gpu(x, W, dy, dx, dW, db); /* lib/gpu/affine.cu: cuBLAS */
+    return LL_OK;
+}
+
+/* --- the reference: affine.h's formulas as plain loops ---
+ * x is read as (N, D), so [n, d] is at n * D + d; W (D, M) has [d, m] at
+ * d * M + m; dy and y (N, M) have [n, m] at n * M + m. Every sum is
+ * accumulated in double. */
+
+/* y[n, m] = sum_d x[n, d] * W[d, m] + b[m] on checked CPU tensors. */
+static void affine_forward_reference(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                     ll_tensor *y, int N, int D, int M)
+{
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            double sum = 0;
+            for (int d = 0; d < D; d++)
+                sum += (double)x->data[(size_t)n * D + d] * W->data[(size_t)d * M + m];
+            y->data[(size_t)n * M + m] = (ll_real)(sum + b->data[m]);
+        }
+}
+
+/* dW[d, m] = sum_n x[n, d] * dy[n, m], db[m] = sum_n dy[n, m] and, unless dx
+ * is NULL, dx[n, d] = sum_m dy[n, m] * W[d, m], on checked CPU tensors. dx is
+ * written through the (N, D) view, so it comes back in x's own shape. */
+static void affine_backward_reference(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                      ll_tensor *dx, ll_tensor *dW, ll_tensor *db, int N, int D,
+                                      int M)
+{
+    for (int d = 0; d < D; d++)
+        for (int m = 0; m < M; m++) {
+            double sum = 0;
+            for (int n = 0; n < N; n++)
+                sum += (double)x->data[(size_t)n * D + d] * dy->data[(size_t)n * M + m];
+            dW->data[(size_t)d * M + m] = (ll_real)sum;
+        }
+    for (int m = 0; m < M; m++) {
+        double sum = 0;
+        for (int n = 0; n < N; n++)
+            sum += dy->data[(size_t)n * M + m];
+        db->data[m] = (ll_real)sum;
+    }
+    if (!dx)
+        return;
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) {
+            double sum = 0;
+            for (int m = 0; m < M; m++)
+                sum += (double)dy->data[(size_t)n * M + m] * W->data[(size_t)d * M + m];
+            dx->data[(size_t)n * D + d] = (ll_real)sum;
+        }
+}
+
+ll_status ll_affine_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                ll_tensor *y)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(check_forward(x, W, b, y, &N, &D, &M));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    affine_forward_reference(x, W, b, y, N, D, M);
+    return LL_OK;
+}
+
+ll_status ll_affine_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                 ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(check_backward(x, W, dy, dx, dW, db, &N, &D, &M));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    affine_backward_reference(x, W, dy, dx, dW, db, N, D, M);
+    return LL_OK;
+}
+
+/* --- the fast path: the products through OpenBLAS ---
+ * The same sums, blocked and vectorized by ll_gemm in ll_real's precision,
+ * in an order of its own: checks/test_ref_basic.c holds them to the
+ * reference within the rounding error that a sum of that many terms may
+ * have. db keeps the reference's order of additions (and so its bits) but
+ * walks along rows of dy instead of down its columns. */
+
+/* y = b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
+static void affine_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                ll_tensor *y, int N, int D, int M)
+{
+    for (int n = 0; n < N; n++)
+        memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
+    ll_gemm(false, false, N, M, D, 1, x->data, D, W->data, M, 1, y->data, M);
+}
+
+/* dW and dx by GEMM; db as column sums of dy, DB_BLOCK columns at a time:
+ * the rows are added one after the other, so the inner loop walks along a
+ * row (contiguous; it vectorizes) instead of down a column (M apart), into
+ * double accumulators on the stack, also for float builds. */
+static void affine_backward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                 ll_tensor *dx, ll_tensor *dW, ll_tensor *db, int N, int D, int M)
+{
     /* dW (D, M) = x^T (D, N) . dy (N, M) */
     ll_gemm(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M);
-    /* db (M) = sum over the N rows of dy: b was added to every row, so every
-     * row's gradient flows back into it. The rows are added one after the
-     * other, so the inner loop walks along a row (contiguous; it vectorizes)
-     * instead of down a column (M apart), into double accumulators for float
-     * builds, DB_BLOCK columns at a time. */
     for (int m0 = 0; m0 < M; m0 += DB_BLOCK) {
         int mb = M - m0 < DB_BLOCK ? M - m0 : DB_BLOCK;
         double acc[DB_BLOCK] = {0};
@@ -94,6 +180,28 @@ ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
     /* dx (N, D) = dy (N, M) . W^T (M, D), written in x's own shape. */
     if (dx)
         ll_gemm(false, true, N, D, M, 1, dy->data, M, W->data, M, 0, dx->data, D);
+}
+
+/* --- the public functions: the CUDA twin, or the fast path --- */
+
+ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(check_forward(x, W, b, y, &N, &D, &M));
+    if (x->device == LL_GPU)
+        return ll_affine_forward_gpu(x, W, b, y); /* lib/gpu/affine.cu: cuBLAS */
+    affine_forward_fast(x, W, b, y, N, D, M);
+    return LL_OK;
+}
+
+ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                             ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
+{
+    int N = 0, D = 0, M = 0;
+    LL_TRY(check_backward(x, W, dy, dx, dW, db, &N, &D, &M));
+    if (x->device == LL_GPU)
+        return ll_affine_backward_gpu(x, W, dy, dx, dW, db); /* lib/gpu/affine.cu: cuBLAS */
+    affine_backward_fast(x, W, dy, dx, dW, db, N, D, M);
     return LL_OK;
 }
 

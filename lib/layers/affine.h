@@ -4,13 +4,18 @@
  *   dimensions (an image batch (N, C, H, W) flattens to (N, C*H*W)).
  *   W (D, M), b (M), y (N, M).
  *
- *   forward:  y = x . W + b                 (b added to every row)
- *   backward: dx = dy . W^T                 (reshaped back to x's shape)
- *             dW = x^T . dy                 (D, M)
- *             db = sum over rows of dy      (M)       = rule: all overwritten
+ *   forward:  y = x . W + b              y[n, m]  = sum_d x[n, d] * W[d, m] + b[m]
+ *   backward: dW = x^T . dy            dW[d, m] = sum_n x[n, d] * dy[n, m]    (D, M)
+ *             db = column sums of dy   db[m]    = sum_n dy[n, m]              (M)
+ *             dx = dy . W^T            dx[n, d] = sum_m dy[n, m] * W[d, m]
+ *                                      (in x's shape)   = rule: all overwritten
  *
- * Both products go through OpenBLAS (ll_gemm). The layer object owns W, b,
- * dW and db; backward takes x again. Maths: docs/layers/affine.md.
+ * The layer object owns W, b, dW and db; backward takes x again.
+ * ll_affine_forward_ref and ll_affine_backward_ref are the element formulas
+ * above as plain loops (sums in double), the code of docs/layers/affine.md.
+ * The public functions run the fast path: both products through OpenBLAS
+ * (ll_gemm), held to the reference by checks/test_ref_basic.c within the
+ * rounding of a sum of D (or N, or M) terms.
  */
 #ifndef LL_AFFINE_H
 #define LL_AFFINE_H
@@ -25,6 +30,16 @@ ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
 /* dW = x^T dy, db = column sums of dy, and dx = dy W^T unless dx is NULL. */
 ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
                              ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
+
+/* The reference of ll_affine_forward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_affine_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                                ll_tensor *y);
+
+/* The reference of ll_affine_backward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_affine_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
+                                 ll_tensor *dx, ll_tensor *dW, ll_tensor *db);
 
 /* An Affine layer D -> M with W ~ N(0, weight_std^2) from (seed) and b = 0. */
 ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, double weight_std,

@@ -48,34 +48,19 @@ static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
     return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
-/* Copies, for each of n samples, `count` values from src (sample stride
- * src_stride) to dst (sample stride dst_stride). */
-static void copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src, size_t src_stride,
-                        size_t count, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        memcpy(dst + i * dst_stride, src + i * src_stride, count * sizeof(ll_real));
-}
-
-ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+/* The checks of forward, shared by ll_concat_forward and its reference. */
+static ll_status check_forward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "a", a));
     LL_TRY(ll_expect_same_device(NAME, "b", b, "a", a));
     ll_shape out;
     LL_TRY(ll_concat_shape(a->shape, b->shape, &out));
-    LL_TRY(expect_like("y", y, out, "a", a));
-    if (a->device == LL_GPU)
-        return ll_concat_forward_gpu(a, b, y); /* lib/gpu/concat.cu: the same copies */
-
-    size_t n = (size_t)out.dim[0], inner = inner_size(out);
-    size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
-    size_t sb = (size_t)b->shape.dim[1] * inner; /* values of one sample of b */
-    copy_blocks(y->data, sa + sb, a->data, sa, sa, n);
-    copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, n);
-    return LL_OK;
+    return expect_like("y", y, out, "a", a);
 }
 
-ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+/* The checks of backward, shared by ll_concat_backward and its reference. */
+static ll_status check_backward(const ll_tensor *dy, int ca, const ll_tensor *da,
+                                const ll_tensor *db)
 {
     LL_TRY(ll_expect_tensor(NAME, "dy", dy));
     char buf[64];
@@ -95,16 +80,118 @@ ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tens
         LL_TRY(expect_like("da", da, sa, "dy", dy));
     if (db)
         LL_TRY(expect_like("db", db, sb, "dy", dy));
-    if (dy->device == LL_GPU)
-        return ll_concat_backward_gpu(dy, ca, da, db); /* lib/gpu/concat.cu: the same copies */
+    return LL_OK;
+}
 
+/* --- the reference: concat.h's formulas as plain loops ---
+ * Every tensor is read as (N, C, inner), inner = the product of dimensions 2
+ * and up, so [n, c, k] of a tensor with C channels is at (n * C + c) * inner + k. */
+
+/* y[n, c, ...] = a[n, c, ...] for c < Ca, then y[n, Ca + c, ...] = b[n, c, ...]
+ * for c < Cb, on checked CPU tensors. */
+static void concat_forward_reference(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+{
+    const size_t N = (size_t)y->shape.dim[0], inner = inner_size(y->shape);
+    const size_t Ca = (size_t)a->shape.dim[1], Cb = (size_t)b->shape.dim[1], C = Ca + Cb;
+    for (size_t n = 0; n < N; n++)
+        for (size_t c = 0; c < Ca; c++)
+            for (size_t k = 0; k < inner; k++)
+                y->data[(n * C + c) * inner + k] = a->data[(n * Ca + c) * inner + k];
+    for (size_t n = 0; n < N; n++)
+        for (size_t c = 0; c < Cb; c++)
+            for (size_t k = 0; k < inner; k++)
+                y->data[(n * C + Ca + c) * inner + k] = b->data[(n * Cb + c) * inner + k];
+}
+
+/* da[n, c, ...] = dy[n, c, ...] for c < Ca and db[n, c, ...] = dy[n, Ca + c, ...]
+ * for c < Cb, on checked CPU tensors, each skipped when NULL. */
+static void concat_backward_reference(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+{
+    const size_t N = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
+    const size_t C = (size_t)dy->shape.dim[1], Ca = (size_t)ca, Cb = C - Ca;
+    if (da)
+        for (size_t n = 0; n < N; n++)
+            for (size_t c = 0; c < Ca; c++)
+                for (size_t k = 0; k < inner; k++)
+                    da->data[(n * Ca + c) * inner + k] = dy->data[(n * C + c) * inner + k];
+    if (db)
+        for (size_t n = 0; n < N; n++)
+            for (size_t c = 0; c < Cb; c++)
+                for (size_t k = 0; k < inner; k++)
+                    db->data[(n * Cb + c) * inner + k] = dy->data[(n * C + Ca + c) * inner + k];
+}
+
+ll_status ll_concat_forward_ref(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+{
+    LL_TRY(check_forward(a, b, y));
+    LL_TRY(ll_expect_cpu(__func__, "a", a)); /* the others are where a is: checked */
+    concat_forward_reference(a, b, y);
+    return LL_OK;
+}
+
+ll_status ll_concat_backward_ref(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+{
+    LL_TRY(check_backward(dy, ca, da, db));
+    LL_TRY(ll_expect_cpu(__func__, "dy", dy)); /* the others are where dy is: checked */
+    concat_backward_reference(dy, ca, da, db);
+    return LL_OK;
+}
+
+/* --- the fast path: one block copy per sample and input ---
+ * In row-major memory the channels c < Ca of sample n are one contiguous
+ * run of Ca * inner values in a and in y alike (and the same for b), so the
+ * three loops of each reference nest collapse into N memcpy calls of a whole
+ * run. The values are moved, not computed: checks/test_ref_basic.c checks
+ * that they land bit for bit where the reference puts them. */
+
+/* Copies, for each of n samples, `count` values from src (sample stride
+ * src_stride) to dst (sample stride dst_stride). */
+static void copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src, size_t src_stride,
+                        size_t count, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * dst_stride, src + i * src_stride, count * sizeof(ll_real));
+}
+
+/* y[n] = [a[n] | b[n]]: two block copies per sample. */
+static void concat_forward_fast(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+{
+    size_t n = (size_t)y->shape.dim[0], inner = inner_size(y->shape);
+    size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
+    size_t sb = (size_t)b->shape.dim[1] * inner; /* values of one sample of b */
+    copy_blocks(y->data, sa + sb, a->data, sa, sa, n);
+    copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, n);
+}
+
+/* dy[n] = [da[n] | db[n]] split back: y was a's sample then b's sample. */
+static void concat_backward_fast(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+{
     size_t n = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
+    int c = dy->shape.dim[1];
     size_t va = (size_t)ca * inner, vb = (size_t)(c - ca) * inner; /* values per sample */
-    /* y was a's sample then b's sample, so dy splits the same way. */
     if (da)
         copy_blocks(da->data, va, dy->data, va + vb, va, n);
     if (db)
         copy_blocks(db->data, vb, dy->data + va, va + vb, vb, n);
+}
+
+/* --- the public functions: the CUDA twin, or the fast path --- */
+
+ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+{
+    LL_TRY(check_forward(a, b, y));
+    if (a->device == LL_GPU)
+        return ll_concat_forward_gpu(a, b, y); /* lib/gpu/concat.cu: the same copies */
+    concat_forward_fast(a, b, y);
+    return LL_OK;
+}
+
+ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+{
+    LL_TRY(check_backward(dy, ca, da, db));
+    if (dy->device == LL_GPU)
+        return ll_concat_backward_gpu(dy, ca, da, db); /* lib/gpu/concat.cu: the same copies */
+    concat_backward_fast(dy, ca, da, db);
     return LL_OK;
 }
 

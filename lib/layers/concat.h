@@ -3,9 +3,11 @@
  *   a (N, Ca, ...), b (N, Cb, ...): the same rank (2 to 4) and the same
  *   dimensions except dimension 1.  y (N, Ca + Cb, ...).
  *
- *   forward:  y[n, c, ...] = a[n, c, ...]        for c <  Ca
- *             y[n, c, ...] = b[n, c - Ca, ...]   for c >= Ca
- *   backward: da = dy[:, :Ca, ...],  db = dy[:, Ca:, ...]   (= rule, overwritten)
+ *   forward:  y[n, c, ...]      = a[n, c, ...]        for 0 <= c < Ca
+ *             y[n, Ca + c, ...] = b[n, c, ...]        for 0 <= c < Cb
+ *   backward: da[n, c, ...]     = dy[n, c, ...]       for 0 <= c < Ca
+ *             db[n, c, ...]     = dy[n, Ca + c, ...]  for 0 <= c < Cb
+ *                                                     (= rule, overwritten)
  *
  * Concatenation only moves values, so its backward routes each element of
  * dy back to the input it came from: it splits dy. Either of da and db may be
@@ -13,7 +15,11 @@
  * (Ca * inner values, inner = the product of dimensions 2 and up) followed
  * by sample n of b (Cb * inner values). y is its own tensor (a copy).
  * No parameters, no cache, no kink. With GPU tensors (all on one device)
- * the functions run the CUDA twin, lib/gpu/concat.cu. Maths: docs/layers/concat.md.
+ * the functions run the CUDA twin, lib/gpu/concat.cu.
+ * ll_concat_forward_ref and ll_concat_backward_ref are the four lines above
+ * as plain loops, one loop nest per line, the code of docs/layers/concat.md.
+ * The public functions run a fast path of one block copy per sample and
+ * input, held bit for bit to the reference by checks/test_ref_basic.c.
  */
 #ifndef LL_CONCAT_H
 #define LL_CONCAT_H
@@ -30,6 +36,14 @@ ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y
 /* Splits dy (N, C, ...) at channel ca (1 <= ca < C): da (N, ca, ...) gets the
  * first ca channels and db (N, C - ca, ...) the rest; either may be NULL. */
 ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db);
+
+/* The reference of ll_concat_forward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_concat_forward_ref(const ll_tensor *a, const ll_tensor *b, ll_tensor *y);
+
+/* The reference of ll_concat_backward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_concat_backward_ref(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db);
 
 /* A Concat layer object with inputs "a" and "b" (no options). */
 ll_status ll_concat_new(ll_layer **out);

@@ -32,21 +32,80 @@ static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
     return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
-ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
-                             ll_tensor *mask, ll_tensor *y)
+/* The checks of forward, shared by ll_dropout_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, double p, const ll_tensor *mask,
+                               const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_rate(p));
     LL_TRY(expect_like("mask", mask, x->shape, "x", x));
-    LL_TRY(expect_like("y", y, x->shape, "x", x));
-    if (x->device == LL_GPU) /* lib/gpu/dropout.cu: the same mask, drawn on the device */
-        return ll_dropout_forward_gpu(x, p, seed, step, mask, y);
-    /* Inverted dropout: scale the survivors now so eval mode needs nothing. */
+    return expect_like("y", y, x->shape, "x", x);
+}
+
+/* The checks of backward, shared by ll_dropout_backward and its reference. */
+static ll_status check_backward(const ll_tensor *mask, const ll_tensor *dy, const ll_tensor *dx)
+{
+    LL_TRY(ll_expect_tensor(NAME, "mask", mask));
+    LL_TRY(expect_like("dy", dy, mask->shape, "mask", mask));
+    return expect_like("dx", dx, mask->shape, "mask", mask);
+}
+
+/* --- the reference: dropout.h's formulas as plain loops --- */
+
+/* u_i = ll_rng_uniform32(seed, step, i), keep_i = (u_i >= p),
+ * mask_i = keep_i / (1 - p), then y_i = x_i * mask_i, on checked CPU tensors
+ * (any shape, walked as flat arrays). The step is the stream: each training
+ * step draws a fresh mask, and the same step always draws the same one.
+ * Dividing the survivors by 1 - p now (inverted dropout) keeps every unit's
+ * expected value, so eval mode needs nothing. */
+static void dropout_forward_reference(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                                      ll_tensor *mask, ll_tensor *y)
+{
+    for (size_t i = 0; i < x->size; i++) {
+        double u_i = ll_rng_uniform32(seed, step, i);
+        bool keep_i = u_i >= p;
+        mask->data[i] = (ll_real)(keep_i / (1.0 - p));
+    }
+    for (size_t i = 0; i < x->size; i++)
+        y->data[i] = x->data[i] * mask->data[i];
+}
+
+/* dx_i = dy_i * mask_i on checked CPU tensors. */
+static void dropout_backward_reference(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx)
+{
+    for (size_t i = 0; i < mask->size; i++)
+        dx->data[i] = dy->data[i] * mask->data[i];
+}
+
+ll_status ll_dropout_forward_ref(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                                 ll_tensor *mask, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, p, mask, y));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    dropout_forward_reference(x, p, seed, step, mask, y);
+    return LL_OK;
+}
+
+ll_status ll_dropout_backward_ref(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(check_backward(mask, dy, dx));
+    LL_TRY(ll_expect_cpu(__func__, "mask", mask)); /* the others are where mask is: checked */
+    dropout_backward_reference(mask, dy, dx);
+    return LL_OK;
+}
+
+/* --- the fast path of forward: four mask values per Philox block ---
+ * The reference calls ll_rng_uniform32 once per element, and each call runs
+ * a whole Philox block (ten rounds of multiplications) to use one of its
+ * four words. u_i is word i % 4 of block i / 4, so here each block is drawn
+ * once and all four words are used, four blocks side by side
+ * (ll_rng_philox4, which vectorizes); and u_i >= p is tested as the integer
+ * comparison word >= ceil(p * 2^32), the same test (rng.h). The mask and y
+ * are the reference's bit for bit (checks/test_ref_basic.c). */
+static void dropout_forward_fast(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                                 ll_tensor *mask, ll_tensor *y)
+{
     const ll_real keep = (ll_real)(1.0 / (1.0 - p));
-    /* u_i = ll_rng_uniform32(seed, step, i) is word i % 4 of Philox block
-     * i / 4, and u_i >= p is the same test as word >= ceil(p * 2^32) (see
-     * rng.h). The step is the stream: each training step draws a fresh mask,
-     * and the same step always draws the same one. */
     const uint64_t threshold = (uint64_t)ceil(p * 0x1p32);
     /* p within 2^-32 of 1 makes the threshold 2^32, which no 32-bit word
      * reaches: then every unit is dropped, which a kept value of 0 says. */
@@ -73,18 +132,27 @@ ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64
             yp[i0 + j] = xp[i0 + j] * m;
         }
     }
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the fast path
+ * (forward) and the reference (backward) --- */
+
+ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                             ll_tensor *mask, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, p, mask, y));
+    if (x->device == LL_GPU) /* lib/gpu/dropout.cu: the same mask, drawn on the device */
+        return ll_dropout_forward_gpu(x, p, seed, step, mask, y);
+    dropout_forward_fast(x, p, seed, step, mask, y);
     return LL_OK;
 }
 
 ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_tensor(NAME, "mask", mask));
-    LL_TRY(expect_like("dy", dy, mask->shape, "mask", mask));
-    LL_TRY(expect_like("dx", dx, mask->shape, "mask", mask));
+    LL_TRY(check_backward(mask, dy, dx));
     if (mask->device == LL_GPU)
         return ll_dropout_backward_gpu(mask, dy, dx); /* lib/gpu/dropout.cu */
-    for (size_t i = 0; i < mask->size; i++)
-        dx->data[i] = dy->data[i] * mask->data[i];
+    dropout_backward_reference(mask, dy, dx);
     return LL_OK;
 }
 

@@ -1,8 +1,10 @@
 /* dropout.h — inverted dropout (Srivastava et al., 2014).
  *
- *   train: keep[i] = (u_i >= p) with u_i = ll_rng_uniform32(seed, step, i)
- *          mask[i] = keep[i] / (1 - p)        y = x * mask
- *          backward: dx = dy * mask           (= rule)
+ *   train: u_i    = ll_rng_uniform32(seed, step, i)
+ *          keep_i = (u_i >= p)
+ *          mask_i = keep_i / (1 - p)
+ *          y_i    = x_i * mask_i
+ *          backward: dx_i = dy_i * mask_i     (= rule)
  *   eval:  y = x, dx = dy
  *
  * Scaling the kept units by 1/(1-p) during training keeps the expected value
@@ -12,7 +14,11 @@
  * step, which is what lets the gradient checker differentiate through it.
  * The layer reads its step from ll_layer.step (a network advances it once per
  * training step) and owns the mask cache. 0 <= p < 1.
- * Maths: docs/layers/dropout.md.
+ * ll_dropout_forward_ref and ll_dropout_backward_ref are the training lines
+ * above as plain loops, the code of docs/layers/dropout.md.
+ * ll_dropout_backward runs the same loop; ll_dropout_forward runs a fast path
+ * that uses all four words of each Philox block, held bit for bit to the
+ * reference (the same mask, the same y) by checks/test_ref_basic.c.
  */
 #ifndef LL_DROPOUT_H
 #define LL_DROPOUT_H
@@ -27,6 +33,15 @@ ll_status ll_dropout_forward(const ll_tensor *x, double p, uint64_t seed, uint64
 
 /* dx = dy * mask. */
 ll_status ll_dropout_backward(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_dropout_forward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_dropout_forward_ref(const ll_tensor *x, double p, uint64_t seed, uint64_t step,
+                                 ll_tensor *mask, ll_tensor *y);
+
+/* The reference of ll_dropout_backward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_dropout_backward_ref(const ll_tensor *mask, const ll_tensor *dy, ll_tensor *dx);
 
 /* A Dropout layer dropping each unit with probability p. */
 ll_status ll_dropout_new(ll_layer **out, double p, uint64_t seed);

@@ -30,42 +30,98 @@ static ll_status expect_alpha(double alpha)
     return LL_OK;
 }
 
-ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
+/* The checks of forward, shared by ll_elu_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, double alpha, const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
-    LL_TRY(expect_alpha(alpha));
-    if (x->device == LL_GPU)
-        return ll_elu_forward_gpu(x, alpha, y); /* lib/gpu/elu.cu */
-    const ll_real a = (ll_real)alpha;
-    const ll_real *xp = x->data;
-    ll_real *yp = y->data;
-    /* Only x <= 0 reaches expm1, so nothing overflows; for very negative x it
-     * rounds to -1 and y to -alpha. */
-    for (size_t i = 0; i < x->size; i++)
-        yp[i] = xp[i] > 0 ? xp[i] : a * ll_expm1(xp[i]);
-    return LL_OK;
+    return expect_alpha(alpha);
 }
 
-ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
+/* The checks of backward, shared by ll_elu_backward and its reference. */
+static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, double alpha,
+                                const ll_tensor *dx)
 {
     LL_TRY(ll_expect_tensor(NAME, "y", y));
     LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
     LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
-    LL_TRY(expect_alpha(alpha));
-    if (y->device == LL_GPU)
-        return ll_elu_backward_gpu(y, dy, alpha, dx); /* lib/gpu/elu.cu */
+    return expect_alpha(alpha);
+}
+
+/* --- the reference: elu.h's formulas as plain loops --- */
+
+/* y = x where x > 0, else alpha * (exp(x) - 1), on checked CPU tensors (any
+ * shape, walked as flat arrays). Only x <= 0 reaches expm1, so nothing
+ * overflows; for very negative x it rounds to -1 and y to -alpha. */
+static void elu_forward_reference(const ll_tensor *x, double alpha, ll_tensor *y)
+{
+    const ll_real a = (ll_real)alpha;
+    for (size_t i = 0; i < x->size; i++)
+        y->data[i] = x->data[i] > 0 ? x->data[i] : a * ll_expm1(x->data[i]);
+}
+
+/* dx = dy where y > 0, else dy * (y + alpha), on checked CPU tensors. */
+static void elu_backward_reference(const ll_tensor *y, const ll_tensor *dy, double alpha,
+                                   ll_tensor *dx)
+{
+    const ll_real a = (ll_real)alpha;
+    for (size_t i = 0; i < y->size; i++)
+        dx->data[i] = y->data[i] > 0 ? dy->data[i] : dy->data[i] * (y->data[i] + a);
+}
+
+ll_status ll_elu_forward_ref(const ll_tensor *x, double alpha, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, alpha, y));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    elu_forward_reference(x, alpha, y);
+    return LL_OK;
+}
+
+ll_status ll_elu_backward_ref(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
+{
+    LL_TRY(check_backward(y, dy, alpha, dx));
+    LL_TRY(ll_expect_cpu(__func__, "y", y)); /* the others are where y is: checked */
+    elu_backward_reference(y, dy, alpha, dx);
+    return LL_OK;
+}
+
+/* --- the fast path of backward: the same values without a branch ---
+ * dy split by the sign of y, each part a select against 0: pos + neg *
+ * (vneg + alpha) is exactly dy or dy * (y + alpha) (only the sign of a zero
+ * may differ). With no branch the loop vectorizes, where a branch on the
+ * sign would be mispredicted on random-signed data. checks/test_ref_basic.c
+ * holds it to the reference. */
+static void elu_backward_fast(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
+{
     const ll_real a = (ll_real)alpha;
     const ll_real *yp = y->data, *dyp = dy->data;
     ll_real *dxp = dx->data;
-    /* dy split by the sign of y, each part a select against 0 (exactly dy or
-     * dy * (y + alpha) in the end): no branch, so the loop vectorizes, where
-     * a branch on the sign would be mispredicted on random-signed data. */
     for (size_t i = 0; i < y->size; i++) {
         ll_real v = yp[i], g = dyp[i];
         ll_real pos = v > 0 ? g : 0, neg = v > 0 ? 0 : g, vneg = v > 0 ? 0 : v;
         dxp[i] = pos + neg * (vneg + a);
     }
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the reference
+ * (forward: a call of expm1 per element sets its speed) and the fast path
+ * (backward) --- */
+
+ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, alpha, y));
+    if (x->device == LL_GPU)
+        return ll_elu_forward_gpu(x, alpha, y); /* lib/gpu/elu.cu */
+    elu_forward_reference(x, alpha, y);
+    return LL_OK;
+}
+
+ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx)
+{
+    LL_TRY(check_backward(y, dy, alpha, dx));
+    if (y->device == LL_GPU)
+        return ll_elu_backward_gpu(y, dy, alpha, dx); /* lib/gpu/elu.cu */
+    elu_backward_fast(y, dy, alpha, dx);
     return LL_OK;
 }
 

@@ -19,7 +19,11 @@
  * jumps (from 1 to 0), so a central difference across 0 is only O(h) accurate.
  * The fingerprint hook hashes the sign of every x in either case.
  *
- * No parameters, no cache. Maths: docs/layers/elu.md.
+ * No parameters, no cache. ll_elu_forward_ref and ll_elu_backward_ref are
+ * the two formulas above as plain loops, the code of docs/layers/elu.md.
+ * ll_elu_forward runs the same loop; ll_elu_backward runs a branch-free
+ * rewrite (a fast path in elu.c) that checks/test_ref_basic.c holds to the
+ * reference.
  */
 #ifndef LL_ELU_H
 #define LL_ELU_H
@@ -32,6 +36,14 @@ ll_status ll_elu_forward(const ll_tensor *x, double alpha, ll_tensor *y);
 /* dx = dy where y > 0, else dy * (y + alpha), from the forward output y; dy and dx
  * have y's shape, dx may be dy. */
 ll_status ll_elu_backward(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx);
+
+/* The reference of ll_elu_forward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_elu_forward_ref(const ll_tensor *x, double alpha, ll_tensor *y);
+
+/* The reference of ll_elu_backward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_elu_backward_ref(const ll_tensor *y, const ll_tensor *dy, double alpha, ll_tensor *dx);
 
 /* An ELU layer object with saturation alpha (>= 0). */
 ll_status ll_elu_new(ll_layer **out, double alpha);

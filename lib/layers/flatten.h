@@ -2,7 +2,7 @@
  *
  *   forward:  y[n, j] = x[n, ...] with j the row-major (C-order) index of
  *             the sample's element: the values in memory order, unchanged.
- *   backward: dx = dy, given x's shape back      (= rule, overwritten)
+ *   backward: dx[n, ...] = dy[n, j], in x's shape     (= rule, overwritten)
  *
  * What sits between the last convolution or pooling layer (N, C, H, W) and
  * an affine layer, which wants (N, D). x needs at least 2 dimensions; (N, D)
@@ -13,7 +13,11 @@
  * change another layer's tensor behind its back. A copy of N*D values is
  * cheap next to the layers around it. ll_tensor_reshape changes a tensor's
  * shape in place, without a copy, when aliasing is what you want.
- * No parameters, no cache, no kink. Maths: docs/layers/flatten.md.
+ * No parameters, no cache, no kink. ll_flatten_forward_ref and
+ * ll_flatten_backward_ref are the two lines above as plain loops over n and
+ * j, the code of docs/layers/flatten.md. On the CPU the public functions copy
+ * with one memcpy (a fast path in flatten.c), held bit for bit to the
+ * reference by checks/test_ref_basic.c.
  */
 #ifndef LL_FLATTEN_H
 #define LL_FLATTEN_H
@@ -29,6 +33,14 @@ ll_status ll_flatten_forward(const ll_tensor *x, ll_tensor *y);
 /* dx = a copy of dy reshaped to dx's shape, which is x's shape (N, d1, ..., dk);
  * dy must be (N, d1 * ... * dk). */
 ll_status ll_flatten_backward(const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_flatten_forward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_flatten_forward_ref(const ll_tensor *x, ll_tensor *y);
+
+/* The reference of ll_flatten_backward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_flatten_backward_ref(const ll_tensor *dy, ll_tensor *dx);
 
 /* A Flatten layer object (no options). */
 ll_status ll_flatten_new(ll_layer **out);

@@ -15,7 +15,10 @@
  * x+h and x-h fall on two sides of it.
  *
  * No parameters, no cache: backward takes the forward input x again.
- * Maths: docs/layers/leaky_relu.md.
+ * ll_leaky_relu_forward_ref and ll_leaky_relu_backward_ref are the two
+ * formulas above as plain loops, the code of docs/layers/leaky_relu.md. The
+ * public functions run a branch-free rewrite of them (a fast path in
+ * leaky_relu.c) that checks/test_ref_basic.c holds to the reference.
  */
 #ifndef LL_LEAKY_RELU_H
 #define LL_LEAKY_RELU_H
@@ -28,6 +31,15 @@ ll_status ll_leaky_relu_forward(const ll_tensor *x, double alpha, ll_tensor *y);
 /* dx = dy where x > 0, else alpha * dy; dy and dx have x's shape, dx may be dy. */
 ll_status ll_leaky_relu_backward(const ll_tensor *x, const ll_tensor *dy, double alpha,
                                  ll_tensor *dx);
+
+/* The reference of ll_leaky_relu_forward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_leaky_relu_forward_ref(const ll_tensor *x, double alpha, ll_tensor *y);
+
+/* The reference of ll_leaky_relu_backward (same arguments,
+ * same checks): one plain loop, CPU tensors only. */
+ll_status ll_leaky_relu_backward_ref(const ll_tensor *x, const ll_tensor *dy, double alpha,
+                                     ll_tensor *dx);
 
 /* A LeakyReLU layer object with negative slope alpha (0 <= alpha <= 1). */
 ll_status ll_leaky_relu_new(ll_layer **out, double alpha);

@@ -17,51 +17,99 @@ static size_t row_length(ll_shape s)
     return (size_t)s.dim[s.ndim - 1];
 }
 
-ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y)
+/* The checks of forward, shared by ll_log_softmax_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    return ll_expect_like(NAME, "y", y, x->shape, "x", x);
+}
+
+/* The checks of backward, shared by ll_log_softmax_backward and its reference. */
+static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx)
+{
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    return ll_expect_like(NAME, "dx", dx, y->shape, "y", y);
+}
+
+/* --- the reference: log_softmax.h's formulas as plain loops --- */
+
+/* Per row of C values, on checked CPU tensors: m = max_j x_j, then
+ * lse = m + log sum_j exp(x_j - m) (the sum and its log in double), then
+ * y = x - lse. The sum is in [1, C] (its largest term is exp(0) = 1): its
+ * log is finite and >= 0, so every y is <= 0. y may be x: each y_c is
+ * written after the last read of its x_c. */
+static void log_softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
+{
+    const size_t C = row_length(x->shape), rows = x->size / C;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *x_r = x->data + r * C; /* (C) the row's scores */
+        ll_real *y_r = y->data + r * C;       /* (C) their log-probabilities */
+        ll_real m = x_r[0];
+        for (size_t j = 1; j < C; j++)
+            m = x_r[j] > m ? x_r[j] : m;
+        double sum = 0;
+        for (size_t j = 0; j < C; j++)
+            sum += ll_exp(x_r[j] - m);
+        const double lse = (double)m + log(sum); /* log sum_j exp(x_j) */
+        for (size_t c = 0; c < C; c++)
+            y_r[c] = (ll_real)((double)x_r[c] - lse);
+    }
+}
+
+/* Per row, on checked CPU tensors: sum_dy = sum_j dy_j (in double), then
+ * dx = dy - exp(y) * sum_dy, where exp(y) is softmax(x) recomputed: y <= 0,
+ * so it is a probability in [0, 1]. The whole row's sum comes first, so dx
+ * may be dy. */
+static void log_softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+{
+    const size_t C = row_length(y->shape), rows = y->size / C;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *y_r = y->data + r * C;   /* (C) log-probabilities of the row */
+        const ll_real *dy_r = dy->data + r * C; /* (C) upstream gradient */
+        ll_real *dx_r = dx->data + r * C;       /* (C) gradient of the scores */
+        double sum_dy = 0;
+        for (size_t j = 0; j < C; j++)
+            sum_dy += dy_r[j];
+        for (size_t c = 0; c < C; c++)
+            dx_r[c] = (ll_real)((double)dy_r[c] - (double)ll_exp(y_r[c]) * sum_dy);
+    }
+}
+
+ll_status ll_log_softmax_forward_ref(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, y));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    log_softmax_forward_reference(x, y);
+    return LL_OK;
+}
+
+ll_status ll_log_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(check_backward(y, dy, dx));
+    LL_TRY(ll_expect_cpu(__func__, "y", y)); /* the others are where y is: checked */
+    log_softmax_backward_reference(y, dy, dx);
+    return LL_OK;
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the reference,
+ * which already takes one exp per element in each direction --- */
+
+ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, y));
     if (x->device == LL_GPU)
         return ll_log_softmax_forward_gpu(x, y); /* lib/gpu/log_softmax.cu */
-    const size_t c = row_length(x->shape), rows = x->size / c;
-    for (size_t r = 0; r < rows; r++) {
-        const ll_real *xr = x->data + r * c; /* (C) the row's scores */
-        ll_real *yr = y->data + r * c;       /* (C) their log-probabilities */
-        ll_real max = xr[0];
-        for (size_t j = 1; j < c; j++)
-            max = xr[j] > max ? xr[j] : max;
-        /* The sum is in [1, C] (its largest term is exp(0) = 1): its log is
-         * finite and >= 0, so every y is <= 0. */
-        double sum = 0;
-        for (size_t j = 0; j < c; j++)
-            sum += ll_exp(xr[j] - max);
-        const double shift = (double)max + log(sum); /* log sum exp(x) */
-        for (size_t j = 0; j < c; j++)
-            yr[j] = (ll_real)((double)xr[j] - shift); /* reads xr[j] first, so y may be x */
-    }
+    log_softmax_forward_reference(x, y);
     return LL_OK;
 }
 
 ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_tensor(NAME, "y", y));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    LL_TRY(check_backward(y, dy, dx));
     if (y->device == LL_GPU)
         return ll_log_softmax_backward_gpu(y, dy, dx); /* lib/gpu/log_softmax.cu */
-    const size_t c = row_length(y->shape), rows = y->size / c;
-    for (size_t r = 0; r < rows; r++) {
-        const ll_real *yr = y->data + r * c;   /* (C) log-probabilities of the row */
-        const ll_real *dyr = dy->data + r * c; /* (C) upstream gradient */
-        ll_real *dxr = dx->data + r * c;       /* (C) gradient of the scores */
-        /* The whole row's sum first, so dx may be dy. */
-        double sum_dy = 0;
-        for (size_t j = 0; j < c; j++)
-            sum_dy += dyr[j];
-        /* y <= 0, so exp(y) is a probability in [0, 1]: softmax(x), recomputed. */
-        for (size_t j = 0; j < c; j++)
-            dxr[j] = (ll_real)((double)dyr[j] - (double)ll_exp(yr[j]) * sum_dy);
-    }
+    log_softmax_backward_reference(y, dy, dx);
     return LL_OK;
 }
 

@@ -3,16 +3,22 @@
  *   x (..., C): any rank 1 to 4; each row of C values along the last axis is
  *   one distribution (a (N, C) batch of scores is the usual case).
  *
- *   forward:  y = x - m - log(sum_j exp(x_j - m))      m = max of the row
+ *   forward, per row:   m      = max_j x_j
+ *                       lse    = m + log(sum_j exp(x_j - m))
+ *                       y_c    = x_c - lse
  *             (never log(softmax): a probability that underflows to 0 still
  *             has a finite log here, e.g. [1000, 0] gives [0, -1000])
- *   backward: dx = dy - softmax(x) * sum_j dy_j         per row (= rule, overwritten)
- *             with softmax(x) = exp(y) recomputed from the forward output y
+ *   backward, per row:  sum_dy = sum_j dy_j
+ *                       dx_c   = dy_c - exp(y_c) * sum_dy   (= rule, overwritten)
+ *             where exp(y) = softmax(x), recomputed from the forward output y
  *
  * y and dx have x's shape. Backward takes the forward *output* y, not x.
  * Sums are accumulated in double. Smooth: no kink, no fingerprint.
  * A last axis of length 1 is degenerate (y = 0 whatever x, dx = 0).
- * No parameters, no cache. Maths: docs/layers/log_softmax.md.
+ * No parameters, no cache. ll_log_softmax_forward_ref and
+ * ll_log_softmax_backward_ref are these five lines as plain loops, one loop
+ * per line, the code of docs/layers/log_softmax.md; the public functions run
+ * the same loops on the CPU.
  */
 #ifndef LL_LOG_SOFTMAX_H
 #define LL_LOG_SOFTMAX_H
@@ -25,6 +31,14 @@ ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y);
 /* dx = dy - exp(y) * sum(dy) per row, from the forward output y; dy and dx have
  * y's shape, dx may be dy. */
 ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_log_softmax_forward (same arguments,
+ * same checks): plain loops, CPU tensors only. */
+ll_status ll_log_softmax_forward_ref(const ll_tensor *x, ll_tensor *y);
+
+/* The reference of ll_log_softmax_backward (same arguments,
+ * same checks): plain loops, CPU tensors only. */
+ll_status ll_log_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
 
 /* A LogSoftmax layer object (no options) over the last axis. */
 ll_status ll_log_softmax_new(ll_layer **out);

@@ -74,40 +74,94 @@ static ll_status expect_targets(const ll_tensor *t, ll_shape x)
     return LL_OK;
 }
 
-ll_status ll_mse_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
+/* The checks of forward, shared by ll_mse_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *loss)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
     LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
+    return ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x);
+}
+
+/* The checks of backward, shared by ll_mse_backward and its reference. */
+static ll_status check_backward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                                const ll_tensor *dx)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
+    LL_TRY(expect_targets(t, x->shape));
+    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "x", x));
+    return ll_expect_like(NAME, "dx", dx, x->shape, "x", x);
+}
+
+/* --- the reference: mse.h's formulas as plain loops --- */
+
+/* loss = 0.5 * (sum_n sum_j (x[n, j] - t[n, j])^2) / N on checked CPU
+ * tensors, x and t read as (N, D) matrices, the sum compensated in double. */
+static void mse_forward_reference(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
+{
+    const size_t N = (size_t)x->shape.dim[0], D = x->size / N;
+    neumaier sum = {0, 0};
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < D; j++) {
+            size_t nj = n * D + j; /* [n, j] of the (N, D) view */
+            double diff = (double)x->data[nj] - (double)t->data[nj];
+            neumaier_add(&sum, diff * diff);
+        }
+    loss->data[0] = (ll_real)(0.5 * (sum.s + sum.c) / (double)N);
+}
+
+/* dx[n, j] = (dloss / N) * (x[n, j] - t[n, j]) on checked CPU tensors: the
+ * derivative of 0.5 * (x - t)^2 is (x - t), and the batch mean adds 1/N.
+ * Each element is read before it is written, so dx may be x. */
+static void mse_backward_reference(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                                   ll_tensor *dx)
+{
+    const size_t N = (size_t)x->shape.dim[0], D = x->size / N;
+    const double dloss_over_N = (double)dloss->data[0] / (double)N;
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < D; j++) {
+            size_t nj = n * D + j; /* [n, j] of the (N, D) view */
+            dx->data[nj] = (ll_real)(dloss_over_N * ((double)x->data[nj] - (double)t->data[nj]));
+        }
+}
+
+ll_status ll_mse_forward_ref(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
+{
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_forward(x, t, loss));
+    mse_forward_reference(x, t, loss);
+    return LL_OK;
+}
+
+ll_status ll_mse_backward_ref(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                              ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_backward(x, t, dloss, dx));
+    mse_backward_reference(x, t, dloss, dx);
+    return LL_OK;
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the reference,
+ * whose loops are already as fast as these loops get --- */
+
+ll_status ll_mse_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
+{
+    LL_TRY(check_forward(x, t, loss));
     if (x->device == LL_GPU) /* lib/gpu/mse.cu: the loss stays on the device */
         return ll_mse_forward_gpu(x, t, loss);
-
-    /* One sum over every element: 0.5 * sum_n sum_j = 0.5 * sum_i. */
-    neumaier sum = {0, 0};
-    for (size_t i = 0; i < x->size; i++) {
-        double d = (double)x->data[i] - (double)t->data[i];
-        neumaier_add(&sum, d * d);
-    }
-    loss->data[0] = (ll_real)(0.5 * (sum.s + sum.c) / x->shape.dim[0]);
+    mse_forward_reference(x, t, loss);
     return LL_OK;
 }
 
 ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
                           ll_tensor *dx)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
-    LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "x", x));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+    LL_TRY(check_backward(x, t, dloss, dx));
     if (x->device == LL_GPU) /* lib/gpu/mse.cu: dloss is read on the device */
         return ll_mse_backward_gpu(x, t, dloss, dx);
-
-    /* d/dx of 0.5 * (x - t)^2 is (x - t); the mean over the batch adds 1/N. */
-    double scale = (double)dloss->data[0] / x->shape.dim[0];
-    for (size_t i = 0; i < x->size; i++)
-        dx->data[i] = (ll_real)(scale * ((double)x->data[i] - (double)t->data[i]));
+    mse_backward_reference(x, t, dloss, dx);
     return LL_OK;
 }
 

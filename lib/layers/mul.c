@@ -6,20 +6,17 @@
 
 static const char *const NAME = "mul";
 
-ll_status ll_mul_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
+/* The checks of forward, shared by ll_mul_forward and its reference. */
+static ll_status check_forward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *out)
 {
     LL_TRY(ll_expect_tensor(NAME, "a", a));
     LL_TRY(ll_expect_like(NAME, "b", b, a->shape, "a", a));
-    LL_TRY(ll_expect_like(NAME, "out", out, a->shape, "a", a));
-    if (a->device == LL_GPU)
-        return ll_mul_forward_gpu(a, b, out); /* lib/gpu/mul.cu */
-    for (size_t i = 0; i < a->size; i++)
-        out->data[i] = a->data[i] * b->data[i];
-    return LL_OK;
+    return ll_expect_like(NAME, "out", out, a->shape, "a", a);
 }
 
-ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
-                          ll_tensor *da, ll_tensor *db)
+/* The checks of backward, shared by ll_mul_backward and its reference. */
+static ll_status check_backward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
+                                const ll_tensor *da, const ll_tensor *db)
 {
     LL_TRY(ll_expect_tensor(NAME, "a", a));
     LL_TRY(ll_expect_like(NAME, "b", b, a->shape, "a", a));
@@ -28,12 +25,59 @@ ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tenso
         LL_TRY(ll_expect_like(NAME, "da", da, a->shape, "a", a));
     if (db)
         LL_TRY(ll_expect_like(NAME, "db", db, a->shape, "a", a));
-    if (a->device == LL_GPU)
-        return ll_mul_backward_gpu(a, b, dout, da, db); /* lib/gpu/mul.cu */
-    /* d(a*b)/da = b and d(a*b)/db = a: each input's gradient is dout times
-     * the other input. One loop per case, so that no loop tests da or db
-     * inside (a loop without branches vectorizes). da or db may alias dout:
-     * every element's inputs are read before its outputs are written. */
+    return LL_OK;
+}
+
+/* --- the reference: mul.h's formulas as plain loops --- */
+
+/* out = a * b on checked CPU tensors (any shape, walked as flat arrays). */
+static void mul_forward_reference(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
+{
+    for (size_t i = 0; i < a->size; i++)
+        out->data[i] = a->data[i] * b->data[i];
+}
+
+/* da = dout * b and db = dout * a on checked CPU tensors, each skipped when
+ * NULL. One loop for both lines: da or db may be dout itself, so each
+ * element's three inputs are read before either output is written. */
+static void mul_backward_reference(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
+                                   ll_tensor *da, ll_tensor *db)
+{
+    for (size_t i = 0; i < a->size; i++) {
+        ll_real dout_i = dout->data[i], a_i = a->data[i], b_i = b->data[i];
+        if (da)
+            da->data[i] = dout_i * b_i;
+        if (db)
+            db->data[i] = dout_i * a_i;
+    }
+}
+
+ll_status ll_mul_forward_ref(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
+{
+    LL_TRY(check_forward(a, b, out));
+    LL_TRY(ll_expect_cpu(__func__, "a", a)); /* the others are where a is: checked */
+    mul_forward_reference(a, b, out);
+    return LL_OK;
+}
+
+ll_status ll_mul_backward_ref(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
+                              ll_tensor *da, ll_tensor *db)
+{
+    LL_TRY(check_backward(a, b, dout, da, db));
+    LL_TRY(ll_expect_cpu(__func__, "a", a)); /* the others are where a is: checked */
+    mul_backward_reference(a, b, dout, da, db);
+    return LL_OK;
+}
+
+/* --- the fast path of backward: one loop per case ---
+ * The reference tests da and db inside its loop; here each of the three
+ * cases has its own loop without a test, which vectorizes. The products are
+ * the reference's, so the values are identical; checks/test_ref_basic.c holds
+ * every case to the reference. da or db may alias dout: every element's
+ * inputs are read before its outputs are written. */
+static void mul_backward_fast(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
+                              ll_tensor *da, ll_tensor *db)
+{
     const ll_real *g = dout->data, *ap = a->data, *bp = b->data;
     size_t n = a->size;
     if (da && db) {
@@ -52,6 +96,27 @@ ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tenso
         for (size_t i = 0; i < n; i++)
             pb[i] = g[i] * ap[i];
     }
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the reference
+ * (forward) and the fast path (backward) --- */
+
+ll_status ll_mul_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *out)
+{
+    LL_TRY(check_forward(a, b, out));
+    if (a->device == LL_GPU)
+        return ll_mul_forward_gpu(a, b, out); /* lib/gpu/mul.cu */
+    mul_forward_reference(a, b, out);
+    return LL_OK;
+}
+
+ll_status ll_mul_backward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *dout,
+                          ll_tensor *da, ll_tensor *db)
+{
+    LL_TRY(check_backward(a, b, dout, da, db));
+    if (a->device == LL_GPU)
+        return ll_mul_backward_gpu(a, b, dout, da, db); /* lib/gpu/mul.cu */
+    mul_backward_fast(a, b, dout, da, db);
     return LL_OK;
 }
 

@@ -8,7 +8,9 @@
  * flips between x+h and x-h, and counts them.
  *
  * No parameters, no cache: backward takes the forward input again.
- * Maths: docs/layers/relu.md.
+ * ll_relu_forward_ref and ll_relu_backward_ref are these two lines as plain
+ * loops, the code of docs/layers/relu.md; the public functions run the same
+ * loops on the CPU (there is no faster version to keep apart).
  */
 #ifndef LL_RELU_H
 #define LL_RELU_H
@@ -20,6 +22,14 @@ ll_status ll_relu_forward(const ll_tensor *x, ll_tensor *y);
 
 /* dx = dy where x > 0, else 0; dy and dx must have x's shape. dx may be dy. */
 ll_status ll_relu_backward(const ll_tensor *x, const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_relu_forward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_relu_forward_ref(const ll_tensor *x, ll_tensor *y);
+
+/* The reference of ll_relu_backward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_relu_backward_ref(const ll_tensor *x, const ll_tensor *dy, ll_tensor *dx);
 
 /* A ReLU layer object (no options). */
 ll_status ll_relu_new(ll_layer **out);

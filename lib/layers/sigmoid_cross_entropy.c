@@ -76,51 +76,107 @@ static ll_status expect_targets(const ll_tensor *t, ll_shape x)
     return LL_OK;
 }
 
-ll_status ll_sigmoid_cross_entropy_forward(const ll_tensor *x, const ll_tensor *t,
-                                           ll_tensor *loss)
+/* The checks of forward, shared by ll_sigmoid_cross_entropy_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *loss)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
     LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
+    return ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x);
+}
+
+/* The checks of backward, shared by ll_sigmoid_cross_entropy_backward and its reference. */
+static ll_status check_backward(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                                const ll_tensor *dx)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
+    LL_TRY(expect_targets(t, x->shape));
+    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "x", x));
+    return ll_expect_like(NAME, "dx", dx, x->shape, "x", x);
+}
+
+/* --- the reference: sigmoid_cross_entropy.h's formulas as plain loops --- */
+
+/* l[n, j] = max(x, 0) - x * t + log(1 + exp(-|x|)) and loss = (sum_n sum_j
+ * l[n, j]) / N on checked CPU tensors, x and t read as (N, D) matrices, the
+ * sum compensated in double. This is -(t log p + (1 - t) log(1 - p)) with
+ * p = sigmoid(x) for either sign of x: the exponent is <= 0, so exp cannot
+ * overflow, and 1 + exp(...) lies in (1, 2], so the log is finite. log1p
+ * keeps the digits of a tiny exp(-|x|). */
+static void sce_forward_reference(const ll_tensor *x, const ll_tensor *t, ll_tensor *loss)
+{
+    const size_t N = (size_t)x->shape.dim[0], D = x->size / N;
+    neumaier sum = {0, 0};
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < D; j++) {
+            size_t nj = n * D + j; /* [n, j] of the (N, D) view */
+            ll_real x_nj = x->data[nj];
+            double exp_neg_abs = (double)ll_exp(-(x_nj < 0 ? -x_nj : x_nj));
+            double l = (x_nj > 0 ? (double)x_nj : 0.0) - (double)x_nj * (double)t->data[nj] +
+                       log1p(exp_neg_abs);
+            neumaier_add(&sum, l);
+        }
+    loss->data[0] = (ll_real)((sum.s + sum.c) / (double)N);
+}
+
+/* p = sigmoid(x) and dx[n, j] = (dloss / N) * (p - t[n, j]) on checked CPU
+ * tensors: dl/dx = sigmoid(x) - t, and the batch mean adds 1/N. The sigmoid
+ * takes exp of a non-positive number only (exp(-x) for x >= 0, exp(x) in the
+ * mirrored form for x < 0), so it never overflows. dx may be x. */
+static void sce_backward_reference(const ll_tensor *x, const ll_tensor *t, const ll_tensor *dloss,
+                                   ll_tensor *dx)
+{
+    const size_t N = (size_t)x->shape.dim[0], D = x->size / N;
+    const double dloss_over_N = (double)dloss->data[0] / (double)N;
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < D; j++) {
+            size_t nj = n * D + j; /* [n, j] of the (N, D) view */
+            ll_real x_nj = x->data[nj];
+            ll_real e = ll_exp(x_nj < 0 ? x_nj : -x_nj);
+            double p = x_nj >= 0 ? 1.0 / (1.0 + (double)e) : (double)e / (1.0 + (double)e);
+            dx->data[nj] = (ll_real)(dloss_over_N * (p - (double)t->data[nj]));
+        }
+}
+
+ll_status ll_sigmoid_cross_entropy_forward_ref(const ll_tensor *x, const ll_tensor *t,
+                                               ll_tensor *loss)
+{
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_forward(x, t, loss));
+    sce_forward_reference(x, t, loss);
+    return LL_OK;
+}
+
+ll_status ll_sigmoid_cross_entropy_backward_ref(const ll_tensor *x, const ll_tensor *t,
+                                                const ll_tensor *dloss, ll_tensor *dx)
+{
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_backward(x, t, dloss, dx));
+    sce_backward_reference(x, t, dloss, dx);
+    return LL_OK;
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the reference,
+ * whose loops are already as fast as these loops get --- */
+
+ll_status ll_sigmoid_cross_entropy_forward(const ll_tensor *x, const ll_tensor *t,
+                                           ll_tensor *loss)
+{
+    LL_TRY(check_forward(x, t, loss));
     if (x->device == LL_GPU) /* lib/gpu/sigmoid_cross_entropy.cu: the loss stays on the device */
         return ll_sigmoid_cross_entropy_forward_gpu(x, t, loss);
-
-    /* -(t log p + (1 - t) log(1 - p)) with p = sigmoid(x) is, for either sign
-     * of x, max(x, 0) - x t + log(1 + exp(-|x|)): the exponent is <= 0, so
-     * exp cannot overflow, and 1 + exp(...) lies in (1, 2], so the log is
-     * finite. log1p keeps the digits of a tiny exp(-|x|). */
-    neumaier sum = {0, 0};
-    for (size_t i = 0; i < x->size; i++) {
-        ll_real xi = x->data[i];
-        double e = (double)ll_exp(-(xi < 0 ? -xi : xi));
-        neumaier_add(&sum, (xi > 0 ? (double)xi : 0.0) - (double)xi * (double)t->data[i] +
-                               log1p(e));
-    }
-    loss->data[0] = (ll_real)((sum.s + sum.c) / x->shape.dim[0]);
+    sce_forward_reference(x, t, loss);
     return LL_OK;
 }
 
 ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor *t,
                                             const ll_tensor *dloss, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_like(NAME, "t", t, x->shape, "x", x));
-    LL_TRY(expect_targets(t, x->shape));
-    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "x", x));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
+    LL_TRY(check_backward(x, t, dloss, dx));
     if (x->device == LL_GPU) /* lib/gpu/sigmoid_cross_entropy.cu: dloss is read on the device */
         return ll_sigmoid_cross_entropy_backward_gpu(x, t, dloss, dx);
-
-    /* dl/dx = sigmoid(x) - t; the mean over the batch adds 1/N. */
-    double scale = (double)dloss->data[0] / x->shape.dim[0];
-    for (size_t i = 0; i < x->size; i++) {
-        ll_real xi = x->data[i];
-        /* sigmoid without overflow: exp of a non-positive number only. */
-        ll_real e = ll_exp(xi < 0 ? xi : -xi);
-        double p = xi >= 0 ? 1.0 / (1.0 + (double)e) : (double)e / (1.0 + (double)e);
-        dx->data[i] = (ll_real)(scale * (p - (double)t->data[i]));
-    }
+    sce_backward_reference(x, t, dloss, dx);
     return LL_OK;
 }
 

@@ -7,18 +7,23 @@
  *   With p = sigmoid(x) = 1 / (1 + exp(-x)), the loss of one element is
  *       l = -(t * log p + (1 - t) * log(1 - p))
  *   computed in the stable form (no exp overflows, no log of 0):
- *       l = max(x, 0) - x * t + log(1 + exp(-|x|))
- *   forward:  loss = (1/N) sum_n sum_j l[n, j]
- *             the sum over the elements of each sample, averaged over the
- *             batch: the convention of softmax_with_loss and mse.
- *   backward: dx = dloss * (sigmoid(x) - t) / N   (= rule, overwritten)
+ *   forward:  l[n, j] = max(x, 0) - x * t + log(1 + exp(-|x|))   (x, t at [n, j])
+ *             loss    = (sum_n sum_j l[n, j]) / N
+ *             the sum over the elements of each sample (compensated, in
+ *             double), averaged over the batch: the convention of
+ *             softmax_with_loss and mse.
+ *   backward: p        = sigmoid(x[n, j])     (exp of -|x| only, as in sigmoid.h)
+ *             dx[n, j] = (dloss / N) * (p - t[n, j])     (= rule, overwritten)
  *
  * PyTorch's BCEWithLogitsLoss (reduction "mean") averages over all N * D
  * elements instead: torch = this loss / D, D the elements per sample.
  * l is smooth everywhere (max and |x| combine into softplus(x) - x * t), so
  * there is no kink. loss has shape (1,); t gets no gradient. A target outside
  * [0, 1] (or NaN) is LL_EARG naming its index. No parameters, no cache:
- * backward takes x and t again. Maths: docs/layers/sigmoid_cross_entropy.md.
+ * backward takes x and t again. ll_sigmoid_cross_entropy_forward_ref and
+ * ll_sigmoid_cross_entropy_backward_ref are these four lines as plain loops
+ * over n and j, the code of docs/layers/sigmoid_cross_entropy.md; the public
+ * functions run the same loops on the CPU.
  */
 #ifndef LL_SIGMOID_CROSS_ENTROPY_H
 #define LL_SIGMOID_CROSS_ENTROPY_H
@@ -32,6 +37,16 @@ ll_status ll_sigmoid_cross_entropy_forward(const ll_tensor *x, const ll_tensor *
 /* dx (x's shape) = dloss[0] * (sigmoid(x) - t) / N; dx may be x (in place). */
 ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor *t,
                                             const ll_tensor *dloss, ll_tensor *dx);
+
+/* The reference of ll_sigmoid_cross_entropy_forward (same
+ * arguments, same checks): plain loops, CPU tensors only. */
+ll_status ll_sigmoid_cross_entropy_forward_ref(const ll_tensor *x, const ll_tensor *t,
+                                               ll_tensor *loss);
+
+/* The reference of ll_sigmoid_cross_entropy_backward (same
+ * arguments, same checks): plain loops, CPU tensors only. */
+ll_status ll_sigmoid_cross_entropy_backward_ref(const ll_tensor *x, const ll_tensor *t,
+                                                const ll_tensor *dloss, ll_tensor *dx);
 
 /* A SigmoidCrossEntropy layer: inputs x and t, output the loss (1,). */
 ll_status ll_sigmoid_cross_entropy_new(ll_layer **out);

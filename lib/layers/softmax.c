@@ -17,12 +17,87 @@ static size_t row_length(ll_shape s)
     return (size_t)s.dim[s.ndim - 1];
 }
 
-ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
+/* The checks of forward, shared by ll_softmax_forward and its reference. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *y)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
-    if (x->device == LL_GPU)
-        return ll_softmax_forward_gpu(x, y); /* lib/gpu/softmax.cu */
+    return ll_expect_like(NAME, "y", y, x->shape, "x", x);
+}
+
+/* The checks of backward, shared by ll_softmax_backward and its reference. */
+static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx)
+{
+    LL_TRY(ll_expect_tensor(NAME, "y", y));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
+    return ll_expect_like(NAME, "dx", dx, y->shape, "y", y);
+}
+
+/* --- the reference: softmax.h's formulas as plain loops --- */
+
+/* Per row of C values, on checked CPU tensors: m = max_j x_j, then
+ * sum = sum_j exp(x_j - m) (in double), then y = exp(x - m) / sum. Every
+ * exponent is <= 0 and the largest term is exp(0) = 1, so the sum is in
+ * [1, C]: no overflow, no division by 0. y may be x: each y_c is written
+ * after the last read of its x_c. */
+static void softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
+{
+    const size_t C = row_length(x->shape), rows = x->size / C;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *x_r = x->data + r * C; /* (C) the row's scores */
+        ll_real *y_r = y->data + r * C;       /* (C) its probabilities */
+        ll_real m = x_r[0];
+        for (size_t j = 1; j < C; j++)
+            m = x_r[j] > m ? x_r[j] : m;
+        double sum = 0;
+        for (size_t j = 0; j < C; j++)
+            sum += ll_exp(x_r[j] - m);
+        for (size_t c = 0; c < C; c++)
+            y_r[c] = (ll_real)(ll_exp(x_r[c] - m) / sum);
+    }
+}
+
+/* Per row, on checked CPU tensors: dot = sum_j dy_j * y_j (in double), then
+ * dx = y * (dy - dot). The whole row's dot product comes first, so dx may
+ * be dy. */
+static void softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+{
+    const size_t C = row_length(y->shape), rows = y->size / C;
+    for (size_t r = 0; r < rows; r++) {
+        const ll_real *y_r = y->data + r * C;   /* (C) probabilities of the row */
+        const ll_real *dy_r = dy->data + r * C; /* (C) upstream gradient */
+        ll_real *dx_r = dx->data + r * C;       /* (C) gradient of the scores */
+        double dot = 0;
+        for (size_t j = 0; j < C; j++)
+            dot += (double)dy_r[j] * y_r[j];
+        for (size_t c = 0; c < C; c++)
+            dx_r[c] = (ll_real)(y_r[c] * ((double)dy_r[c] - dot));
+    }
+}
+
+ll_status ll_softmax_forward_ref(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, y));
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
+    softmax_forward_reference(x, y);
+    return LL_OK;
+}
+
+ll_status ll_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+{
+    LL_TRY(check_backward(y, dy, dx));
+    LL_TRY(ll_expect_cpu(__func__, "y", y)); /* the others are where y is: checked */
+    softmax_backward_reference(y, dy, dx);
+    return LL_OK;
+}
+
+/* --- the fast path of forward: one exp per element ---
+ * The reference computes every exp(x_c - m) twice, once for the sum and once
+ * for y. Here the first pass keeps each exponential in y and the last pass
+ * divides it in place: half the exps, the same numbers (ll_exp of the same
+ * argument, summed in the same order, divided by the same sum), which
+ * checks/test_ref_basic.c checks bit for bit. */
+static void softmax_forward_fast(const ll_tensor *x, ll_tensor *y)
+{
     const size_t c = row_length(x->shape), rows = x->size / c;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *xr = x->data + r * c; /* (C) the row's scores */
@@ -30,8 +105,6 @@ ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
         ll_real max = xr[0];
         for (size_t j = 1; j < c; j++)
             max = xr[j] > max ? xr[j] : max;
-        /* Every exponent is <= 0 and the largest term is exp(0) = 1, so the
-         * sum is in [1, C]: no overflow, no division by 0. */
         double sum = 0;
         for (size_t j = 0; j < c; j++) {
             ll_real e = ll_exp(xr[j] - max);
@@ -41,28 +114,26 @@ ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
         for (size_t j = 0; j < c; j++)
             yr[j] = (ll_real)(yr[j] / sum);
     }
+}
+
+/* --- the public functions: the CUDA twin, or on the CPU the fast path
+ * (forward) and the reference (backward) --- */
+
+ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
+{
+    LL_TRY(check_forward(x, y));
+    if (x->device == LL_GPU)
+        return ll_softmax_forward_gpu(x, y); /* lib/gpu/softmax.cu */
+    softmax_forward_fast(x, y);
     return LL_OK;
 }
 
 ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(ll_expect_tensor(NAME, "y", y));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    LL_TRY(check_backward(y, dy, dx));
     if (y->device == LL_GPU)
         return ll_softmax_backward_gpu(y, dy, dx); /* lib/gpu/softmax.cu */
-    const size_t c = row_length(y->shape), rows = y->size / c;
-    for (size_t r = 0; r < rows; r++) {
-        const ll_real *yr = y->data + r * c;   /* (C) probabilities of the row */
-        const ll_real *dyr = dy->data + r * c; /* (C) upstream gradient */
-        ll_real *dxr = dx->data + r * c;       /* (C) gradient of the scores */
-        /* The whole row's dot product first, so dx may be dy. */
-        double dot = 0;
-        for (size_t j = 0; j < c; j++)
-            dot += (double)dyr[j] * yr[j];
-        for (size_t j = 0; j < c; j++)
-            dxr[j] = (ll_real)(yr[j] * ((double)dyr[j] - dot));
-    }
+    softmax_backward_reference(y, dy, dx);
     return LL_OK;
 }
 

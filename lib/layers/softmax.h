@@ -3,17 +3,24 @@
  *   x (..., C): any rank 1 to 4; each row of C values along the last axis is
  *   one distribution (a (N, C) batch of scores is the usual case).
  *
- *   forward:  y = exp(x - m) / sum_j exp(x_j - m)     m = max of the row
+ *   forward, per row:   m    = max_j x_j
+ *                       sum  = sum_j exp(x_j - m)
+ *                       y_c  = exp(x_c - m) / sum
  *             (subtracting m changes nothing but keeps every exponent <= 0:
  *             no overflow, and the sum is in [1, C])
- *   backward: dx = y * (dy - sum_j dy_j * y_j)        per row (= rule, overwritten)
+ *   backward, per row:  dot  = sum_j dy_j * y_j
+ *                       dx_c = y_c * (dy_c - dot)        (= rule, overwritten)
  *
  * y and dx have x's shape. Backward takes the forward *output* y, not x.
  * Sums are accumulated in double. Softmax is smooth: no kink, no fingerprint.
  * A last axis of length 1 is degenerate (y = 1 whatever x, dx = 0).
  * For a classifier's last layer prefer softmax_with_loss (or log_softmax and
  * a negative log-likelihood), which never divides by a probability.
- * No parameters, no cache. Maths: docs/layers/softmax.md.
+ * No parameters, no cache. ll_softmax_forward_ref and ll_softmax_backward_ref
+ * are these five lines as plain loops, one loop per line, the code of
+ * docs/layers/softmax.md. ll_softmax_backward runs the same loops;
+ * ll_softmax_forward runs a fast path that takes each exp once instead of
+ * twice, held bit for bit to the reference by checks/test_ref_basic.c.
  */
 #ifndef LL_SOFTMAX_H
 #define LL_SOFTMAX_H
@@ -26,6 +33,14 @@ ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y);
 /* dx = y * (dy - sum(dy * y)) per row, from the forward output y; dy and dx have
  * y's shape, dx may be dy. */
 ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_softmax_forward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_softmax_forward_ref(const ll_tensor *x, ll_tensor *y);
+
+/* The reference of ll_softmax_backward (same arguments, same
+ * checks): plain loops, CPU tensors only. */
+ll_status ll_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
 
 /* A Softmax layer object (no options) over the last axis. */
 ll_status ll_softmax_new(ll_layer **out);

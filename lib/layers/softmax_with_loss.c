@@ -117,28 +117,123 @@ static ll_status targets_of(const ll_tensor *t, ll_shape x, bool targets_checked
     return target_form(x, t->shape, form);
 }
 
-/* ll_softmax_with_loss_forward, with the targets' values already checked or not. */
-static ll_status forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
-                         ll_tensor *prob, ll_tensor *loss)
+/* The checks of forward, shared by ll_softmax_with_loss_forward, its
+ * reference and the layer object; gives the form of t. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
+                               const ll_tensor *prob, const ll_tensor *loss, labels_form *form)
 {
-    labels_form form;
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_scores("x", x->shape));
     LL_TRY(ll_expect_same_device(NAME, "t", t, "x", x));
-    LL_TRY(targets_of(t, x->shape, targets_checked, &form));
+    LL_TRY(targets_of(t, x->shape, targets_checked, form));
     LL_TRY(ll_expect_like(NAME, "prob", prob, x->shape, "x", x));
-    LL_TRY(ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x));
-    if (x->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: the loss stays on the device */
-        return ll_softmax_with_loss_forward_gpu(x, t, prob, loss);
+    return ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x);
+}
 
+/* The checks of backward, shared by ll_softmax_with_loss_backward, its
+ * reference and the layer object; gives the form of t. */
+static ll_status check_backward(const ll_tensor *prob, const ll_tensor *t, bool targets_checked,
+                                const ll_tensor *dloss, const ll_tensor *dx, labels_form *form)
+{
+    LL_TRY(ll_expect_tensor(NAME, "prob", prob));
+    LL_TRY(expect_scores("prob", prob->shape));
+    LL_TRY(ll_expect_same_device(NAME, "t", t, "prob", prob));
+    LL_TRY(targets_of(t, prob->shape, targets_checked, form));
+    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "prob", prob));
+    return ll_expect_like(NAME, "dx", dx, prob->shape, "prob", prob);
+}
+
+/* --- the reference: softmax_with_loss.h's formulas as plain loops --- */
+
+/* t[n, c] in either form of t: an index label k stands for the one-hot row
+ * with its 1 at column k. */
+static double target(const ll_tensor *t, labels_form form, size_t n, size_t c, size_t C)
+{
+    if (form == LABELS_INDEX)
+        return (size_t)t->data[n] == c ? 1.0 : 0.0;
+    return t->data[n * C + c]; /* [n, c] of (N, C) rows */
+}
+
+/* Per sample n, on checked CPU tensors: m = max_c x[n, c], sum = sum_c
+ * exp(x[n, c] - m) (in double), p = exp(x - m) / sum and log p = (x - m) -
+ * log(sum); then loss = -(sum_n sum_c t[n, c] * log p[n, c]) / N.
+ * Subtracting m makes every exponent <= 0: nothing overflows, and the
+ * largest term is exp(0) = 1, so the sum is >= 1 and its log is finite.
+ * log p is never log(p): p may underflow to 0 where log p is a finite number. */
+static void swl_forward_reference(const ll_tensor *x, const ll_tensor *t, labels_form form,
+                                  ll_tensor *prob, ll_tensor *loss)
+{
+    const size_t N = (size_t)x->shape.dim[0], C = (size_t)x->shape.dim[1];
+    double sum_t_log_p = 0;
+    for (size_t n = 0; n < N; n++) {
+        const ll_real *x_n = x->data + n * C; /* (C) scores of sample n */
+        ll_real *p_n = prob->data + n * C;    /* (C) its probabilities */
+        double m = x_n[0];
+        for (size_t c = 1; c < C; c++)
+            m = x_n[c] > m ? x_n[c] : m;
+        double sum = 0;
+        for (size_t c = 0; c < C; c++)
+            sum += ll_exp((ll_real)(x_n[c] - m));
+        for (size_t c = 0; c < C; c++)
+            p_n[c] = (ll_real)(ll_exp((ll_real)(x_n[c] - m)) / sum);
+        for (size_t c = 0; c < C; c++) {
+            double log_p = (x_n[c] - m) - log(sum);
+            sum_t_log_p += target(t, form, n, c, C) * log_p;
+        }
+    }
+    loss->data[0] = (ll_real)(-sum_t_log_p / (double)N);
+}
+
+/* dx[n, c] = (dloss / N) * (p[n, c] - t[n, c]) on checked CPU tensors: the
+ * loss is a mean over the batch, hence the 1/N. */
+static void swl_backward_reference(const ll_tensor *prob, const ll_tensor *t, labels_form form,
+                                   const ll_tensor *dloss, ll_tensor *dx)
+{
+    const size_t N = (size_t)prob->shape.dim[0], C = (size_t)prob->shape.dim[1];
+    const double dloss_over_N = (double)dloss->data[0] / (double)N;
+    for (size_t n = 0; n < N; n++)
+        for (size_t c = 0; c < C; c++) {
+            size_t nc = n * C + c; /* [n, c] of (N, C) */
+            double t_nc = target(t, form, n, c, C);
+            dx->data[nc] = (ll_real)(dloss_over_N * ((double)prob->data[nc] - t_nc));
+        }
+}
+
+ll_status ll_softmax_with_loss_forward_ref(const ll_tensor *x, const ll_tensor *t,
+                                           ll_tensor *prob, ll_tensor *loss)
+{
+    labels_form form;
+    LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_forward(x, t, false, prob, loss, &form));
+    swl_forward_reference(x, t, form, prob, loss);
+    return LL_OK;
+}
+
+ll_status ll_softmax_with_loss_backward_ref(const ll_tensor *prob, const ll_tensor *t,
+                                            const ll_tensor *dloss, ll_tensor *dx)
+{
+    labels_form form;
+    LL_TRY(ll_expect_cpu(__func__, "prob", prob)); /* before the checks: they copy GPU targets */
+    LL_TRY(check_backward(prob, t, false, dloss, dx, &form));
+    swl_backward_reference(prob, t, form, dloss, dx);
+    return LL_OK;
+}
+
+/* --- the fast path of forward: one exp per element, one pass for p ---
+ * The reference takes each exp twice (for the sum, then for p) and walks
+ * every class of the target row. Here the first pass keeps each exp in p and
+ * the second divides it in place, and an index label reads its one class
+ * only. lse - (x[k] - m) is -log p[k] exactly (IEEE subtraction is
+ * sign-symmetric), added in the reference's order: p and the loss are the
+ * reference's bit for bit (checks/test_ref_basic.c). */
+static void swl_forward_fast(const ll_tensor *x, const ll_tensor *t, labels_form form,
+                             ll_tensor *prob, ll_tensor *loss)
+{
     int n = x->shape.dim[0], c = x->shape.dim[1];
     double total = 0;
     for (int i = 0; i < n; i++) {
         const ll_real *row = x->data + (size_t)i * (size_t)c; /* (C) scores of sample i */
         ll_real *p = prob->data + (size_t)i * (size_t)c;      /* (C) probabilities */
-        /* Subtracting the row's max makes every exponent <= 0: nothing
-         * overflows, and the largest term is exp(0) = 1, so the sum is >= 1
-         * and its log is finite. */
         double max = row[0];
         for (int j = 1; j < c; j++)
             max = row[j] > max ? row[j] : max;
@@ -153,18 +248,58 @@ static ll_status forward(const ll_tensor *x, const ll_tensor *t, bool targets_ch
         double lse = log(sum); /* log sum exp(x - max) */
         for (int j = 0; j < c; j++)
             p[j] = (ll_real)(p[j] / sum);
-        /* The loss uses -log p[j] = lse - (x[j] - max), never log(p[j]):
-         * p[j] may underflow to 0 where its log is still a finite number. */
         if (form == LABELS_INDEX) {
             int k = (int)t->data[i];
             total += lse - (row[k] - max);
         } else {
-            const ll_real *target = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
+            const ll_real *t_row = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
             for (int j = 0; j < c; j++)
-                total += target[j] * (lse - (row[j] - max));
+                total += t_row[j] * (lse - (row[j] - max));
         }
     }
     loss->data[0] = (ll_real)(total / n);
+}
+
+/* --- the fast path of backward: one loop per form of t ---
+ * The reference asks target() for t[n, c], which tests the form of t and
+ * converts an index label at every element. Here each form has its own loop
+ * and an index label is read once per row: the same values (p - 1 or p - 0
+ * for an index label, p - t[n, c] for a row, times the same dloss / N),
+ * bit for bit (checks/test_ref_basic.c). */
+static void swl_backward_fast(const ll_tensor *prob, const ll_tensor *t, labels_form form,
+                              const ll_tensor *dloss, ll_tensor *dx)
+{
+    int n = prob->shape.dim[0], c = prob->shape.dim[1];
+    /* The loss is a mean over the batch, hence the 1/N. */
+    double scale = (double)dloss->data[0] / n;
+    for (int i = 0; i < n; i++) {
+        const ll_real *p = prob->data + (size_t)i * (size_t)c; /* (C) probabilities of sample i */
+        ll_real *d = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
+        if (form == LABELS_INDEX) {
+            int k = (int)t->data[i];
+            for (int j = 0; j < c; j++)
+                d[j] = (ll_real)(scale * ((double)p[j] - (j == k)));
+        } else {
+            const ll_real *t_row = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
+            for (int j = 0; j < c; j++)
+                d[j] = (ll_real)(scale * ((double)p[j] - t_row[j]));
+        }
+    }
+}
+
+/* --- the public functions (and the layer object's calls, which may skip the
+ * targets' values when a network checked them): the CUDA twin, or on the CPU
+ * the fast paths --- */
+
+/* ll_softmax_with_loss_forward, with the targets' values already checked or not. */
+static ll_status forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
+                         ll_tensor *prob, ll_tensor *loss)
+{
+    labels_form form;
+    LL_TRY(check_forward(x, t, targets_checked, prob, loss, &form));
+    if (x->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: the loss stays on the device */
+        return ll_softmax_with_loss_forward_gpu(x, t, prob, loss);
+    swl_forward_fast(x, t, form, prob, loss);
     return LL_OK;
 }
 
@@ -179,31 +314,10 @@ static ll_status backward(const ll_tensor *prob, const ll_tensor *t, bool target
                           const ll_tensor *dloss, ll_tensor *dx)
 {
     labels_form form;
-    LL_TRY(ll_expect_tensor(NAME, "prob", prob));
-    LL_TRY(expect_scores("prob", prob->shape));
-    LL_TRY(ll_expect_same_device(NAME, "t", t, "prob", prob));
-    LL_TRY(targets_of(t, prob->shape, targets_checked, &form));
-    LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "prob", prob));
-    LL_TRY(ll_expect_like(NAME, "dx", dx, prob->shape, "prob", prob));
+    LL_TRY(check_backward(prob, t, targets_checked, dloss, dx, &form));
     if (prob->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: dloss is read on the device */
         return ll_softmax_with_loss_backward_gpu(prob, t, dloss, dx);
-
-    int n = prob->shape.dim[0], c = prob->shape.dim[1];
-    /* The loss is a mean over the batch, hence the 1/N. */
-    double scale = (double)dloss->data[0] / n;
-    for (int i = 0; i < n; i++) {
-        const ll_real *p = prob->data + (size_t)i * (size_t)c; /* (C) probabilities of sample i */
-        ll_real *d = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
-        if (form == LABELS_INDEX) {
-            int k = (int)t->data[i];
-            for (int j = 0; j < c; j++)
-                d[j] = (ll_real)(scale * ((double)p[j] - (j == k)));
-        } else {
-            const ll_real *target = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
-            for (int j = 0; j < c; j++)
-                d[j] = (ll_real)(scale * ((double)p[j] - target[j]));
-        }
-    }
+    swl_backward_fast(prob, t, form, dloss, dx);
     return LL_OK;
 }
 

@@ -4,16 +4,25 @@
  *   ll_real, or (N, C) rows of target probabilities (one-hot, or any rows of
  *   non-negative values summing to 1).
  *
- *   forward:  p[n] = softmax(x[n]) = exp(x[n] - max) / sum exp(x[n] - max)
- *             loss = -(1/N) sum_n sum_c t[n,c] * log p[n,c]
- *             computed as log p = (x - max) - log(sum exp(x - max)) (log-sum-exp),
- *             so huge scores neither overflow nor give log(0).
- *   backward: dx = dloss * (p - t) / N      (dloss is the loss's upstream gradient,
- *             1 when the loss is the end of the graph; = rule)
+ *   forward, per sample n:
+ *             m           = max_c x[n, c]
+ *             sum         = sum_c exp(x[n, c] - m)
+ *             p[n, c]     = exp(x[n, c] - m) / sum                 (prob, cached)
+ *             log p[n, c] = (x[n, c] - m) - log(sum)               (log-sum-exp)
+ *   then      loss        = -(sum_n sum_c t[n, c] * log p[n, c]) / N
+ *   backward: dx[n, c]    = (dloss / N) * (p[n, c] - t[n, c])      (= rule)
  *
+ * An index label k stands for the one-hot row, t[n, c] = (c == k). log p is
+ * never log(p): huge scores neither overflow nor give log(0). dloss is the
+ * loss's upstream gradient, 1 when the loss is the end of the graph.
  * loss has shape (1,). The layer owns the cache p (N, C). Bad labels (not an
  * integer, out of range, rows not summing to 1) are LL_EARG naming the row.
- * Maths: docs/layers/softmax_with_loss.md.
+ * ll_softmax_with_loss_forward_ref and ll_softmax_with_loss_backward_ref are
+ * these lines as plain loops, one loop per line, the code of
+ * docs/layers/softmax_with_loss.md. The public functions run fast paths: a
+ * fused forward (one exp per element, an index label's class read alone) and
+ * a backward with one loop per form of t, held bit for bit to the reference
+ * by checks/test_ref_basic.c.
  */
 #ifndef LL_SOFTMAX_WITH_LOSS_H
 #define LL_SOFTMAX_WITH_LOSS_H
@@ -27,6 +36,16 @@ ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, l
 /* dx (N, C) = dloss[0] * (prob - t) / N. */
 ll_status ll_softmax_with_loss_backward(const ll_tensor *prob, const ll_tensor *t,
                                         const ll_tensor *dloss, ll_tensor *dx);
+
+/* The reference of ll_softmax_with_loss_forward (same arguments, same checks):
+ * plain loops, CPU tensors only. */
+ll_status ll_softmax_with_loss_forward_ref(const ll_tensor *x, const ll_tensor *t,
+                                           ll_tensor *prob, ll_tensor *loss);
+
+/* The reference of ll_softmax_with_loss_backward (same arguments, same checks):
+ * plain loops, CPU tensors only. */
+ll_status ll_softmax_with_loss_backward_ref(const ll_tensor *prob, const ll_tensor *t,
+                                            const ll_tensor *dloss, ll_tensor *dx);
 
 /* Checks the values of the targets t (a CPU tensor, or a GPU one through a
  * host copy) for scores of shape `scores`, as forward and backward do:

@@ -1,14 +1,17 @@
 /* tanh.h — the hyperbolic tangent.
  *
- *   forward:  y = tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))
- *                                                x, y: any shape (same)
+ *   forward:  y = tanh(x)                        x, y: any shape (same)
+ *             (= (exp(x) - exp(-x)) / (exp(x) + exp(-x)), computed by the C
+ *             library's tanh, which saturates to +-1 where exp(x) overflows)
  *   backward: dx = dy * (1 - y^2)                dx: x's shape (= rule, overwritten)
  *
  * The derivative is written with the *output* y, so backward takes y, not x
  * (like Sigmoid). tanh = 2 * sigmoid(2x) - 1: the same S, centred on 0 and
  * ranging over (-1, 1), with slope 1 at 0 where sigmoid's is 1/4.
  * Smooth everywhere: no kink, no fingerprint. No parameters, no cache.
- * Maths: docs/layers/tanh.md.
+ * ll_tanh_forward_ref and ll_tanh_backward_ref are the two formulas as plain
+ * loops, the code of docs/layers/tanh.md; the public functions run the same
+ * loops on the CPU.
  */
 #ifndef LL_TANH_H
 #define LL_TANH_H
@@ -20,6 +23,14 @@ ll_status ll_tanh_forward(const ll_tensor *x, ll_tensor *y);
 
 /* dx = dy * (1 - y^2) from the forward output y; dy and dx have y's shape, dx may be dy. */
 ll_status ll_tanh_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
+
+/* The reference of ll_tanh_forward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_tanh_forward_ref(const ll_tensor *x, ll_tensor *y);
+
+/* The reference of ll_tanh_backward (same arguments, same
+ * checks): one plain loop, CPU tensors only. */
+ll_status ll_tanh_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx);
 
 /* A Tanh layer object (no options). */
 ll_status ll_tanh_new(ll_layer **out);
