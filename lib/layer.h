@@ -151,9 +151,9 @@ struct ll_layer {
 /* The public function the layer object runs: fn, or its plain reference
  * fn##_ref when the layer was told to (ll_layer_use_reference). The two take
  * the same arguments, so a layer's ops say once which function they call. */
-#define LL_IMPL(l, fn) ((void)(l), fn)
+#define LL_IMPL(l, fn) ((l)->reference ? fn##_ref : fn)
 /* The same where the reference has another name than fn##_ref. */
-#define LL_IMPL_AS(l, fn, ref) ((void)(l), fn)
+#define LL_IMPL_AS(l, fn, ref) ((l)->reference ? ref : fn)
 
 /* The object of a layer with one input and no state, whose public functions
  * are ll_<name>_forward(x, y) and ll_<name>_backward(from, dy, dx), `from`

@@ -358,6 +358,8 @@ static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     /* The cache lives on x's device (the GPU twin writes it there). */
     LL_TRY(ll_tensor_ensure(s->prob, x[0]->shape, x[0]->device));
+    if (l->reference) /* the reference runs on the CPU and checks t itself */
+        return ll_softmax_with_loss_forward_ref(x[0], x[1], s->prob, y);
     return forward(x[0], x[1], l->targets_checked, s->prob, y);
 }
 
@@ -370,6 +372,8 @@ static ll_status swl_backward_op(ll_layer *l, const ll_tensor *const *x, const l
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     if (!dx[0])
         return LL_OK;
+    if (l->reference)
+        return ll_softmax_with_loss_backward_ref(s->prob, x[1], dy, dx[0]);
     return backward(s->prob, x[1], l->targets_checked, dy, dx[0]);
 }
 
