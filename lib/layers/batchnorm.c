@@ -670,6 +670,26 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* Only training mode is degenerate: in eval mode the running statistics are
+ * constants and a batch of one has a perfectly good gradient. */
+static const char *batchnorm_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    bn_layout lay = {0};
+    if (!l->training || !layout_from(in[0], &lay))
+        return NULL;
+    if (lay.m == 1)
+        return DEGENERATE_MSG;
+    /* Two values a, b normalize to xhat = +-(a - b) / sqrt((a - b)^2 + 4 eps),
+     * i.e. +-1 up to eps, whatever a and b are: dx is eps-sized and mostly noise. */
+    if (lay.m == 2)
+        return "BatchNorm over two values per feature (batch of two): xhat is +-1 whatever x is, "
+               "so dx is only eps-sized and a gradient check proves little; use N >= 3";
+    return NULL;
+}
+
 /* --- the layer object --- */
 
 typedef struct {
@@ -720,23 +740,6 @@ static ll_status batchnorm_backward_op(ll_layer *l, const ll_tensor *const *x, c
                                                       bn->dgamma, bn->dbeta);
     return LL_IMPL_AS(l, ll_batchnorm_backward_train, ll_batchnorm_backward_ref)(
         bn->xhat, bn->inv_std, bn->gamma, dy, dx[0], bn->dgamma, bn->dbeta);
-}
-
-/* Only training mode is degenerate: in eval mode the running statistics are
- * constants and a batch of one has a perfectly good gradient. */
-static const char *batchnorm_degenerate(const ll_layer *l, const ll_shape *in)
-{
-    bn_layout lay = {0};
-    if (!l->training || !layout_from(in[0], &lay))
-        return NULL;
-    if (lay.m == 1)
-        return DEGENERATE_MSG;
-    /* Two values a, b normalize to xhat = +-(a - b) / sqrt((a - b)^2 + 4 eps),
-     * i.e. +-1 up to eps, whatever a and b are: dx is eps-sized and mostly noise. */
-    if (lay.m == 2)
-        return "BatchNorm over two values per feature (batch of two): xhat is +-1 whatever x is, "
-               "so dx is only eps-sized and a gradient check proves little; use N >= 3";
-    return NULL;
 }
 
 static ll_status batchnorm_init(ll_layer *l, int features, double momentum, double eps)

@@ -195,6 +195,27 @@ ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tens
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* For gradcheck's --shape: a takes x0's shape; b takes it too with dimension
+ * 1 replaced by cb. */
+static ll_status concat_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
+{
+    int cb;
+    LL_TRY(ll_config_int(cfg, NAME, "cb", DEFAULT_CB, 1, 1 << 24, &cb));
+    if (x0.ndim < 2) {
+        char buf[64];
+        return ll_fail(LL_ESHAPE,
+                       "%s: a has shape %s, expected (N, C, ...) with at least 2 dimensions", NAME,
+                       ll_shape_str(x0, buf, sizeof buf));
+    }
+    in[0] = x0;
+    in[1] = x0;
+    in[1].dim[1] = cb;
+    return LL_OK;
+}
+
 /* --- the layer object --- */
 
 static ll_status concat_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
@@ -220,24 +241,6 @@ static ll_status concat_backward_op(ll_layer *l, const ll_tensor *const *x, cons
 ll_status ll_concat_new(ll_layer **out)
 {
     return ll_layer_alloc(&ll_concat_def, out);
-}
-
-/* For gradcheck's --shape: a takes x0's shape; b takes it too with dimension
- * 1 replaced by cb. */
-static ll_status concat_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
-{
-    int cb;
-    LL_TRY(ll_config_int(cfg, NAME, "cb", DEFAULT_CB, 1, 1 << 24, &cb));
-    if (x0.ndim < 2) {
-        char buf[64];
-        return ll_fail(LL_ESHAPE,
-                       "%s: a has shape %s, expected (N, C, ...) with at least 2 dimensions", NAME,
-                       ll_shape_str(x0, buf, sizeof buf));
-    }
-    in[0] = x0;
-    in[1] = x0;
-    in[1].dim[1] = cb;
-    return LL_OK;
 }
 
 /* No fingerprint: moving values is linear. */

@@ -515,7 +515,6 @@ static ll_status conv_setup(ll_layer *l, const ll_config *cfg, const ll_shape *i
 ll_status ll_conv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                       int pad, double weight_std, uint64_t seed)
 {
-    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
     LL_TRY(ll_layer_alloc(&ll_conv_def, out));
     return ll_layer_new_done(
         out, conv_init(*out, in_channels, filters, kh, kw, stride, pad, weight_std, seed));

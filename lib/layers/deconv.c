@@ -407,7 +407,6 @@ static ll_status deconv_setup(ll_layer *l, const ll_config *cfg, const ll_shape 
 ll_status ll_deconv_new(ll_layer **out, int in_channels, int filters, int kh, int kw, int stride,
                         int pad, double weight_std, uint64_t seed)
 {
-    LL_TRY(ll_conv_check_args(NAME, in_channels, filters, kh, kw, stride, pad, weight_std));
     LL_TRY(ll_layer_alloc(&ll_deconv_def, out));
     return ll_layer_new_done(
         out, deconv_init(*out, in_channels, filters, kh, kw, stride, pad, weight_std, seed));

@@ -219,9 +219,8 @@ static ll_status dropout_setup(ll_layer *l, const ll_config *cfg, const ll_shape
 
 ll_status ll_dropout_new(ll_layer **out, double p, uint64_t seed)
 {
-    LL_TRY(expect_rate(p));
     LL_TRY(ll_layer_alloc(&ll_dropout_def, out));
-    return dropout_init(*out, p, seed);
+    return ll_layer_new_done(out, dropout_init(*out, p, seed));
 }
 
 /* No fingerprint: for a fixed step the mask is a constant, so y is linear in x. */

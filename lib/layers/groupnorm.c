@@ -363,6 +363,27 @@ ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* When a check of x with G groups proves nothing: per-(sample, group)
+ * statistics, so only the values per group matter. */
+static const char *degenerate_for(ll_shape x, int groups)
+{
+    if (x.ndim < 2 || x.ndim > LL_MAX_DIMS || x.dim[1] % groups != 0)
+        return NULL;
+    size_t inner = 1;
+    for (int d = 2; d < x.ndim; d++)
+        inner *= (size_t)x.dim[d];
+    size_t m = (size_t)(x.dim[1] / groups) * inner;
+    if (m == 1)
+        return DEGENERATE_ONE;
+    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
+    if (m == 2)
+        return DEGENERATE_TWO;
+    return NULL;
+}
+
 /* --- the layer object --- */
 
 typedef struct {
@@ -406,23 +427,9 @@ static ll_status groupnorm_backward_op(ll_layer *l, const ll_tensor *const *x, c
                                              dx[0], gn->dgamma, gn->dbeta);
 }
 
-/* Per-(sample, group) statistics: only the values per group matter. */
 static const char *groupnorm_degenerate(const ll_layer *l, const ll_shape *in)
 {
-    const groupnorm_layer *gn = (const groupnorm_layer *)l;
-    gn_layout lay = {0};
-    if (in[0].ndim < 2 || in[0].ndim > LL_MAX_DIMS || in[0].dim[1] % gn->groups != 0)
-        return NULL;
-    lay.inner = 1;
-    for (int d = 2; d < in[0].ndim; d++)
-        lay.inner *= (size_t)in[0].dim[d];
-    lay.m = (size_t)(in[0].dim[1] / gn->groups) * lay.inner;
-    if (lay.m == 1)
-        return DEGENERATE_ONE;
-    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
-    if (lay.m == 2)
-        return DEGENERATE_TWO;
-    return NULL;
+    return degenerate_for(in[0], ((const groupnorm_layer *)l)->groups);
 }
 
 static ll_status groupnorm_init(ll_layer *l, int channels, int groups, double eps)

@@ -259,6 +259,25 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* The statistics are per sample, so the mode and the batch size do not matter:
+ * only the number of features per sample does. */
+static const char *layernorm_degenerate(const ll_layer *l, const ll_shape *in)
+{
+    (void)l;
+    if (in[0].ndim < 2 || in[0].ndim > LL_MAX_DIMS)
+        return NULL;
+    size_t m = ll_shape_size(sample_shape(in[0]));
+    if (m == 1)
+        return DEGENERATE_ONE;
+    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
+    if (m == 2)
+        return DEGENERATE_TWO;
+    return NULL;
+}
+
 /* --- the layer object --- */
 
 typedef struct {
@@ -301,22 +320,6 @@ static ll_status layernorm_backward_op(ll_layer *l, const ll_tensor *const *x, c
     layernorm_layer *ln = (layernorm_layer *)l;
     return LL_IMPL(l, ll_layernorm_backward)(ln->xhat, ln->inv_std, ln->gamma, dy, dx[0],
                                              ln->dgamma, ln->dbeta);
-}
-
-/* The statistics are per sample, so the mode and the batch size do not matter:
- * only the number of features per sample does. */
-static const char *layernorm_degenerate(const ll_layer *l, const ll_shape *in)
-{
-    (void)l;
-    if (in[0].ndim < 2 || in[0].ndim > LL_MAX_DIMS)
-        return NULL;
-    size_t m = ll_shape_size(sample_shape(in[0]));
-    if (m == 1)
-        return DEGENERATE_ONE;
-    /* a, b normalize to +-(a - b) / sqrt((a - b)^2 + 4 eps): +-1 up to eps. */
-    if (m == 2)
-        return DEGENERATE_TWO;
-    return NULL;
 }
 
 static ll_status layernorm_init(ll_layer *l, ll_shape features, double eps)

@@ -113,15 +113,18 @@ ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_te
     return LL_OK;
 }
 
-/* --- the layer object --- */
-
-LL_UNARY_LAYER(log_softmax, y) /* backward is fed the y of the forward, not x */
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
 
 static const char *log_softmax_degenerate(const ll_layer *l, const ll_shape *in)
 {
     (void)l;
     return in[0].ndim >= 1 && row_length(in[0]) == 1 ? DEGENERATE_MSG : NULL;
 }
+
+/* --- the layer object --- */
+
+LL_UNARY_LAYER(log_softmax, y) /* backward is fed the y of the forward, not x */
 
 /* No fingerprint: log-softmax is smooth everywhere (the max only shifts the exponents). */
 const ll_layer_def ll_log_softmax_def = {

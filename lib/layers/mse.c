@@ -165,6 +165,19 @@ ll_status ll_mse_backward(const ll_tensor *x, const ll_tensor *t, const ll_tenso
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* Input i is drawn from stream i of the seed: x (0) and t (1) both Gaussian,
+ * so the targets are any real values, as regression targets are. */
+static ll_status mse_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                                uint64_t seed)
+{
+    (void)cfg;
+    LL_TRY(expect_like(i == 0 ? "x" : "t", t, in[i]));
+    return ll_init_normal(t, FILL_STD, seed, (uint64_t)i);
+}
+
 /* --- the layer object --- */
 
 static ll_status mse_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
@@ -184,16 +197,6 @@ static ll_status mse_backward_op(ll_layer *l, const ll_tensor *const *x, const l
 ll_status ll_mse_new(ll_layer **out)
 {
     return ll_layer_alloc(&ll_mse_def, out);
-}
-
-/* Input i is drawn from stream i of the seed: x (0) and t (1) both Gaussian,
- * so the targets are any real values, as regression targets are. */
-static ll_status mse_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
-                                uint64_t seed)
-{
-    (void)cfg;
-    LL_TRY(expect_like(i == 0 ? "x" : "t", t, in[i]));
-    return ll_init_normal(t, FILL_STD, seed, (uint64_t)i);
 }
 
 /* No fingerprint: a sum of squares is smooth everywhere. */

@@ -549,9 +549,8 @@ static ll_status pool_setup(ll_layer *l, const ll_config *cfg, const ll_shape *i
 
 ll_status ll_pool_new(ll_layer **out, ll_pool_geom g)
 {
-    LL_TRY(check_geom(g));
     LL_TRY(ll_layer_alloc(&ll_pool_def, out));
-    return pool_init(*out, g);
+    return ll_layer_new_done(out, pool_init(*out, g));
 }
 
 const ll_layer_def ll_pool_def = {

@@ -180,6 +180,26 @@ ll_status ll_sigmoid_cross_entropy_backward(const ll_tensor *x, const ll_tensor 
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+/* Input i is drawn from stream i of the seed: x (0) as Gaussian logits, t (1)
+ * as labels 0 or 1, each a fair coin from ll_rng_uniform. */
+static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                                uint64_t seed)
+{
+    (void)cfg;
+    uint64_t stream = (uint64_t)i;
+    if (i == 0) {
+        LL_TRY(expect_like("x", t, in[0]));
+        return ll_init_normal(t, FILL_LOGIT_STD, seed, stream);
+    }
+    LL_TRY(expect_like("t", t, in[1]));
+    for (size_t k = 0; k < t->size; k++)
+        t->data[k] = ll_rng_uniform(seed, stream, k) < 0.5 ? 0 : 1;
+    return LL_OK;
+}
+
 /* --- the layer object --- */
 
 static ll_status sce_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
@@ -199,23 +219,6 @@ static ll_status sce_backward_op(ll_layer *l, const ll_tensor *const *x, const l
 ll_status ll_sigmoid_cross_entropy_new(ll_layer **out)
 {
     return ll_layer_alloc(&ll_sigmoid_cross_entropy_def, out);
-}
-
-/* Input i is drawn from stream i of the seed: x (0) as Gaussian logits, t (1)
- * as labels 0 or 1, each a fair coin from ll_rng_uniform. */
-static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
-                                uint64_t seed)
-{
-    (void)cfg;
-    uint64_t stream = (uint64_t)i;
-    if (i == 0) {
-        LL_TRY(expect_like("x", t, in[0]));
-        return ll_init_normal(t, FILL_LOGIT_STD, seed, stream);
-    }
-    LL_TRY(expect_like("t", t, in[1]));
-    for (size_t k = 0; k < t->size; k++)
-        t->data[k] = ll_rng_uniform(seed, stream, k) < 0.5 ? 0 : 1;
-    return LL_OK;
 }
 
 /* No fingerprint: softplus(x) - x t is smooth everywhere. */

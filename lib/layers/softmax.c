@@ -137,15 +137,18 @@ ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor
     return LL_OK;
 }
 
-/* --- the layer object --- */
-
-LL_UNARY_LAYER(softmax, y) /* backward is fed the y of the forward, not x */
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
 
 static const char *softmax_degenerate(const ll_layer *l, const ll_shape *in)
 {
     (void)l;
     return in[0].ndim >= 1 && row_length(in[0]) == 1 ? DEGENERATE_MSG : NULL;
 }
+
+/* --- the layer object --- */
+
+LL_UNARY_LAYER(softmax, y) /* backward is fed the y of the forward, not x */
 
 /* No fingerprint: softmax is smooth everywhere (the max only shifts the exponents). */
 const ll_layer_def ll_softmax_def = {

@@ -336,6 +336,51 @@ static ll_status read_labels(const ll_config *cfg, labels_form *form)
     return LL_OK;
 }
 
+/* --- what the gradient checker needs to know: the hooks of the descriptor
+ * that describe the maths, not the object --- */
+
+static ll_status swl_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
+{
+    labels_form form;
+    LL_TRY(read_labels(cfg, &form));
+    LL_TRY(expect_scores("x", x0));
+    in[0] = x0;
+    in[1] = form == LABELS_INDEX ? LL_SHAPE(x0.dim[0]) : x0;
+    return LL_OK;
+}
+
+/* Input i is drawn from stream i: x as Gaussian scores (so a caller may rely
+ * on this hook for every input), t as labels: a uniform class per row, stored
+ * as an index (labels=index) or as a one-hot row (labels=onehot). The number
+ * of classes C comes from x's shape in[0]. */
+static ll_status swl_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
+                                uint64_t seed)
+{
+    labels_form form;
+    LL_TRY(read_labels(cfg, &form));
+    LL_TRY(ll_expect_cpu(NAME, i == 0 ? "x" : "t", t));
+    uint64_t stream = (uint64_t)i;
+    if (i == 0)
+        return ll_init_normal(t, FILL_SCORE_STD, seed, stream);
+    if (i != 1)
+        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
+    LL_TRY(expect_scores("x", in[0]));
+    int n = in[0].dim[0], c = in[0].dim[1];
+    ll_shape want = form == LABELS_INDEX ? LL_SHAPE(n) : LL_SHAPE(n, c);
+    LL_TRY(ll_expect_shape(NAME, "t", t, want));
+    for (int r = 0; r < n; r++) {
+        uint32_t k = ll_rng_below(seed, stream, (uint64_t)r, (uint32_t)c);
+        if (form == LABELS_INDEX) {
+            t->data[r] = (ll_real)k;
+            continue;
+        }
+        ll_real *row = t->data + (size_t)r * (size_t)c; /* (C) one-hot row of sample r */
+        for (int j = 0; j < c; j++)
+            row[j] = (uint32_t)j == k;
+    }
+    return LL_OK;
+}
+
 /* --- the layer object --- */
 
 typedef struct {
@@ -390,48 +435,6 @@ ll_status ll_softmax_with_loss_new(ll_layer **out)
 {
     LL_TRY(ll_layer_alloc(&ll_softmax_with_loss_def, out));
     return swl_setup(*out, NULL, NULL, 0);
-}
-
-static ll_status swl_input_shapes(const ll_config *cfg, ll_shape x0, ll_shape *in)
-{
-    labels_form form;
-    LL_TRY(read_labels(cfg, &form));
-    LL_TRY(expect_scores("x", x0));
-    in[0] = x0;
-    in[1] = form == LABELS_INDEX ? LL_SHAPE(x0.dim[0]) : x0;
-    return LL_OK;
-}
-
-/* Input i is drawn from stream i: x as Gaussian scores (so a caller may rely
- * on this hook for every input), t as labels: a uniform class per row, stored
- * as an index (labels=index) or as a one-hot row (labels=onehot). The number
- * of classes C comes from x's shape in[0]. */
-static ll_status swl_fill_input(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
-                                uint64_t seed)
-{
-    labels_form form;
-    LL_TRY(read_labels(cfg, &form));
-    LL_TRY(ll_expect_cpu(NAME, i == 0 ? "x" : "t", t));
-    uint64_t stream = (uint64_t)i;
-    if (i == 0)
-        return ll_init_normal(t, FILL_SCORE_STD, seed, stream);
-    if (i != 1)
-        return ll_fail(LL_EARG, "%s: input %d does not exist, expected 0 (x) or 1 (t)", NAME, i);
-    LL_TRY(expect_scores("x", in[0]));
-    int n = in[0].dim[0], c = in[0].dim[1];
-    ll_shape want = form == LABELS_INDEX ? LL_SHAPE(n) : LL_SHAPE(n, c);
-    LL_TRY(ll_expect_shape(NAME, "t", t, want));
-    for (int r = 0; r < n; r++) {
-        uint32_t k = ll_rng_below(seed, stream, (uint64_t)r, (uint32_t)c);
-        if (form == LABELS_INDEX) {
-            t->data[r] = (ll_real)k;
-            continue;
-        }
-        ll_real *row = t->data + (size_t)r * (size_t)c; /* (C) one-hot row of sample r */
-        for (int j = 0; j < c; j++)
-            row[j] = (uint32_t)j == k;
-    }
-    return LL_OK;
 }
 
 /* No fingerprint: softmax and log-sum-exp are smooth everywhere. */
