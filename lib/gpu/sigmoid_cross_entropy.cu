@@ -7,7 +7,7 @@
  * The same overflow-free forms as the CPU: exp only sees non-positive numbers.
  * Thread mapping, forward: the two-pass device sum of common.cuh (ll_gpu_sum;
  * the CPU's compensated sum is replaced by many short double sums, see
- * mse.cu). Backward: one thread per element, grid-stride.
+ * docs/gpu.md). Backward: one thread per element, grid-stride.
  * The targets were checked (in [0, 1]) on the host before the twin is called.
  */
 #include "common.cuh"

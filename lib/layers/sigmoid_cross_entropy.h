@@ -11,7 +11,7 @@
  *             loss    = (sum_n sum_j l[n, j]) / N
  *             the sum over the elements of each sample (compensated, in
  *             double), averaged over the batch: the convention of
- *             softmax_with_loss and mse.
+ *             the other losses of the library.
  *   backward: p        = sigmoid(x[n, j])     (exp of -|x| only, as in sigmoid.h)
  *             dx[n, j] = (dloss / N) * (p - t[n, j])     (= rule, overwritten)
  *
