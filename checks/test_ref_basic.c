@@ -555,7 +555,13 @@ static void softmax_with_loss_matches_reference(void **state)
             assert_ok(ll_softmax_with_loss_backward(&prob, &t, &dloss, &dx));
             assert_ok(ll_softmax_with_loss_backward_ref(&prob, &t, &dloss, &dx_ref));
             expect_identical("dx", &dx, &dx_ref);
-            FREE_ALL(&x, &t, &dloss, &prob, &prob_ref, &dx, &dx_ref, &loss, &loss_ref);
+            /* dx over prob: each p is read before its dx is written, in both. */
+            ll_tensor in_place = copy_of(&prob), in_place_ref = copy_of(&prob);
+            assert_ok(ll_softmax_with_loss_backward(&in_place, &t, &dloss, &in_place));
+            assert_ok(ll_softmax_with_loss_backward_ref(&in_place_ref, &t, &dloss, &in_place_ref));
+            expect_identical("dx over prob", &in_place, &in_place_ref);
+            FREE_ALL(&x, &t, &dloss, &prob, &prob_ref, &dx, &dx_ref, &loss, &loss_ref, &in_place,
+                     &in_place_ref);
         }
 }
 

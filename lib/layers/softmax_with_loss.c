@@ -263,9 +263,10 @@ static void swl_forward_fast(const ll_tensor *x, const ll_tensor *t, labels_form
 /* --- the fast path of backward: one loop per form of t ---
  * The reference asks target() for t[n, c], which tests the form of t and
  * converts an index label at every element. Here each form has its own loop
- * and an index label is read once per row: the same values (p - 1 or p - 0
- * for an index label, p - t[n, c] for a row, times the same dloss / N),
- * bit for bit (checks/test_ref_basic.c). */
+ * without a test: for an index label k every class gets scale * p (p - 0 is
+ * p exactly) and class k is then written as scale * (p - 1), from p[k] read
+ * before the loop, so dx may be prob. The same values, bit for bit
+ * (checks/test_ref_basic.c). */
 static void swl_backward_fast(const ll_tensor *prob, const ll_tensor *t, labels_form form,
                               const ll_tensor *dloss, ll_tensor *dx)
 {
@@ -277,8 +278,10 @@ static void swl_backward_fast(const ll_tensor *prob, const ll_tensor *t, labels_
         ll_real *d = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
         if (form == LABELS_INDEX) {
             int k = (int)t->data[i];
+            double p_k = p[k];
             for (int j = 0; j < c; j++)
-                d[j] = (ll_real)(scale * ((double)p[j] - (j == k)));
+                d[j] = (ll_real)(scale * (double)p[j]);
+            d[k] = (ll_real)(scale * (p_k - 1));
         } else {
             const ll_real *t_row = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
             for (int j = 0; j < c; j++)
