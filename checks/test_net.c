@@ -426,6 +426,32 @@ static void set_loss_takes_loss_layers_only(void **state)
     ll_tensor_free(&x), ll_tensor_free(&t), ll_tensor_free(&wrong);
 }
 
+/* The whole-network check leaves BatchNorm's running statistics as they were
+ * before it, although each of its forwards in training mode moves them. */
+static void gradcheck_net_keeps_running_statistics(void **state)
+{
+    (void)state;
+    ll_net *net = NULL;
+    assert_ok(ll_net_new(&net, LL_SHAPE(3), 4));
+    assert_ok(ll_net_add_affine(net, 4, ll_init_he()));
+    assert_ok(ll_net_add_batchnorm(net));
+    assert_ok(ll_net_add_affine(net, 2, ll_init_he()));
+    int n_buffers;
+    const ll_buffer *buffers = ll_net_buffers(net, &n_buffers);
+    assert_int_equal(n_buffers, 2);
+    ll_real before[2][4];
+    for (int b = 0; b < 2; b++)
+        memcpy(before[b], buffers[b].value->data, sizeof before[b]);
+    ll_tensor x = ll_test_random(LL_SHAPE(5, 3), 8, 1), t = labels(5, (int[]){0, 1, 1, 0, 1});
+    ll_gc_options opt = {.seed = 4, .fast = true};
+    ll_gc_report rep;
+    assert_ok(ll_gradcheck_net(net, &x, &t, &opt, &rep));
+    for (int b = 0; b < 2; b++)
+        assert_memory_equal(before[b], buffers[b].value->data, sizeof before[b]);
+    ll_net_free(net);
+    ll_tensor_free(&x), ll_tensor_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +468,7 @@ int main(void)
         cmocka_unit_test(training_mode_reaches_every_layer),
         cmocka_unit_test(mse_is_a_network_loss),
         cmocka_unit_test(set_loss_takes_loss_layers_only),
+        cmocka_unit_test(gradcheck_net_keeps_running_statistics),
     };
     return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

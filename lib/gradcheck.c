@@ -1014,8 +1014,8 @@ static ll_status net_buffers_keep(ll_net *net, ll_tensor *saved, bool restore)
     ll_status s = LL_OK;
     for (int b = 0; b < n; b++) {
         if (restore) {
-            if (saved[b].data)
-                ll_tensor_copy(buffers[b].value, &saved[b]);
+            if (saved[b].data && s == LL_OK)
+                s = ll_tensor_copy(buffers[b].value, &saved[b]);
             ll_tensor_free(&saved[b]);
             continue;
         }
@@ -1042,22 +1042,28 @@ ll_status ll_gradcheck_net(ll_net *net, const ll_tensor *x, const ll_tensor *t,
     if (n_params > LL_GC_MAX_TARGETS)
         return ll_fail(LL_EARG, "net gradcheck: %d parameter tensors, at most %d per check",
                        n_params, LL_GC_MAX_TARGETS);
+    /* Every forward in training mode moves BatchNorm's running statistics;
+     * keep a copy first, so that the check leaves the model as it was. */
+    ll_tensor saved[LL_NET_MAX_BUFFERS];
+    memset(saved, 0, sizeof saved);
+    ll_status s = net_buffers_keep(net, saved, false);
     /* The analytic gradients at the unperturbed parameters; the numerical
      * side only runs forwards, which leave them alone. */
     double loss;
-    LL_TRY(ll_net_loss(net, x, t, &loss));
-    LL_TRY(ll_net_backward(net));
+    if (s == LL_OK)
+        s = ll_net_loss(net, x, t, &loss);
+    if (s == LL_OK)
+        s = ll_net_backward(net);
     ll_gc_target targets[LL_GC_MAX_TARGETS];
     for (int k = 0; k < n_params; k++)
         targets[k] = (ll_gc_target){params[k].name, true, params[k].value, params[k].grad};
-    /* Every perturbed forward in training mode moves BatchNorm's running
-     * statistics; keep a copy so that the check leaves the model as it was. */
-    ll_tensor saved[LL_NET_MAX_BUFFERS];
-    memset(saved, 0, sizeof saved);
     net_check c = {net, x, t};
-    ll_status s = net_buffers_keep(net, saved, false);
     if (s == LL_OK)
         s = ll_gradcheck_run(targets, n_params, net_loss_fn, &c, opt, rep);
-    net_buffers_keep(net, saved, true);
-    return s;
+    /* A last forward at the restored weights leaves the caches of (x, t), as
+     * ll_net_loss would; then the statistics as they were before the check. */
+    if (s == LL_OK)
+        s = ll_net_loss(net, x, t, &loss);
+    ll_status restored = net_buffers_keep(net, saved, true);
+    return s != LL_OK ? s : restored;
 }

@@ -52,6 +52,7 @@ ll_status ll_layer_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
     LL_TRY(l->def->forward(l, x, y));
     l->last_forward.done = true;
     l->last_forward.training = l->training;
+    l->last_forward.reference = l->reference;
     l->last_forward.shape = x[0]->shape;
     l->last_forward.device = x[0]->device;
     return LL_OK;
@@ -62,15 +63,20 @@ static ll_status expect_forward_of(const ll_layer *l, const ll_tensor *x)
 {
     if (!l->def->backward_needs_forward)
         return LL_OK;
+    /* The caches of the reference and of the fast path differ (conv's fast
+     * backward reads the columns only its fast forward writes). */
     if (l->last_forward.done && l->last_forward.training == l->training &&
+        l->last_forward.reference == l->reference &&
         ll_shape_equal(l->last_forward.shape, x->shape) && l->last_forward.device == x->device)
         return LL_OK;
     char buf[64];
     return ll_fail(LL_EARG,
-                   "%s: backward needs what a %s forward on x of shape %s on the %s keeps; run "
-                   "forward first",
-                   l->def->name, l->training ? "training" : "evaluation",
-                   ll_shape_str(x->shape, buf, sizeof buf), x->device == LL_GPU ? "GPU" : "CPU");
+                   "%s: backward needs what a%s %s%s forward on x of shape %s on the %s keeps "
+                   "(the mode, the device or the reference switch changed since, or no forward "
+                   "ran); run forward first",
+                   l->def->name, l->training ? "" : "n", l->training ? "training" : "evaluation",
+                   l->reference ? " reference" : "", ll_shape_str(x->shape, buf, sizeof buf),
+                   x->device == LL_GPU ? "GPU" : "CPU");
 }
 
 ll_status ll_layer_backward(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
@@ -218,6 +224,16 @@ uint64_t ll_fingerprint_signs(const ll_layer *l, const ll_tensor *const *x, cons
 
 ll_status ll_layer_alloc(const ll_layer_def *def, ll_layer **out)
 {
+    /* A descriptor that forgot input_has_grad would pass every gradient check
+     * with dx never checked; only a loss's targets go without a gradient. */
+    bool any_grad = false;
+    for (int i = 0; i < def->n_inputs && i < LL_MAX_INPUTS; i++)
+        any_grad = any_grad || def->input_has_grad[i];
+    if (def->n_inputs < 1 || def->n_inputs > LL_MAX_INPUTS || !any_grad)
+        return ll_fail(LL_EARG, "%s: the descriptor has %d inputs, %s; expected 1 to %d inputs and "
+                                "input_has_grad set for those with a gradient (LL_ONE_INPUT)",
+                       def->name, def->n_inputs, any_grad ? "some with a gradient" : "none with a gradient",
+                       LL_MAX_INPUTS);
     size_t size = def->size ? def->size : sizeof(ll_layer);
     ll_layer *l = calloc(1, size);
     if (!l)
@@ -294,13 +310,13 @@ ll_status ll_layer_check_options(const ll_layer_def *def, const ll_config *cfg)
     char keys[MAX_KEYS][KEY_CHARS];
     const char *known[MAX_KEYS + 1];
     int n = 0;
-    for (const char *p = def->options ? def->options : ""; *p && n < MAX_KEYS;) {
+    for (const char *p = def->options ? def->options : ""; *p;) {
         p += strspn(p, " ");
         size_t len = strcspn(p, "= ");
         if (len == 0)
             break;
-        if (len >= KEY_CHARS)
-            abort(); /* a descriptor's option name this long is a bug in the layer */
+        if (len >= KEY_CHARS || n == MAX_KEYS)
+            abort(); /* so long a name or so many options is a bug in the descriptor */
         memcpy(keys[n], p, len);
         keys[n][len] = '\0';
         known[n] = keys[n];

@@ -1,15 +1,20 @@
 /* layer.h — what every layer is, seen from outside.
  *
- * Each layer lives in lib/layers/<name>.{h,c}. It offers two faces:
+ * Each layer lives in lib/layers/<name>.{h,c} (a learner's own may live in a
+ * lesson's folder) and is named by one line of lib/layers/list.h. It offers
+ * two faces:
  *
  *  1. Plain functions that do the maths on tensors, with every buffer they
  *     touch in the argument list (ll_relu_forward(x, y), ll_relu_backward(x,
- *     dy, dx), ...). Lessons and tests call these to see one layer at work.
+ *     dy, dx), ...), and beside each its reference ll_<name>_forward_ref,
+ *     the plain loops of the formula. Lessons and tests call these to see
+ *     one layer at work.
  *
- *  2. An ll_layer object built by ll_<name>_new(): the layer with its
- *     parameters, their gradients and its caches, behind the small generic
- *     interface below, so that a network, the optimizers, the gradient checker
- *     and the command line can treat any layer by name.
+ *  2. An ll_layer object built by ll_<name>_new() or by name: the layer with
+ *     its parameters, their gradients and its caches, behind the small
+ *     generic interface below and its one descriptor (ll_layer_def), so that
+ *     a network, the optimizers, the gradient checker and the command line
+ *     can treat any layer by name.
  *
  * THE GRADIENT RULE, for the whole library: backward OVERWRITES (=). It writes
  * dx for each input and the gradient of each parameter afresh; nothing is
@@ -67,8 +72,10 @@ typedef struct {
 /* A layer's one descriptor: everything the library knows about a kind of
  * layer. Each module defines one, `const ll_layer_def ll_<name>_def`, and the
  * one list of layers (lib/layers/list.h) is what makes it known by name.
- * Only name, n_inputs, input_names, forward and backward are required; every
- * hook left NULL has the default its comment names. */
+ * Required: name, summary, the inputs (n_inputs, input_names and
+ * input_has_grad, which ll_layer_alloc checks; LL_ONE_INPUT or
+ * LL_LOSS_INPUTS say them in one line), forward and backward; every hook
+ * left NULL has the default its comment names. */
 typedef struct ll_layer_def {
     const char *name;     /* "conv": registry name, file names lib/layers/<name>.{h,c} */
     const char *summary;  /* one line for gradcheck --list */
@@ -134,7 +141,7 @@ struct ll_layer {
     uint64_t step;   /* training step, set by the caller; seeds per-step randomness */
     /* What the last successful ll_layer_forward saw (backward_needs_forward). */
     struct {
-        bool done, training;
+        bool done, training, reference;
         ll_shape shape;
         ll_device device;
     } last_forward;
@@ -204,7 +211,8 @@ ll_param *ll_layer_param(ll_layer *l, const char *name);
 void ll_layer_set_training(ll_layer *l, bool training);
 
 /* Makes the layer run its plain reference loops (true) or its fast path
- * (false, the default) from the next forward on. */
+ * (false, the default) from the next forward on; a layer whose backward reads
+ * forward's caches refuses a backward after a forward in the other mode. */
 void ll_layer_use_reference(ll_layer *l, bool reference);
 
 /* Frees the layer and everything it owns; NULL is a no-op. */

@@ -294,12 +294,14 @@ void ll_net_set_training(ll_net *net, bool training)
 {
     for (int i = 0; i < net->n; i++)
         ll_layer_set_training(net->layer[i], training);
+    ll_layer_set_training(net->loss, training);
 }
 
 void ll_net_set_step(ll_net *net, uint64_t step)
 {
     for (int i = 0; i < net->n; i++)
         net->layer[i]->step = step;
+    net->loss->step = step;
 }
 
 /* The input of layer i for the current batch. */
@@ -519,6 +521,8 @@ uint64_t ll_net_fingerprint(const ll_net *net)
 
 ll_status ll_net_set_loss(ll_net *net, ll_layer *loss)
 {
+    if (!loss)
+        return ll_fail(LL_EARG, "net: the loss layer is NULL");
     ll_status s = LL_OK;
     if (!loss->def->is_loss || loss->def->n_inputs != 2)
         s = ll_fail(LL_EARG, "net: %s is not a loss layer (a loss takes the scores and the "
@@ -529,6 +533,8 @@ ll_status ll_net_set_loss(ll_net *net, ll_layer *loss)
         ll_layer_free(loss);
         return s;
     }
+    loss->training = net->loss->training; /* the network's mode and step */
+    loss->step = net->loss->step;
     ll_layer_free(net->loss);
     net->loss = loss;
     net->t = NULL; /* the last forward was through the old loss */

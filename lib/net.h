@@ -119,8 +119,10 @@ void ll_net_set_training(ll_net *net, bool training);
 /* Sets the training step that seeds per-step randomness (dropout masks). */
 void ll_net_set_step(ll_net *net, uint64_t step);
 
-/* Forward through every layer and the loss: *loss = mean cross-entropy of
- * the batch x against labels t (class indices (N), or (N, C) rows). */
+/* Forward through every layer and the loss layer: *loss is its value for the
+ * batch x against targets t, in the form the loss takes (SoftmaxWithLoss:
+ * the mean cross-entropy against class indices (N) or (N, C) rows; MSE:
+ * targets of the scores' shape). */
 ll_status ll_net_loss(ll_net *net, const ll_tensor *x, const ll_tensor *t, double *loss);
 
 /* Backward from the loss of the last ll_net_loss: fills every parameter

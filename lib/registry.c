@@ -19,6 +19,24 @@ static const ll_layer_def *const all_layers[] = {LL_LAYER_LIST(LL_DEF_ADDRESS) N
 static const bool has_twin[] = {LL_LAYER_LIST(LL_HAS_TWIN) false};
 #undef LL_HAS_TWIN
 
+/* ll_layer_create_for once the options are known to be the descriptor's. */
+static ll_status create_checked(const ll_layer_def *def, const ll_config *cfg, const ll_shape *in,
+                                uint64_t seed, ll_layer **out)
+{
+    ll_layer *l;
+    LL_TRY(ll_layer_alloc(def, &l));
+    ll_shape y;
+    ll_status s = def->setup ? def->setup(l, cfg, in, seed) : LL_OK;
+    if (s == LL_OK)
+        s = ll_layer_output_shape(l, in, &y); /* do inputs of these shapes fit? */
+    if (s != LL_OK) {
+        ll_layer_free(l);
+        return s;
+    }
+    *out = l;
+    return LL_OK;
+}
+
 const ll_layer_def *const *ll_layer_all(void)
 {
     return all_layers;
@@ -64,23 +82,12 @@ ll_status ll_layer_create_from(const ll_layer_def *def, const ll_config *cfg, ll
         in[i] = x0;
     if (def->input_shapes)
         LL_TRY(def->input_shapes(cfg, x0, in));
-    return ll_layer_create_for(def, cfg, in, seed, out);
+    return create_checked(def, cfg, in, seed, out);
 }
 
 ll_status ll_layer_create_for(const ll_layer_def *def, const ll_config *cfg, const ll_shape *in,
                               uint64_t seed, ll_layer **out)
 {
     LL_TRY(ll_layer_check_options(def, cfg));
-    ll_layer *l;
-    LL_TRY(ll_layer_alloc(def, &l));
-    ll_shape y;
-    ll_status s = def->setup ? def->setup(l, cfg, in, seed) : LL_OK;
-    if (s == LL_OK)
-        s = ll_layer_output_shape(l, in, &y); /* do inputs of these shapes fit? */
-    if (s != LL_OK) {
-        ll_layer_free(l);
-        return s;
-    }
-    *out = l;
-    return LL_OK;
+    return create_checked(def, cfg, in, seed, out);
 }

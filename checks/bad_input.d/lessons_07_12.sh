@@ -1,4 +1,4 @@
-# lessons_07_12.sh — bad input to lessons 07 to 12 and the bench (issue 13),
+# lessons_07_12.sh — bad input to lessons 07 to 13 and the bench (issue 13),
 # sourced by checks/bad_input.sh (its try, try_safe, fixtures and variables).
 #
 # Tiny data sets (1, 2, 3 and 50 images, fewer than a batch): each lesson
@@ -50,7 +50,7 @@ mkdir -p "$WORK/l0712-logdir/train.csv"
 # --- tiny data sets -----------------------------------------------------------
 
 for n in 1 2 3 50; do
-    for lesson in 07 08 09 10 11; do
+    for lesson in 07 08 09 10 11 13; do
         want=0
         case "$lesson-$n" in
         08-1 | 09-1 | 11-1) want=2 ;;
@@ -82,6 +82,11 @@ try "files" "lesson 10 when train.csv is a folder (refused before training)" 2 \
 
 try "flags" "--load to a lesson that saves no model" 2 "$BUILD/lessons/lesson-07" --load "$WORK/afile"
 try "flags" "--gpu to the bug zoo, which trains no network" 2 "$BUILD/lessons/lesson-12" --gpu
+try "flags" "--lr to lesson 13, which trains two networks alike" 2 "$BUILD/lessons/lesson-13" --lr 0.5
+for out in "$L0712_HOSTILE" '<touch PWNED'; do
+    try_safe "plots" "lesson 13 (its own layer) with --out $out" \
+        "$BUILD/lessons/lesson-13" --smoke --data "$WORK/n50" --out "$out"
+done
 try "flags" "lesson 10 --load with --smoke (a flag of training)" 2 \
     "$L10" --load "$WORK/l10/model.safetensors" --smoke --out "$WORK/o-10"
 try "flags" "lesson 10 --load with --lr (a flag of training), even at its default" 2 \

@@ -51,6 +51,7 @@ static ll_status zoo_forward(ll_layer *l, const ll_tensor *const *x, ll_tensor *
     zoo_layer *z = (zoo_layer *)l;
     z->real->training = l->training;
     z->real->step = l->step;
+    z->real->reference = l->reference;
     LL_TRY(z->real->def->forward(z->real, x, y));
     return z->bend_forward ? z->bend_forward(z->real, x, y, NULL, NULL) : LL_OK;
 }

@@ -9,7 +9,11 @@
 
 static const char *const NAME = "swish";
 
-static const double DEFAULT_BETA = 1.0; /* SiLU */
+static const double DEFAULT_BETA = 1.0; /* SiLU; the descriptor's options say it too */
+
+/* beta= accepted from the command line: past |beta| = 100, sigmoid(beta x)
+ * is a step for any x the checker draws and Swish is ReLU to the last bit. */
+static const double BETA_LIMIT = 100;
 
 /* The arguments every function takes: x, and beta of shape (1), on the CPU. */
 static ll_status check_x_beta(const ll_tensor *x, const ll_tensor *beta)
@@ -87,12 +91,12 @@ static ll_status swish_init(ll_layer *l, double beta0)
     return ll_tensor_fill(s->beta, (ll_real)beta0);
 }
 
-/* gradcheck swish beta=2 */
+/* Reads beta= (gradcheck swish beta=2) and makes the parameter. */
 static ll_status swish_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
 {
     (void)in, (void)seed;
     double beta0;
-    LL_TRY(ll_config_real(cfg, NAME, "beta", DEFAULT_BETA, -100, 100, false, &beta0));
+    LL_TRY(ll_config_real(cfg, NAME, "beta", DEFAULT_BETA, -BETA_LIMIT, BETA_LIMIT, false, &beta0));
     return swish_init(l, beta0);
 }
 

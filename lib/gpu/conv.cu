@@ -1,4 +1,5 @@
-/* conv.cu — the CUDA twin of lib/layers/conv.c (same formulas, same argument order).
+/* conv.cu — the CUDA twin of lib/layers/conv.c (same formulas; it takes the
+ * sizes ll_conv_forward/backward worked out, ll_conv_sizes, and their scratch).
  *
  *   x (N, C, H, W)  W (F, C, KH, KW)  b (F)  y (N, F, OH, OW);  CKK = C*KH*KW, L = OH*OW
  *   forward:  col (CKK, N*L)  = im2col of every image            (lib/gpu/im2col.cu)

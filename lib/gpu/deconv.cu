@@ -1,4 +1,5 @@
-/* deconv.cu — the CUDA twin of lib/layers/deconv.c (same formulas, same argument order).
+/* deconv.cu — the CUDA twin of lib/layers/deconv.c (same formulas; it takes the
+ * sizes ll_deconv_forward/backward worked out, ll_deconv_sizes, and their scratch).
  *
  *   x (N, C, H, W)  W (C, F, KH, KW), read as Wm (C, FKK)  b (F)  y (N, F, OH, OW)
  *   FKK = F*KH*KW, L = H*W (the input pixels are the "output positions" of the

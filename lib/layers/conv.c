@@ -527,6 +527,7 @@ const ll_layer_def ll_conv_def = {
     .default_input = LL_SHAPE(2, 3, 7, 7),
     LL_ONE_INPUT,
     .size = sizeof(conv_layer),
+    .backward_needs_forward = true, /* the fast backward reads forward's columns */
     .output_shape = conv_output_shape,
     .forward = conv_forward_op,
     .backward = conv_backward_op,

@@ -27,7 +27,7 @@ cxxflags="-std=c++20 -O1 -g -Wall -Werror -Wno-unused-function -Wno-format-trunc
 # The one list of layers (lib/layers/list.h), as CMake reads it: every
 # layer's header into one generated include, and the modules that live in a
 # lesson's folder (lesson 13's swish) beside lib/layers/*.c.
-list=$(grep -o 'X([a-z0-9_]*, *\(gpu\|cpu\))' "$root/lib/layers/list.h")
+list=$(grep -oE 'X\([a-z0-9_]+, *(gpu|cpu)\)' "$root/lib/layers/list.h")
 mkdir -p "$out/generated"
 modules=""
 : >"$out/generated/ll_layer_headers.h"
