@@ -185,6 +185,27 @@ struct ll_layer {
 #define LL_FROM_x x[0]
 #define LL_FROM_y y
 
+/* The object of a loss with no state whose public functions are
+ * ll_<name>_forward(x, t, loss) and ll_<name>_backward(x, t, dloss, dx): its
+ * two ops and ll_<name>_new(out). The targets t have no gradient and there
+ * are no parameters, so with dx NULL backward has nothing to write. */
+#define LL_LOSS_LAYER(name)                                                                    \
+    static ll_status name##_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)   \
+    {                                                                                          \
+        return LL_IMPL(l, ll_##name##_forward)(x[0], x[1], y);                                 \
+    }                                                                                          \
+    static ll_status name##_backward_op(ll_layer *l, const ll_tensor *const *x,                \
+                                        const ll_tensor *y, const ll_tensor *dy,               \
+                                        ll_tensor *const *dx)                                  \
+    {                                                                                          \
+        (void)y;                                                                               \
+        return dx[0] ? LL_IMPL(l, ll_##name##_backward)(x[0], x[1], dy, dx[0]) : LL_OK;        \
+    }                                                                                          \
+    ll_status ll_##name##_new(ll_layer **out)                                                  \
+    {                                                                                          \
+        return ll_layer_alloc(&ll_##name##_def, out);                                          \
+    }
+
 /* One input, x, with a gradient: the inputs of most layers' descriptors. */
 #define LL_ONE_INPUT .n_inputs = 1, .input_names = {"x"}, .input_has_grad = {true}
 

@@ -180,24 +180,7 @@ static ll_status mse_fill_input(const ll_config *cfg, const ll_shape *in, int i,
 
 /* --- the layer object --- */
 
-static ll_status mse_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    return LL_IMPL(l, ll_mse_forward)(x[0], x[1], y);
-}
-
-/* The targets have no gradient (dx[1] is always NULL) and there are no
- * parameters, so with dx[0] NULL there is nothing to write. */
-static ll_status mse_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                 const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)y;
-    return dx[0] ? LL_IMPL(l, ll_mse_backward)(x[0], x[1], dy, dx[0]) : LL_OK;
-}
-
-ll_status ll_mse_new(ll_layer **out)
-{
-    return ll_layer_alloc(&ll_mse_def, out);
-}
+LL_LOSS_LAYER(mse)
 
 /* No fingerprint: a sum of squares is smooth everywhere. */
 const ll_layer_def ll_mse_def = {

@@ -202,24 +202,7 @@ static ll_status sce_fill_input(const ll_config *cfg, const ll_shape *in, int i,
 
 /* --- the layer object --- */
 
-static ll_status sce_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tensor *y)
-{
-    return LL_IMPL(l, ll_sigmoid_cross_entropy_forward)(x[0], x[1], y);
-}
-
-/* The targets have no gradient (dx[1] is always NULL) and there are no
- * parameters, so with dx[0] NULL there is nothing to write. */
-static ll_status sce_backward_op(ll_layer *l, const ll_tensor *const *x, const ll_tensor *y,
-                                 const ll_tensor *dy, ll_tensor *const *dx)
-{
-    (void)y;
-    return dx[0] ? LL_IMPL(l, ll_sigmoid_cross_entropy_backward)(x[0], x[1], dy, dx[0]) : LL_OK;
-}
-
-ll_status ll_sigmoid_cross_entropy_new(ll_layer **out)
-{
-    return ll_layer_alloc(&ll_sigmoid_cross_entropy_def, out);
-}
+LL_LOSS_LAYER(sigmoid_cross_entropy)
 
 /* No fingerprint: softplus(x) - x t is smooth everywhere. */
 const ll_layer_def ll_sigmoid_cross_entropy_def = {
@@ -228,7 +211,7 @@ const ll_layer_def ll_sigmoid_cross_entropy_def = {
     .default_input = LL_SHAPE(4, 3),
     LL_LOSS_INPUTS,
     .output_shape = ll_loss_shape_like_x,
-    .forward = sce_forward_op,
-    .backward = sce_backward_op,
+    .forward = sigmoid_cross_entropy_forward_op,
+    .backward = sigmoid_cross_entropy_backward_op,
     .fill_input = sce_fill_input,
 };
