@@ -274,7 +274,7 @@ static int chunk_images(const conv_dims *d)
 
 /* ll_conv_forward on the CPU, its arguments checked: y = W . im2col(x) + b. */
 static ll_status conv_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                                   int stride, int pad, ll_tensor *col, ll_tensor *ycol,
+                                   ll_tensor *col, ll_tensor *ycol,
                                    ll_tensor *y, const conv_dims *d)
 {
     const int NL = d->N * d->L; /* columns of the whole batch; conv_dims_of checked it fits */
@@ -293,8 +293,8 @@ static ll_status conv_forward_fast(const ll_tensor *x, const ll_tensor *W, const
         int cols = nb * d->L;
         ll_real *colc = col->data + (size_t)n0 * d->L; /* (CKK, cols), rows NL apart */
         for (int n = 0; n < nb; n++)
-            ll_im2col_ld(x->data + (n0 + n) * x_step, d->C, d->H, d->W, d->KH, d->KW, stride,
-                         pad, colc + (size_t)n * d->L, (size_t)NL);
+            ll_im2col_ld(x->data + (n0 + n) * x_step, d->C, d->H, d->W, d->KH, d->KW,
+                         d->stride, d->pad, colc + (size_t)n * d->L, (size_t)NL);
         /* ycol (F, cols) = W (F, CKK) . colc (CKK, cols) */
         ll_gemm(false, false, d->F, cols, d->CKK, 1, W->data, d->CKK, colc, NL, 0, ycol->data,
                 cols);
@@ -335,8 +335,8 @@ static void gather_dy_chunk(const ll_tensor *dy, int n0, int nb, const conv_dims
 /* Backward's dx step for the chunk of nb images from n0: dcol (CKK, cols) =
  * W^T (CKK, F) . dycol (F, cols), then each image's columns go back onto its
  * pixels. */
-static void chunk_dx(const ll_tensor *W, const ll_tensor *dycol, int n0, int nb, int stride,
-                     int pad, const conv_dims *d, ll_tensor *dcol, ll_tensor *dx)
+static void chunk_dx(const ll_tensor *W, const ll_tensor *dycol, int n0, int nb,
+                     const conv_dims *d, ll_tensor *dcol, ll_tensor *dx)
 {
     int cols = nb * d->L;
     size_t x_step = (size_t)d->C * d->H * d->W;
@@ -344,13 +344,13 @@ static void chunk_dx(const ll_tensor *W, const ll_tensor *dycol, int n0, int nb,
             cols);
     for (int n = 0; n < nb; n++)
         ll_col2im_ld(dcol->data + (size_t)n * d->L, (size_t)cols, d->C, d->H, d->W, d->KH, d->KW,
-                     stride, pad, dx->data + (n0 + n) * x_step);
+                     d->stride, d->pad, dx->data + (n0 + n) * x_step);
 }
 
 /* ll_conv_backward on the CPU, its arguments checked: chunk by chunk, dy in
  * the GEMM's order, then dW and dx as products with col and W. */
 static ll_status conv_backward_fast(const ll_tensor *W, const ll_tensor *col, const ll_tensor *dy,
-                                    int stride, int pad, ll_tensor *dycol, ll_tensor *dcol,
+                                    ll_tensor *dycol, ll_tensor *dcol,
                                     ll_tensor *dx, ll_tensor *dW, ll_tensor *db,
                                     const conv_dims *d)
 {
@@ -370,7 +370,7 @@ static ll_status conv_backward_fast(const ll_tensor *W, const ll_tensor *col, co
         ll_gemm(false, true, d->F, d->CKK, cols, 1, dycol->data, cols, colc, NL, n0 == 0 ? 0 : 1,
                 dW->data, d->CKK);
         if (dx)
-            chunk_dx(W, dycol, n0, nb, stride, pad, d, dcol, dx);
+            chunk_dx(W, dycol, n0, nb, d, dcol, dx);
     }
     return LL_OK;
 }
@@ -386,7 +386,7 @@ ll_status ll_conv_forward(const ll_tensor *x, const ll_tensor *W, const ll_tenso
         LL_TRY(ll_tensor_ensure(ycol, LL_SHAPE(d.F, NL), LL_GPU));
         return ll_conv_forward_gpu(&d, x, W, b, col, ycol, y);
     }
-    return conv_forward_fast(x, W, b, stride, pad, col, ycol, y, &d);
+    return conv_forward_fast(x, W, b, col, ycol, y, &d);
 }
 
 ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *col,
@@ -403,7 +403,7 @@ ll_status ll_conv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tens
             LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.CKK, NL), LL_GPU));
         return ll_conv_backward_gpu(&d, W, col, dy, dycol, dcol, dx, dW, db);
     }
-    return conv_backward_fast(W, col, dy, stride, pad, dycol, dcol, dx, dW, db, &d);
+    return conv_backward_fast(W, col, dy, dycol, dcol, dx, dW, db, &d);
 }
 
 ll_status ll_conv_check_args(const char *kind, int in_channels, int filters, int kh, int kw,

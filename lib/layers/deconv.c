@@ -260,7 +260,7 @@ ll_status ll_deconv_backward_ref(const ll_tensor *x, const ll_tensor *W, const l
 /* ll_deconv_forward on the CPU, its arguments checked: per image, the stamps
  * col_n = Wm^T . x_n, added onto y_n by col2im, then the bias. */
 static ll_status deconv_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                                     int stride, int pad, ll_tensor *col, ll_tensor *y,
+                                     ll_tensor *col, ll_tensor *y,
                                      const deconv_dims *d)
 {
     LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d->FKK, d->L), LL_CPU));
@@ -271,7 +271,7 @@ static ll_status deconv_forward_fast(const ll_tensor *x, const ll_tensor *W, con
         ll_gemm(true, false, d->FKK, d->L, d->C, 1, W->data, d->FKK, x->data + n * x_step, d->L,
                 0, col->data, d->L);
         /* Every column (one input pixel) is added onto its KH x KW window of y_n. */
-        ll_col2im(col->data, d->F, d->OH, d->OW, d->KH, d->KW, stride, pad, yn);
+        ll_col2im(col->data, d->F, d->OH, d->OW, d->KH, d->KW, d->stride, d->pad, yn);
         for (int f = 0; f < d->F; f++) {
             ll_real bf = b->data[f];
             ll_real *yf = yn + (size_t)f * d->OL; /* (OH*OW) */
@@ -286,7 +286,7 @@ static ll_status deconv_forward_fast(const ll_tensor *x, const ll_tensor *W, con
  * windows of dy each input pixel stamped, dcol_n = im2col(dy_n), then dW and
  * dx as products with x_n and Wm; db as the sums of dy. */
 static ll_status deconv_backward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
-                                      int stride, int pad, ll_tensor *dcol, ll_tensor *dx,
+                                      ll_tensor *dcol, ll_tensor *dx,
                                       ll_tensor *dW, ll_tensor *db, const deconv_dims *d)
 {
     LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d->FKK, d->L), LL_CPU));
@@ -294,7 +294,7 @@ static ll_status deconv_backward_fast(const ll_tensor *x, const ll_tensor *W, co
     for (int n = 0; n < d->N; n++) {
         const ll_real *xn = x->data + n * x_step; /* (C, L) */
         /* dcol (FKK, L) = im2col(dy_n): the window of dy that each input pixel stamped */
-        ll_im2col(dy->data + n * y_step, d->F, d->OH, d->OW, d->KH, d->KW, stride, pad,
+        ll_im2col(dy->data + n * y_step, d->F, d->OH, d->OW, d->KH, d->KW, d->stride, d->pad,
                   dcol->data);
         /* dW (C, FKK) (=, then +=) x_n (C, L) . dcol^T (L, FKK) */
         ll_gemm(false, true, d->C, d->FKK, d->L, 1, xn, d->L, dcol->data, d->L, n == 0 ? 0 : 1,
@@ -325,7 +325,7 @@ ll_status ll_deconv_forward(const ll_tensor *x, const ll_tensor *W, const ll_ten
         LL_TRY(ll_tensor_ensure(col, LL_SHAPE(d.FKK, d.N * d.L), LL_GPU));
         return ll_deconv_forward_gpu(&d, x, W, b, col, y);
     }
-    return deconv_forward_fast(x, W, b, stride, pad, col, y, &d);
+    return deconv_forward_fast(x, W, b, col, y, &d);
 }
 
 ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
@@ -338,7 +338,7 @@ ll_status ll_deconv_backward(const ll_tensor *x, const ll_tensor *W, const ll_te
         LL_TRY(ll_tensor_ensure(dcol, LL_SHAPE(d.FKK, d.N * d.L), LL_GPU));
         return ll_deconv_backward_gpu(&d, x, W, dy, dcol, dx, dW, db);
     }
-    return deconv_backward_fast(x, W, dy, stride, pad, dcol, dx, dW, db, &d);
+    return deconv_backward_fast(x, W, dy, dcol, dx, dW, db, &d);
 }
 
 /* --- the layer object --- */
