@@ -567,6 +567,40 @@ static void net_parity(void **state)
         ll_optim_free(opt[d]), ll_net_free(net[d]);
 }
 
+/* A GPU SoftmaxWithLoss checks device labels on a host copy unless its
+ * check_targets hook vouched for them on the host just before (as a network
+ * does before the upload); that promise serves the next forward only, and the
+ * backward after it. */
+static void loss_trusts_only_vouched_targets(void **state)
+{
+    (void)state;
+    require_gpu();
+    ll_layer *l = NULL;
+    assert_ok(ll_softmax_with_loss_new(&l));
+    ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3), (double[]){0.3, 2.9, 4.0, 1, 2, 3});
+    ll_tensor good = ll_test_tensor(LL_SHAPE(2), (double[]){2, 0});
+    ll_tensor bad = ll_test_tensor(LL_SHAPE(2), (double[]){2, 3});
+    ll_tensor gx = {0}, ggood = {0}, gbad = {0}, y = {0};
+    assert_ok(ll_tensor_clone(&gx, &x, LL_GPU));
+    assert_ok(ll_tensor_clone(&ggood, &good, LL_GPU));
+    assert_ok(ll_tensor_clone(&gbad, &bad, LL_GPU));
+    const ll_tensor *with_bad[] = {&gx, &gbad}, *with_good[] = {&gx, &ggood};
+    assert_fails(ll_layer_forward(l, with_bad, &y), LL_EARG, "t[1] = 3 is out of range");
+    assert_ok(l->def->check_targets(l, &good, x.shape));
+    assert_ok(ll_layer_forward(l, with_good, &y));
+    ll_tensor dy = {0}, dx = {0};
+    assert_ok(ll_tensor_alloc(&dy, LL_SHAPE(1), LL_GPU));
+    assert_ok(ll_tensor_fill(&dy, 1));
+    ll_tensor *dxs[] = {&dx, NULL};
+    assert_ok(ll_layer_backward(l, with_good, &y, &dy, dxs));
+    /* The promise is used up: the next forward checks again. */
+    assert_fails(ll_layer_forward(l, with_bad, &y), LL_EARG, "t[1] = 3 is out of range");
+    ll_layer_free(l);
+    ll_tensor_free(&x), ll_tensor_free(&good), ll_tensor_free(&bad), ll_tensor_free(&gx);
+    ll_tensor_free(&ggood), ll_tensor_free(&gbad), ll_tensor_free(&y), ll_tensor_free(&dy);
+    ll_tensor_free(&dx);
+}
+
 /* Fails unless the device tensor holds the very bits of the CPU one. */
 static void expect_same_bits(const char *test, const char *what, const ll_tensor *dev,
                              const ll_tensor *cpu)
@@ -809,7 +843,7 @@ static void twins_refuse_without_gpu(void **state)
     assert_fails(ll_relu_forward_gpu(NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
     assert_fails(ll_affine_backward_gpu(NULL, NULL, NULL, NULL, NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
 #ifndef LL_HAVE_CUDA
-    assert_fails(ll_softmax_with_loss_forward_gpu(NULL, NULL, NULL, NULL), LL_ENOGPU,
+    assert_fails(ll_softmax_with_loss_forward_gpu(NULL, NULL, NULL, NULL, NULL), LL_ENOGPU,
                  "ll_softmax_with_loss_forward_gpu: this layerlab was built without CUDA");
 #endif
     assert_fails(ll_gemm_gpu(false, false, 1, 1, 1, 1, NULL, 1, NULL, 1, 0, NULL, 1), LL_ENOGPU, NULL);
@@ -880,6 +914,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(layer_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(optim_parity);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(net_parity);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(loss_trusts_only_vouched_targets);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(pool_ties_parity);
     for (int k = 0; k < n_cases; k++)
         tests[n++] = (struct CMUnitTest){.name = cases[k].name, .test_func = parity,

@@ -237,6 +237,27 @@ static void layer_object(void **state)
     ll_tensor_free(&dx);
 }
 
+/* The check_targets hook checks labels on the host and names a bad one; its
+ * promise covers device targets only, so CPU labels are still checked by the
+ * forward that follows (the GPU side is test_gpu_parity.c's). */
+static void check_targets_hook(void **state)
+{
+    (void)state;
+    ll_layer *l = NULL;
+    assert_ok(ll_softmax_with_loss_new(&l));
+    ll_tensor x = ll_test_tensor(LL_SHAPE(2, 3), (double[]){0.3, 2.9, 4.0, 1, 2, 3});
+    ll_tensor good = ll_test_tensor(LL_SHAPE(2), (double[]){2, 0});
+    ll_tensor bad = ll_test_tensor(LL_SHAPE(2), (double[]){2, 3});
+    assert_fails(l->def->check_targets(l, &bad, x.shape), LL_EARG,
+                 "t[1] = 3 is out of range, expected a class in [0, 3)");
+    assert_ok(l->def->check_targets(l, &good, x.shape));
+    ll_tensor y = {0};
+    const ll_tensor *in[] = {&x, &bad};
+    assert_fails(ll_layer_forward(l, in, &y), LL_EARG, "t[1] = 3 is out of range");
+    ll_layer_free(l);
+    ll_tensor_free(&x), ll_tensor_free(&good), ll_tensor_free(&bad), ll_tensor_free(&y);
+}
+
 /* Builds the layer and its inputs from the registry entry, as gradcheck does,
  * and checks the filled labels are accepted by the forward. */
 static void registry_entry_with(const char *word, ll_shape want_t)
@@ -296,6 +317,7 @@ int main(void)
         cmocka_unit_test(bad_labels_are_reported),
         cmocka_unit_test(bad_shapes_are_reported),
         cmocka_unit_test(layer_object),
+        cmocka_unit_test(check_targets_hook),
         cmocka_unit_test(registry_entry),
     };
     return cmocka_run_group_tests_name("softmax_with_loss", tests, NULL, NULL);

@@ -112,10 +112,13 @@ typedef struct ll_layer_def {
      * values. NULL: every input may be Gaussian noise. */
     ll_status (*fill_input)(const ll_config *cfg, const ll_shape *in, int i, ll_tensor *t,
                             uint64_t seed);
-    /* Loss layers: checks the values of targets t (on the host) for scores of
-     * shape x, so a network can check a batch before uploading it and tell
-     * the layer so (ll_layer.targets_checked). NULL: any values will do. */
-    ll_status (*check_targets)(const ll_tensor *t, ll_shape x);
+    /* Loss layers: checks the values of targets t, on the host, for scores of
+     * shape x. A network calls it on each batch before uploading the targets
+     * to the GPU; the layer may then trust the device copy it is given in the
+     * forward (and backward) that follow, rather than copying it back to check
+     * it (softmax_with_loss keeps that promise in its own struct). NULL: the
+     * layer checks its targets itself, wherever they are. */
+    ll_status (*check_targets)(ll_layer *l, const ll_tensor *t, ll_shape x);
     /* A hash of the discrete choices the last forward made (ReLU's signs, a
      * max pool's argmax), so the gradient checker sees when x+h and x-h fall
      * on two sides of a kink. NULL: smooth everywhere. CPU tensors only. */
@@ -133,11 +136,6 @@ struct ll_layer {
     const ll_layer_def *def;
     bool training;   /* true: batch statistics, dropout on; false: eval mode */
     bool reference;  /* true: run the plain reference loops, not the fast path */
-    /* Loss layers: the caller has checked the values of the targets it passes
-     * with def->check_targets (a network does, on the host, before uploading
-     * a batch), so only their shape is checked; without it a loss on the GPU
-     * copies its targets to the host on every call to check them. */
-    bool targets_checked;
     uint64_t step;   /* training step, set by the caller; seeds per-step randomness */
     /* What the last successful ll_layer_forward saw (backward_needs_forward). */
     struct {

@@ -387,20 +387,19 @@ static ll_status upload_x(ll_net *net, const ll_tensor *x, const ll_tensor **xs)
 }
 
 /* The same for the targets, whose values the loss's check_targets hook checks
- * here, on the host, while they are still there; the loss is then told so
- * (targets_checked) and does not copy them back to check them on every call. */
+ * here, on the host, while they are still there, so that the loss need not
+ * copy them back to check them on every call. */
 static ll_status upload_t(ll_net *net, const ll_tensor *t, ll_shape scores, const ll_tensor **ts)
 {
     *ts = t;
-    net->loss->targets_checked = false;
     if (net->device != LL_GPU || !t || !t->data || t->device == LL_GPU)
         return LL_OK; /* the loss checks t itself */
-    if (net->loss->def->check_targets)
-        LL_TRY(net->loss->def->check_targets(t, scores));
     LL_TRY(ll_tensor_ensure(&net->t_dev, t->shape, LL_GPU));
     LL_TRY(ll_tensor_copy(&net->t_dev, t));
     *ts = &net->t_dev;
-    net->loss->targets_checked = true;
+    /* Last, so that nothing fails between the check and the forward it vouches for. */
+    if (net->loss->def->check_targets)
+        LL_TRY(net->loss->def->check_targets(net->loss, t, scores));
     return LL_OK;
 }
 

@@ -20,7 +20,8 @@
  *
  * Everything in the CPU loop that is double is double here too (max, sum,
  * lse, the loss terms), so the two differ only in the order of the additions.
- * The labels were validated on the host before the twin is called.
+ * The labels were validated on the host before the twin is called (by the
+ * public function on a host copy, or by a network before it uploaded them).
  */
 #include "common.cuh"
 extern "C" {
@@ -76,12 +77,13 @@ __global__ void swl_backward_kernel(const ll_real *prob, const ll_real *t, int o
     }
 }
 
-extern "C" ll_status ll_softmax_with_loss_forward_gpu(const ll_tensor *x, const ll_tensor *t,
+/* d: the sizes ll_softmax_with_loss_forward worked out. */
+extern "C" ll_status ll_softmax_with_loss_forward_gpu(const ll_softmax_with_loss_sizes *d,
+                                                      const ll_tensor *x, const ll_tensor *t,
                                                       ll_tensor *prob, ll_tensor *loss)
 {
     LL_GPU_ENTER("softmax_with_loss");
-    const int N = x->shape.dim[0], C = x->shape.dim[1];
-    const int onehot = t->shape.ndim == 2;
+    const int N = d->N, C = d->C, onehot = d->onehot;
     double *rowloss = NULL;
     LL_TRY(ll_gpu_scratch((size_t)N * sizeof(double), (void **)&rowloss));
     swl_forward_kernel<<<ll_rows_grid((size_t)N), LL_BLOCK>>>(x->data, t->data, onehot, N, C,
@@ -91,13 +93,14 @@ extern "C" ll_status ll_softmax_with_loss_forward_gpu(const ll_tensor *x, const 
     return ll_gpu_finish_sum(rowloss, (unsigned)N, 1.0, (double)N, loss->data);
 }
 
-extern "C" ll_status ll_softmax_with_loss_backward_gpu(const ll_tensor *prob, const ll_tensor *t,
+/* d: the sizes ll_softmax_with_loss_backward worked out. */
+extern "C" ll_status ll_softmax_with_loss_backward_gpu(const ll_softmax_with_loss_sizes *d,
+                                                       const ll_tensor *prob, const ll_tensor *t,
                                                        const ll_tensor *dloss, ll_tensor *dx)
 {
     LL_GPU_ENTER("softmax_with_loss");
-    const int N = prob->shape.dim[0], C = prob->shape.dim[1];
-    const int onehot = t->shape.ndim == 2;
-    LL_LAUNCH(swl_backward_kernel, prob->size, prob->data, t->data, onehot, N, C, dloss->data,
+    const int N = d->N, C = d->C, onehot = d->onehot;
+    LL_LAUNCH(swl_backward_kernel, (size_t)N * (size_t)C, prob->data, t->data, onehot, N, C, dloss->data,
               dx->data);
     return LL_OK;
 }

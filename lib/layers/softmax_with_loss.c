@@ -105,40 +105,48 @@ ll_status ll_softmax_with_loss_check_targets(const ll_tensor *t, ll_shape scores
     return expect_targets(t, scores, &form);
 }
 
-/* The form of t for scores x; its values are checked too unless the caller
- * already did (targets_checked: a network checks a batch on the host before
- * uploading it, which spares a GPU loss the copy back that checking needs). */
-static ll_status targets_of(const ll_tensor *t, ll_shape x, bool targets_checked,
-                            labels_form *form)
+/* The sizes of scores x (N, C) and targets t; t's values are checked too
+ * unless they were checked on the host already (targets_checked: a network
+ * checks a batch there before uploading it, which spares a GPU loss the copy
+ * back that checking needs). */
+static ll_status sizes_of(ll_shape x, const ll_tensor *t, bool targets_checked,
+                          ll_softmax_with_loss_sizes *d)
 {
-    if (!targets_checked)
-        return expect_targets(t, x, form);
-    LL_TRY(ll_expect_tensor(NAME, "t", t));
-    return target_form(x, t->shape, form);
+    labels_form form;
+    if (targets_checked) {
+        LL_TRY(ll_expect_tensor(NAME, "t", t));
+        LL_TRY(target_form(x, t->shape, &form));
+    } else {
+        LL_TRY(expect_targets(t, x, &form));
+    }
+    *d = (ll_softmax_with_loss_sizes){x.dim[0], x.dim[1], form == LABELS_ONEHOT};
+    return LL_OK;
 }
 
 /* The checks of forward, shared by ll_softmax_with_loss_forward, its
- * reference and the layer object; gives the form of t. */
+ * reference and the layer object; works out d. */
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
-                               const ll_tensor *prob, const ll_tensor *loss, labels_form *form)
+                               const ll_tensor *prob, const ll_tensor *loss,
+                               ll_softmax_with_loss_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(expect_scores("x", x->shape));
     LL_TRY(ll_expect_same_device(NAME, "t", t, "x", x));
-    LL_TRY(targets_of(t, x->shape, targets_checked, form));
+    LL_TRY(sizes_of(x->shape, t, targets_checked, d));
     LL_TRY(ll_expect_like(NAME, "prob", prob, x->shape, "x", x));
     return ll_expect_like(NAME, "loss", loss, LL_SHAPE(1), "x", x);
 }
 
 /* The checks of backward, shared by ll_softmax_with_loss_backward, its
- * reference and the layer object; gives the form of t. */
+ * reference and the layer object; works out d. */
 static ll_status check_backward(const ll_tensor *prob, const ll_tensor *t, bool targets_checked,
-                                const ll_tensor *dloss, const ll_tensor *dx, labels_form *form)
+                                const ll_tensor *dloss, const ll_tensor *dx,
+                                ll_softmax_with_loss_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "prob", prob));
     LL_TRY(expect_scores("prob", prob->shape));
     LL_TRY(ll_expect_same_device(NAME, "t", t, "prob", prob));
-    LL_TRY(targets_of(t, prob->shape, targets_checked, form));
+    LL_TRY(sizes_of(prob->shape, t, targets_checked, d));
     LL_TRY(ll_expect_like(NAME, "dloss", dloss, LL_SHAPE(1), "prob", prob));
     return ll_expect_like(NAME, "dx", dx, prob->shape, "prob", prob);
 }
@@ -147,11 +155,11 @@ static ll_status check_backward(const ll_tensor *prob, const ll_tensor *t, bool 
 
 /* t[n, c] in either form of t: an index label k stands for the one-hot row
  * with its 1 at column k. */
-static double target(const ll_tensor *t, labels_form form, size_t n, size_t c, size_t C)
+static double target(const ll_tensor *t, const ll_softmax_with_loss_sizes *d, size_t n, size_t c)
 {
-    if (form == LABELS_INDEX)
+    if (!d->onehot)
         return (size_t)t->data[n] == c ? 1.0 : 0.0;
-    return t->data[n * C + c]; /* [n, c] of (N, C) rows */
+    return t->data[n * (size_t)d->C + c]; /* [n, c] of (N, C) rows */
 }
 
 /* Per sample n, on checked CPU tensors: m = max_c x[n, c], sum = sum_c
@@ -160,10 +168,10 @@ static double target(const ll_tensor *t, labels_form form, size_t n, size_t c, s
  * Subtracting m makes every exponent <= 0: nothing overflows, and the
  * largest term is exp(0) = 1, so the sum is >= 1 and its log is finite.
  * log p is never log(p): p may underflow to 0 where log p is a finite number. */
-static void swl_forward_reference(const ll_tensor *x, const ll_tensor *t, labels_form form,
-                                  ll_tensor *prob, ll_tensor *loss)
+static void swl_forward_reference(const ll_softmax_with_loss_sizes *d, const ll_tensor *x,
+                                  const ll_tensor *t, ll_tensor *prob, ll_tensor *loss)
 {
-    const size_t N = (size_t)x->shape.dim[0], C = (size_t)x->shape.dim[1];
+    const size_t N = (size_t)d->N, C = (size_t)d->C;
     double sum_t_log_p = 0;
     for (size_t n = 0; n < N; n++) {
         const ll_real *x_n = x->data + n * C; /* (C) scores of sample n */
@@ -178,7 +186,7 @@ static void swl_forward_reference(const ll_tensor *x, const ll_tensor *t, labels
             p_n[c] = (ll_real)(ll_exp((ll_real)(x_n[c] - m)) / sum);
         for (size_t c = 0; c < C; c++) {
             double log_p = (x_n[c] - m) - log(sum);
-            sum_t_log_p += target(t, form, n, c, C) * log_p;
+            sum_t_log_p += target(t, d, n, c) * log_p;
         }
     }
     loss->data[0] = (ll_real)(-sum_t_log_p / (double)N);
@@ -186,15 +194,15 @@ static void swl_forward_reference(const ll_tensor *x, const ll_tensor *t, labels
 
 /* dx[n, c] = (dloss / N) * (p[n, c] - t[n, c]) on checked CPU tensors: the
  * loss is a mean over the batch, hence the 1/N. */
-static void swl_backward_reference(const ll_tensor *prob, const ll_tensor *t, labels_form form,
-                                   const ll_tensor *dloss, ll_tensor *dx)
+static void swl_backward_reference(const ll_softmax_with_loss_sizes *d, const ll_tensor *prob,
+                                   const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx)
 {
-    const size_t N = (size_t)prob->shape.dim[0], C = (size_t)prob->shape.dim[1];
+    const size_t N = (size_t)d->N, C = (size_t)d->C;
     const double dloss_over_N = (double)dloss->data[0] / (double)N;
     for (size_t n = 0; n < N; n++)
         for (size_t c = 0; c < C; c++) {
             size_t nc = n * C + c; /* [n, c] of (N, C) */
-            double t_nc = target(t, form, n, c, C);
+            double t_nc = target(t, d, n, c);
             dx->data[nc] = (ll_real)(dloss_over_N * ((double)prob->data[nc] - t_nc));
         }
 }
@@ -202,20 +210,20 @@ static void swl_backward_reference(const ll_tensor *prob, const ll_tensor *t, la
 ll_status ll_softmax_with_loss_forward_ref(const ll_tensor *x, const ll_tensor *t,
                                            ll_tensor *prob, ll_tensor *loss)
 {
-    labels_form form;
+    ll_softmax_with_loss_sizes d;
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* before the checks: they copy GPU targets */
-    LL_TRY(check_forward(x, t, false, prob, loss, &form));
-    swl_forward_reference(x, t, form, prob, loss);
+    LL_TRY(check_forward(x, t, false, prob, loss, &d));
+    swl_forward_reference(&d, x, t, prob, loss);
     return LL_OK;
 }
 
 ll_status ll_softmax_with_loss_backward_ref(const ll_tensor *prob, const ll_tensor *t,
                                             const ll_tensor *dloss, ll_tensor *dx)
 {
-    labels_form form;
+    ll_softmax_with_loss_sizes d;
     LL_TRY(ll_expect_cpu(__func__, "prob", prob)); /* before the checks: they copy GPU targets */
-    LL_TRY(check_backward(prob, t, false, dloss, dx, &form));
-    swl_backward_reference(prob, t, form, dloss, dx);
+    LL_TRY(check_backward(prob, t, false, dloss, dx, &d));
+    swl_backward_reference(&d, prob, t, dloss, dx);
     return LL_OK;
 }
 
@@ -226,10 +234,10 @@ ll_status ll_softmax_with_loss_backward_ref(const ll_tensor *prob, const ll_tens
  * only. lse - (x[k] - m) is -log p[k] exactly (IEEE subtraction is
  * sign-symmetric), added in the reference's order: p and the loss are the
  * reference's bit for bit (checks/test_ref_basic.c). */
-static void swl_forward_fast(const ll_tensor *x, const ll_tensor *t, labels_form form,
-                             ll_tensor *prob, ll_tensor *loss)
+static void swl_forward_fast(const ll_softmax_with_loss_sizes *d, const ll_tensor *x,
+                             const ll_tensor *t, ll_tensor *prob, ll_tensor *loss)
 {
-    int n = x->shape.dim[0], c = x->shape.dim[1];
+    const int n = d->N, c = d->C;
     double total = 0;
     for (int i = 0; i < n; i++) {
         const ll_real *row = x->data + (size_t)i * (size_t)c; /* (C) scores of sample i */
@@ -248,7 +256,7 @@ static void swl_forward_fast(const ll_tensor *x, const ll_tensor *t, labels_form
         double lse = log(sum); /* log sum exp(x - max) */
         for (int j = 0; j < c; j++)
             p[j] = (ll_real)(p[j] / sum);
-        if (form == LABELS_INDEX) {
+        if (!d->onehot) {
             int k = (int)t->data[i];
             total += lse - (row[k] - max);
         } else {
@@ -267,25 +275,25 @@ static void swl_forward_fast(const ll_tensor *x, const ll_tensor *t, labels_form
  * p exactly) and class k is then written as scale * (p - 1), from p[k] read
  * before the loop, so dx may be prob. The same values, bit for bit
  * (checks/test_ref_basic.c). */
-static void swl_backward_fast(const ll_tensor *prob, const ll_tensor *t, labels_form form,
-                              const ll_tensor *dloss, ll_tensor *dx)
+static void swl_backward_fast(const ll_softmax_with_loss_sizes *d, const ll_tensor *prob,
+                              const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx)
 {
-    int n = prob->shape.dim[0], c = prob->shape.dim[1];
+    const int n = d->N, c = d->C;
     /* The loss is a mean over the batch, hence the 1/N. */
     double scale = (double)dloss->data[0] / n;
     for (int i = 0; i < n; i++) {
         const ll_real *p = prob->data + (size_t)i * (size_t)c; /* (C) probabilities of sample i */
-        ll_real *d = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
-        if (form == LABELS_INDEX) {
+        ll_real *g = dx->data + (size_t)i * (size_t)c;         /* (C) gradient of sample i */
+        if (!d->onehot) {
             int k = (int)t->data[i];
             double p_k = p[k];
             for (int j = 0; j < c; j++)
-                d[j] = (ll_real)(scale * (double)p[j]);
-            d[k] = (ll_real)(scale * (p_k - 1));
+                g[j] = (ll_real)(scale * (double)p[j]);
+            g[k] = (ll_real)(scale * (p_k - 1));
         } else {
             const ll_real *t_row = t->data + (size_t)i * (size_t)c; /* (C) targets of sample i */
             for (int j = 0; j < c; j++)
-                d[j] = (ll_real)(scale * ((double)p[j] - t_row[j]));
+                g[j] = (ll_real)(scale * ((double)p[j] - t_row[j]));
         }
     }
 }
@@ -298,11 +306,11 @@ static void swl_backward_fast(const ll_tensor *prob, const ll_tensor *t, labels_
 static ll_status forward(const ll_tensor *x, const ll_tensor *t, bool targets_checked,
                          ll_tensor *prob, ll_tensor *loss)
 {
-    labels_form form;
-    LL_TRY(check_forward(x, t, targets_checked, prob, loss, &form));
+    ll_softmax_with_loss_sizes d;
+    LL_TRY(check_forward(x, t, targets_checked, prob, loss, &d));
     if (x->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: the loss stays on the device */
-        return ll_softmax_with_loss_forward_gpu(x, t, prob, loss);
-    swl_forward_fast(x, t, form, prob, loss);
+        return ll_softmax_with_loss_forward_gpu(&d, x, t, prob, loss);
+    swl_forward_fast(&d, x, t, prob, loss);
     return LL_OK;
 }
 
@@ -316,11 +324,11 @@ ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, l
 static ll_status backward(const ll_tensor *prob, const ll_tensor *t, bool targets_checked,
                           const ll_tensor *dloss, ll_tensor *dx)
 {
-    labels_form form;
-    LL_TRY(check_backward(prob, t, targets_checked, dloss, dx, &form));
+    ll_softmax_with_loss_sizes d;
+    LL_TRY(check_backward(prob, t, targets_checked, dloss, dx, &d));
     if (prob->device == LL_GPU) /* lib/gpu/softmax_with_loss.cu: dloss is read on the device */
-        return ll_softmax_with_loss_backward_gpu(prob, t, dloss, dx);
-    swl_backward_fast(prob, t, form, dloss, dx);
+        return ll_softmax_with_loss_backward_gpu(&d, prob, t, dloss, dx);
+    swl_backward_fast(&d, prob, t, dloss, dx);
     return LL_OK;
 }
 
@@ -389,7 +397,24 @@ static ll_status swl_fill_input(const ll_config *cfg, const ll_shape *in, int i,
 typedef struct {
     ll_layer base;   /* first, so that an ll_layer * is a softmax_with_loss_layer * */
     ll_tensor *prob; /* cache of the last forward, (N, C) */
+    /* Targets checked on the host by the check_targets hook, for the next
+     * forward: a GPU loss then trusts its device copy instead of copying it
+     * back. Forward uses the promise up; the backward that follows trusts the
+     * same device targets (the same data) that forward trusted. */
+    bool host_checked;
+    const ll_real *trusted_t; /* the device targets forward trusted, or NULL */
 } softmax_with_loss_layer;
+
+/* The check_targets hook: checks t on the host (ll_softmax_with_loss_check_targets)
+ * and, when it passes, lets the next forward trust the device copy of it. */
+static ll_status swl_check_targets(ll_layer *l, const ll_tensor *t, ll_shape scores)
+{
+    softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
+    s->host_checked = false;
+    LL_TRY(ll_softmax_with_loss_check_targets(t, scores));
+    s->host_checked = true;
+    return LL_OK;
+}
 
 static ll_status swl_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
@@ -406,9 +431,13 @@ static ll_status swl_forward_op(ll_layer *l, const ll_tensor *const *x, ll_tenso
     softmax_with_loss_layer *s = (softmax_with_loss_layer *)l;
     /* The cache lives on x's device (the GPU twin writes it there). */
     LL_TRY(ll_tensor_ensure(s->prob, x[0]->shape, x[0]->device));
+    /* Only device targets are ever trusted: CPU ones are checked where they lie. */
+    const bool trusted = s->host_checked && x[1]->device == LL_GPU;
+    s->host_checked = false;
+    s->trusted_t = trusted ? x[1]->data : NULL;
     if (l->reference) /* the reference runs on the CPU and checks t itself */
         return ll_softmax_with_loss_forward_ref(x[0], x[1], s->prob, y);
-    return forward(x[0], x[1], l->targets_checked, s->prob, y);
+    return forward(x[0], x[1], trusted, s->prob, y);
 }
 
 /* The labels have no gradient (dx[1] is always NULL) and there are no
@@ -422,7 +451,8 @@ static ll_status swl_backward_op(ll_layer *l, const ll_tensor *const *x, const l
         return LL_OK;
     if (l->reference)
         return ll_softmax_with_loss_backward_ref(s->prob, x[1], dy, dx[0]);
-    return backward(s->prob, x[1], l->targets_checked, dy, dx[0]);
+    const bool trusted = s->trusted_t && x[1]->device == LL_GPU && x[1]->data == s->trusted_t;
+    return backward(s->prob, x[1], trusted, dy, dx[0]);
 }
 
 static ll_status swl_setup(ll_layer *l, const ll_config *cfg, const ll_shape *in, uint64_t seed)
@@ -455,5 +485,5 @@ const ll_layer_def ll_softmax_with_loss_def = {
     .setup = swl_setup,
     .input_shapes = swl_input_shapes,
     .fill_input = swl_fill_input,
-    .check_targets = ll_softmax_with_loss_check_targets,
+    .check_targets = swl_check_targets,
 };

@@ -27,7 +27,17 @@
 #ifndef LL_SOFTMAX_WITH_LOSS_H
 #define LL_SOFTMAX_WITH_LOSS_H
 
+#include <stdbool.h>
+
 #include "../layer.h"
+
+/* Every size a call works out from the shapes of x (or prob) and t, once, by
+ * the public function's checks, which then hand it to the CPU code or the
+ * CUDA twin: neither works them out again. */
+typedef struct {
+    int N, C;    /* x, prob, dx: (N, C) */
+    bool onehot; /* t is (N, C) target rows; false: (N) class indices */
+} ll_softmax_with_loss_sizes;
 
 /* prob (N, C) = softmax(x) and loss (1,) = mean cross-entropy against t. */
 ll_status ll_softmax_with_loss_forward(const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,
@@ -49,10 +59,10 @@ ll_status ll_softmax_with_loss_backward_ref(const ll_tensor *prob, const ll_tens
 
 /* Checks the values of the targets t (a CPU tensor, or a GPU one through a
  * host copy) for scores of shape `scores`, as forward and backward do:
- * LL_OK, or LL_EARG naming the first bad row. A network calls it on each
- * batch's labels while they are still on the host, before uploading them, and
- * then sets the layer's targets_checked (layer.h) so that the GPU loss does
- * not copy them back to check them again. */
+ * LL_OK, or LL_EARG naming the first bad row. The layer object's
+ * check_targets hook (layer.h) calls it: a network checks each batch's labels
+ * that way while they are still on the host, and the GPU loss then trusts the
+ * uploaded copy rather than copying it back to check it again. */
 ll_status ll_softmax_with_loss_check_targets(const ll_tensor *t, ll_shape scores);
 
 /* A SoftmaxWithLoss layer: inputs x and t, output the loss (1,). */
@@ -61,13 +71,14 @@ ll_status ll_softmax_with_loss_new(ll_layer **out);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_softmax_with_loss_def;
 
-/* The CUDA twin, lib/gpu/softmax_with_loss.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_softmax_with_loss_twins(X)                                                            \
-    X(ll_softmax_with_loss_forward_gpu, (const ll_tensor *x, const ll_tensor *t, ll_tensor *prob,\
-        ll_tensor *loss))                                                                        \
-    X(ll_softmax_with_loss_backward_gpu, (const ll_tensor *prob, const ll_tensor *t,             \
-        const ll_tensor *dloss, ll_tensor *dx))
+/* The CUDA twin, lib/gpu/softmax_with_loss.cu: the functions above call it
+ * for GPU tensors after their checks, with the sizes they worked out; never
+ * call it directly. */
+#define ll_softmax_with_loss_twins(X)                                                          \
+    X(ll_softmax_with_loss_forward_gpu, (const ll_softmax_with_loss_sizes *d,                  \
+        const ll_tensor *x, const ll_tensor *t, ll_tensor *prob, ll_tensor *loss))             \
+    X(ll_softmax_with_loss_backward_gpu, (const ll_softmax_with_loss_sizes *d,                 \
+        const ll_tensor *prob, const ll_tensor *t, const ll_tensor *dloss, ll_tensor *dx))
 ll_softmax_with_loss_twins(LL_TWIN_DECLARE)
 
 #endif
