@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "files.h"
 #include "gpu.h"
 #include "gradcheck.h"
@@ -683,6 +684,7 @@ static const ll_layer_def *find_layer(const char *name)
 
 int main(int argc, char **argv)
 {
+    ll_blas_choose_kernel(argv); /* may run gradcheck again, with a better kernel */
     ll_program_start(PROGRAM);
     cli_args a = {.seed = 1};
     int rc = parse_args(argc, argv, &a);

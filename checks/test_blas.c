@@ -159,6 +159,65 @@ static void corename_reported(void **state)
     assert_true(ll_blas_threads() >= 1);
 }
 
+static const ll_cpu_units NO_UNITS = {false, false}, AVX2 = {true, false}, AVX512 = {true, true};
+
+/* Hand-made cases of every branch of the decision. */
+static void kernel_decision(void **state)
+{
+    (void)state;
+    ll_blas_choice c;
+    ll_blas_decide("Prescott", AVX2, NULL, &c);
+    assert_string_equal(c.core, "Haswell");
+    assert_true(c.rerun);
+    assert_non_null(strstr(c.why, "generic Prescott kernel for this CPU, which has AVX2 and FMA"));
+    ll_blas_decide("Core2", AVX512, NULL, &c);
+    assert_string_equal(c.core, "SkylakeX");
+    assert_true(c.rerun);
+    assert_non_null(strstr(c.why, "which has AVX-512"));
+    /* The user's value is never overridden, even a generic one. */
+    ll_blas_decide("Prescott", AVX512, "Prescott", &c);
+    assert_string_equal(c.core, "Prescott");
+    assert_false(c.rerun);
+    assert_string_equal(c.why, "set by you: OPENBLAS_CORETYPE=Prescott");
+    /* A vector kernel stays, in any spelling; so does anything on a CPU without AVX2. */
+    const char *kept[] = {"Zen", "HASWELL", "skylakex", "SapphireRapids", "Cooperlake"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        ll_blas_decide(kept[i], AVX512, "", &c);
+        assert_string_equal(c.core, kept[i]);
+        assert_false(c.rerun);
+        assert_string_equal(c.why, "OpenBLAS's own choice for this CPU");
+    }
+    ll_blas_decide("Prescott", NO_UNITS, NULL, &c);
+    assert_string_equal(c.core, "Prescott");
+    assert_false(c.rerun);
+}
+
+/* The suite itself chose its kernel before main (testutil.c). Run by CTest a
+ * second time with LL_BLAS_ASSUME_PICK=Prescott, it must have run itself again
+ * under the kernel the CPU supports, and a third time with the user's
+ * OPENBLAS_CORETYPE=Prescott, which must stand. */
+static void kernel_chosen_for_this_run(void **state)
+{
+    (void)state;
+    const char *line = ll_blas_kernel_line();
+    print_message("%s\n", line);
+    const char *assume = getenv("LL_BLAS_ASSUME_PICK");
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    const ll_cpu_units cpu = ll_cpu_units_here();
+    if (assume && (cpu.avx2_fma || cpu.avx512)) {
+        const char *want = cpu.avx512 ? "SkylakeX" : "Haswell";
+        assert_string_equal(ll_blas_corename(), want);
+        assert_non_null(strstr(line, "chosen by layerlab"));
+        assert_string_equal(getenv("LL_BLAS_RERUN"), assume);
+    } else if (user) {
+        assert_non_null(strstr(line, "set by you: OPENBLAS_CORETYPE="));
+        assert_null(getenv("LL_BLAS_RERUN"));
+    } else {
+        assert_non_null(strstr(line, ll_blas_corename()));
+        assert_null(getenv("LL_BLAS_RERUN"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +225,8 @@ int main(void)
         cmocka_unit_test(alpha_beta_special_values),
         cmocka_unit_test(hand_computed_2x2),
         cmocka_unit_test(corename_reported),
+        cmocka_unit_test(kernel_decision),
+        cmocka_unit_test(kernel_chosen_for_this_run),
     };
     return cmocka_run_group_tests_name("blas", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "gpu.h"
 #include "plot.h"
 #include "progress.h"
@@ -159,6 +160,7 @@ static int parse_flags(ll_lesson *L, const char *about, int argc, char **argv)
 int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const char *about,
                    int argc, char **argv)
 {
+    ll_blas_choose_kernel(argv); /* may run the lesson again, with a better kernel */
     const ll_lesson preset = *L;
     memset(L, 0, sizeof *L);
     L->uses = preset.uses, L->lr = preset.lr, L->runtime = preset.runtime;
@@ -190,6 +192,7 @@ int ll_lesson_init(ll_lesson *L, const char *number, const char *title, const ch
     if (L->uses & LL_LESSON_SEED)
         printf(", seed %llu", (unsigned long long)L->seed);
     printf("; data and plots go to %s/)\n", L->out);
+    printf("%s\n", ll_blas_kernel_line());
     if (L->gpu)
         printf("(training on the GPU: %s)\n", ll_gpu_describe());
     return -1;

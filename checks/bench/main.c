@@ -675,7 +675,7 @@ static void say_header(const bench_args *a)
     say("layerlab bench — %s, %s build (ll_real %s), %s\n", when, LL_BENCH_BUILD_TYPE,
         LL_REAL_NAME, a->quick ? "QUICK RUN (one call per figure: not a measurement)"
                                : "each figure the median of samples after a warm-up");
-    say("OpenBLAS %s, %d threads; %ld CPUs online\n", ll_blas_corename(), ll_blas_threads(),
+    say("%s; %d threads; %ld CPUs online\n", ll_blas_kernel_line(), ll_blas_threads(),
         sysconf(_SC_NPROCESSORS_ONLN));
     if (ll_gpu_available())
         say("GPU: %s — the training table adds rows for the nets on the GPU\n",
@@ -728,6 +728,7 @@ static int pick_cases(const bench_args *a, bench_layer_result *res)
 
 int main(int argc, char **argv)
 {
+    ll_blas_choose_kernel(argv); /* may run the bench again, with a better kernel */
     ll_program_start("bench");
     bench_args a;
     int rc = parse_args(argc, argv, &a);
