@@ -1,7 +1,10 @@
-/* batchnorm.cu — the CUDA twin of lib/layers/batchnorm.c (same formulas, same argument order).
+/* batchnorm.cu — the CUDA twin of lib/layers/batchnorm.c (same formulas; it
+ * takes the sizes the public functions worked out, ll_batchnorm_sizes, then
+ * their arguments in their order).
  *
  *   x (N, F) or (N, F, H, W), read as (N, F, inner) with inner = 1 or H * W;
  *   feature f owns the M = N * inner values x[(n * F + f) * inner + k]
+ *   (F = d->features, inner = d->inner, M = d->m)
  *   forward, train: mu = sum x / M, var = sum x * (x - mu) / M  (both in double; the
  *                   CPU's second sum is written x * (x - mu), so is this one)
  *                   inv_std = 1 / sqrt(var + eps)
@@ -168,85 +171,69 @@ __global__ void bn_backward_eval_kernel(const ll_real *x, const ll_real *gamma,
     }
 }
 
-/* F features and `inner` values per sample and feature of x (N, F) or (N, F, H, W). */
-static void bn_layout(const ll_tensor *x, int *F, size_t *inner)
-{
-    *F = x->shape.dim[1];
-    *inner = x->shape.ndim == 4 ? (size_t)x->shape.dim[2] * (size_t)x->shape.dim[3] : 1;
-}
-
 /* Normalizes each feature of x with its batch statistics into xhat and y, and
- * updates the running statistics and inv_std, all on the device. */
-extern "C" ll_status ll_batchnorm_forward_train_gpu(const ll_tensor *x, const ll_tensor *gamma,
+ * updates the running statistics and inv_std, all on the device; d: the sizes
+ * ll_batchnorm_forward_train worked out. */
+extern "C" ll_status ll_batchnorm_forward_train_gpu(const ll_batchnorm_sizes *d,
+                                                    const ll_tensor *x, const ll_tensor *gamma,
                                                     const ll_tensor *beta, double momentum,
                                                     double eps, ll_tensor *running_mean,
                                                     ll_tensor *running_var, ll_tensor *xhat,
                                                     ll_tensor *inv_std, ll_tensor *y)
 {
     LL_GPU_ENTER("batchnorm");
-    int F;
-    size_t inner;
-    bn_layout(x, &F, &inner);
-    const size_t M = x->size / (size_t)F; /* N * inner values per feature */
-    bn_forward_train_kernel<<<ll_rows_grid((size_t)F), LL_BLOCK>>>(
+    bn_forward_train_kernel<<<ll_rows_grid((size_t)d->features), LL_BLOCK>>>(
         x->data, gamma->data, beta->data, momentum, eps, running_mean->data, running_var->data,
-        xhat->data, inv_std->data, y->data, F, inner, M);
+        xhat->data, inv_std->data, y->data, d->features, d->inner, d->m);
     LL_CHECK_LAUNCH(bn_forward_train_kernel);
     return LL_OK;
 }
 
 /* Normalizes x with the running statistics into y (no sums: one thread per element). */
-extern "C" ll_status ll_batchnorm_forward_eval_gpu(const ll_tensor *x, const ll_tensor *gamma,
+extern "C" ll_status ll_batchnorm_forward_eval_gpu(const ll_batchnorm_sizes *d,
+                                                   const ll_tensor *x, const ll_tensor *gamma,
                                                    const ll_tensor *beta,
                                                    const ll_tensor *running_mean,
                                                    const ll_tensor *running_var, double eps,
                                                    ll_tensor *y)
 {
     LL_GPU_ENTER("batchnorm");
-    int F;
-    size_t inner;
-    bn_layout(x, &F, &inner);
-    LL_LAUNCH(bn_forward_eval_kernel, x->size, x->data, gamma->data, beta->data,
-              running_mean->data, running_var->data, eps, y->data, x->size, F, inner);
+    const size_t total = d->N * (size_t)d->features * d->inner; /* the elements of x */
+    LL_LAUNCH(bn_forward_eval_kernel, total, x->data, gamma->data, beta->data, running_mean->data,
+              running_var->data, eps, y->data, total, d->features, d->inner);
     return LL_OK;
 }
 
 /* dgamma, dbeta and (unless dx is NULL) dx of a training forward, from its caches
  * xhat and inv_std. */
-extern "C" ll_status ll_batchnorm_backward_train_gpu(const ll_tensor *xhat,
+extern "C" ll_status ll_batchnorm_backward_train_gpu(const ll_batchnorm_sizes *d,
+                                                     const ll_tensor *xhat,
                                                      const ll_tensor *inv_std,
                                                      const ll_tensor *gamma, const ll_tensor *dy,
                                                      ll_tensor *dx, ll_tensor *dgamma,
                                                      ll_tensor *dbeta)
 {
     LL_GPU_ENTER("batchnorm");
-    int F;
-    size_t inner;
-    bn_layout(xhat, &F, &inner);
-    const size_t M = xhat->size / (size_t)F;
-    bn_backward_train_kernel<<<ll_rows_grid((size_t)F), LL_BLOCK>>>(
+    bn_backward_train_kernel<<<ll_rows_grid((size_t)d->features), LL_BLOCK>>>(
         xhat->data, inv_std->data, gamma->data, dy->data, dx ? dx->data : NULL, dgamma->data,
-        dbeta->data, F, inner, M);
+        dbeta->data, d->features, d->inner, d->m);
     LL_CHECK_LAUNCH(bn_backward_train_kernel);
     return LL_OK;
 }
 
 /* dgamma, dbeta and (unless dx is NULL) dx of an eval forward, the running
  * statistics held constant. */
-extern "C" ll_status ll_batchnorm_backward_eval_gpu(const ll_tensor *x, const ll_tensor *gamma,
+extern "C" ll_status ll_batchnorm_backward_eval_gpu(const ll_batchnorm_sizes *d,
+                                                    const ll_tensor *x, const ll_tensor *gamma,
                                                     const ll_tensor *running_mean,
                                                     const ll_tensor *running_var, double eps,
                                                     const ll_tensor *dy, ll_tensor *dx,
                                                     ll_tensor *dgamma, ll_tensor *dbeta)
 {
     LL_GPU_ENTER("batchnorm");
-    int F;
-    size_t inner;
-    bn_layout(x, &F, &inner);
-    const size_t M = x->size / (size_t)F;
-    bn_backward_eval_kernel<<<ll_rows_grid((size_t)F), LL_BLOCK>>>(
+    bn_backward_eval_kernel<<<ll_rows_grid((size_t)d->features), LL_BLOCK>>>(
         x->data, gamma->data, running_mean->data, running_var->data, eps, dy->data,
-        dx ? dx->data : NULL, dgamma->data, dbeta->data, F, inner, M);
+        dx ? dx->data : NULL, dgamma->data, dbeta->data, d->features, d->inner, d->m);
     LL_CHECK_LAUNCH(bn_backward_eval_kernel);
     return LL_OK;
 }

@@ -1,8 +1,11 @@
-/* groupnorm.cu — the CUDA twin of lib/layers/groupnorm.c (same formulas, same argument order).
+/* groupnorm.cu — the CUDA twin of lib/layers/groupnorm.c (same formulas; it
+ * takes the sizes the public functions worked out, ll_groupnorm_sizes, the
+ * groups among them, then their other arguments in their order).
  *
  *   x (N, C, ...) read as (N, C, inner), inner = the product of the dimensions after C;
  *   the C channels split into G groups of cpg = C / G, and group r = n * G + g is
  *   the M = cpg * inner consecutive values from x[r * M]; gamma, beta: (C); inv_std: (N, G)
+ *   (N = d->N, C = d->C, G = d->G, cpg = d->cpg, inner = d->inner, M = d->m)
  *   forward:  mu = sum x / M, var = sum (x - mu)^2 / M     (per group, in double)
  *             inv_std = 1 / sqrt(var + eps)
  *             xhat = (x - mu) * inv_std, y = gamma[c] * xhat + beta[c]  (double, rounded once)
@@ -111,54 +114,40 @@ __global__ void gn_param_grads_kernel(const ll_real *xhat, const ll_real *dy, ll
     }
 }
 
-/* C channels, cpg = C / groups channels per group, and `inner` values per
- * sample and channel of x (N, C, ...). */
-static void gn_layout(const ll_tensor *x, int groups, int *C, int *cpg, size_t *inner)
-{
-    *C = x->shape.dim[1];
-    *cpg = *C / groups;
-    *inner = 1;
-    for (int d = 2; d < x->shape.ndim; d++)
-        *inner *= (size_t)x->shape.dim[d];
-}
-
 /* Normalizes each (sample, group of C/G channels) of x into xhat and y, and
- * writes each group's inv_std (N, G), on the device. */
-extern "C" ll_status ll_groupnorm_forward_gpu(const ll_tensor *x, const ll_tensor *gamma,
-                                              const ll_tensor *beta, int groups, double eps,
-                                              ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+ * writes each group's inv_std (N, G), on the device; d: the sizes
+ * ll_groupnorm_forward worked out. */
+extern "C" ll_status ll_groupnorm_forward_gpu(const ll_groupnorm_sizes *d, const ll_tensor *x,
+                                              const ll_tensor *gamma, const ll_tensor *beta,
+                                              double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                                              ll_tensor *y)
 {
     LL_GPU_ENTER("groupnorm");
-    int C, cpg;
-    size_t inner;
-    gn_layout(x, groups, &C, &cpg, &inner);
-    const size_t total = (size_t)x->shape.dim[0] * (size_t)groups; /* N * G groups */
+    const size_t total = d->N * (size_t)d->G; /* N * G groups */
     gn_forward_kernel<<<ll_rows_grid(total), LL_BLOCK>>>(x->data, gamma->data, beta->data, eps,
                                                          xhat->data, inv_std->data, y->data,
-                                                         total, groups, cpg, inner);
+                                                         total, d->G, d->cpg, d->inner);
     LL_CHECK_LAUNCH(gn_forward_kernel);
     return LL_OK;
 }
 
 /* dx (unless NULL), then dgamma and dbeta, from the forward's caches xhat and inv_std and dy. */
-extern "C" ll_status ll_groupnorm_backward_gpu(const ll_tensor *xhat, const ll_tensor *inv_std,
-                                               const ll_tensor *gamma, int groups,
+extern "C" ll_status ll_groupnorm_backward_gpu(const ll_groupnorm_sizes *d, const ll_tensor *xhat,
+                                               const ll_tensor *inv_std, const ll_tensor *gamma,
                                                const ll_tensor *dy, ll_tensor *dx,
                                                ll_tensor *dgamma, ll_tensor *dbeta)
 {
     LL_GPU_ENTER("groupnorm");
-    int C, cpg;
-    size_t inner;
-    gn_layout(xhat, groups, &C, &cpg, &inner);
-    const size_t N = (size_t)xhat->shape.dim[0], total = N * (size_t)groups;
+    const size_t total = d->N * (size_t)d->G; /* N * G groups */
     if (dx) {
         gn_backward_dx_kernel<<<ll_rows_grid(total), LL_BLOCK>>>(
-            xhat->data, inv_std->data, gamma->data, dy->data, dx->data, total, groups, cpg, inner);
+            xhat->data, inv_std->data, gamma->data, dy->data, dx->data, total, d->G, d->cpg,
+            d->inner);
         LL_CHECK_LAUNCH(gn_backward_dx_kernel);
     }
     /* gamma[c], beta[c] touch channel c of every sample: sum over n and pixels. */
-    gn_param_grads_kernel<<<ll_rows_grid((size_t)C), LL_BLOCK>>>(xhat->data, dy->data, dgamma->data,
-                                                                  dbeta->data, C, inner, N * inner);
+    gn_param_grads_kernel<<<ll_rows_grid((size_t)d->C), LL_BLOCK>>>(
+        xhat->data, dy->data, dgamma->data, dbeta->data, d->C, d->inner, d->N * d->inner);
     LL_CHECK_LAUNCH(gn_param_grads_kernel);
     return LL_OK;
 }

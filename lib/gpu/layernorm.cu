@@ -1,6 +1,8 @@
-/* layernorm.cu — the CUDA twin of lib/layers/layernorm.c (same formulas, same argument order).
+/* layernorm.cu — the CUDA twin of lib/layers/layernorm.c (same formulas; it
+ * takes the sizes the public functions worked out, ll_layernorm_sizes, then
+ * their arguments in their order).
  *
- *   x (N, ...) read as N rows of M = size / N values; gamma, beta: (M); inv_std: (N)
+ *   x (N, ...) read as N = d->N rows of M = d->M values; gamma, beta: (M); inv_std: (N)
  *   forward:  mu = sum x / M, var = sum (x - mu)^2 / M        (per row, in double)
  *             inv_std = 1 / sqrt(var + eps)
  *             xhat = (x - mu) * inv_std, y = gamma * xhat + beta   (in double, rounded once)
@@ -97,13 +99,15 @@ __global__ void ln_param_grads_kernel(const ll_real *xhat, const ll_real *dy, ll
 }
 
 /* Normalizes each sample (row) of x over its M values into xhat and y, and
- * writes each row's inv_std, on the device. */
-extern "C" ll_status ll_layernorm_forward_gpu(const ll_tensor *x, const ll_tensor *gamma,
-                                              const ll_tensor *beta, double eps, ll_tensor *xhat,
-                                              ll_tensor *inv_std, ll_tensor *y)
+ * writes each row's inv_std, on the device; d: the sizes ll_layernorm_forward
+ * worked out. */
+extern "C" ll_status ll_layernorm_forward_gpu(const ll_layernorm_sizes *d, const ll_tensor *x,
+                                              const ll_tensor *gamma, const ll_tensor *beta,
+                                              double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                                              ll_tensor *y)
 {
     LL_GPU_ENTER("layernorm");
-    const size_t N = (size_t)x->shape.dim[0], M = x->size / N;
+    const size_t N = d->N, M = d->M;
     ln_forward_kernel<<<ll_rows_grid(N), LL_BLOCK>>>(x->data, gamma->data, beta->data, eps,
                                                      xhat->data, inv_std->data, y->data, N, M);
     LL_CHECK_LAUNCH(ln_forward_kernel);
@@ -111,12 +115,13 @@ extern "C" ll_status ll_layernorm_forward_gpu(const ll_tensor *x, const ll_tenso
 }
 
 /* dx (unless NULL), then dgamma and dbeta, from the forward's caches xhat and inv_std and dy. */
-extern "C" ll_status ll_layernorm_backward_gpu(const ll_tensor *xhat, const ll_tensor *inv_std,
-                                               const ll_tensor *gamma, const ll_tensor *dy,
-                                               ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
+extern "C" ll_status ll_layernorm_backward_gpu(const ll_layernorm_sizes *d, const ll_tensor *xhat,
+                                               const ll_tensor *inv_std, const ll_tensor *gamma,
+                                               const ll_tensor *dy, ll_tensor *dx,
+                                               ll_tensor *dgamma, ll_tensor *dbeta)
 {
     LL_GPU_ENTER("layernorm");
-    const size_t N = (size_t)xhat->shape.dim[0], M = xhat->size / N;
+    const size_t N = d->N, M = d->M;
     if (dx) {
         ln_backward_dx_kernel<<<ll_rows_grid(N), LL_BLOCK>>>(xhat->data, inv_std->data,
                                                              gamma->data, dy->data, dx->data, N, M);

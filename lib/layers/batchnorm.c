@@ -17,41 +17,35 @@ static const char *const DEGENERATE_MSG =
     "BatchNorm over one value per feature (batch of one): every normalized value is 0, so dx "
     "and dgamma are 0 and a gradient check proves nothing; use N >= 2";
 
-/* How the elements of x group into features. Element k of sample n in
- * feature f is x[(n * features + f) * inner + k], for both (N, D) (inner = 1)
- * and (N, C, H, W) (inner = H * W). */
-typedef struct {
-    int features; /* D, or C */
-    size_t outer; /* N */
-    size_t inner; /* 1, or H * W */
-    size_t m;     /* values per feature: N, or N * H * W */
-} bn_layout;
+/* Every size of one call (batchnorm.h), worked out once by the checks below
+ * and handed to the reference, the fast path or the CUDA twin. */
+typedef ll_batchnorm_sizes bn_sizes;
 
-/* Fills lay for a shape of rank 2 or 4; false for any other rank. */
-static bool layout_from(ll_shape s, bn_layout *lay)
+/* Fills d for a shape of rank 2 or 4; false for any other rank. */
+static bool sizes_from(ll_shape s, bn_sizes *d)
 {
     if (s.ndim != 2 && s.ndim != 4)
         return false;
-    lay->features = s.dim[1];
-    lay->outer = (size_t)s.dim[0];
-    lay->inner = s.ndim == 4 ? (size_t)s.dim[2] * (size_t)s.dim[3] : 1;
-    lay->m = lay->outer * lay->inner;
+    d->features = s.dim[1];
+    d->N = (size_t)s.dim[0];
+    d->inner = s.ndim == 4 ? (size_t)s.dim[2] * (size_t)s.dim[3] : 1;
+    d->m = d->N * d->inner;
     return true;
 }
 
-/* Like layout_from, with the caller's message when the rank is wrong. */
-static ll_status expect_layout(const char *tensor, ll_shape s, bn_layout *lay)
+/* Like sizes_from, with the caller's message when the rank is wrong. */
+static ll_status expect_sizes(const char *tensor, ll_shape s, bn_sizes *d)
 {
-    if (!layout_from(s, lay))
+    if (!sizes_from(s, d))
         return ll_fail(LL_ESHAPE, "%s: %s has rank %d, expected (N, D) or (N, C, H, W)", NAME,
                        tensor, s.ndim);
     return LL_OK;
 }
 
 /* The offset of the first of the `inner` values of sample n in feature f. */
-static size_t feature_offset(const bn_layout *lay, size_t n, int f)
+static size_t feature_offset(const bn_sizes *d, size_t n, int f)
 {
-    return (n * (size_t)lay->features + (size_t)f) * lay->inner;
+    return (n * (size_t)d->features + (size_t)f) * d->inner;
 }
 
 /* Fails unless t is a vector of one value per feature on the device of ref
@@ -106,77 +100,77 @@ static ll_status expect_variances(const ll_tensor *running_var)
 
 /* --- the checks: one per pass, shared by the public function and its reference --- */
 
-/* The arguments of a training forward; fills lay from x. */
+/* The arguments of a training forward; works out d from x. */
 static ll_status check_forward_train(const ll_tensor *x, const ll_tensor *gamma,
                                      const ll_tensor *beta, double momentum, double eps,
                                      const ll_tensor *running_mean, const ll_tensor *running_var,
                                      const ll_tensor *xhat, const ll_tensor *inv_std,
-                                     const ll_tensor *y, bn_layout *lay)
+                                     const ll_tensor *y, bn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
-    LL_TRY(expect_per_feature("beta", beta, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_sizes("x", x->shape, d));
+    LL_TRY(expect_per_feature("gamma", gamma, d->features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, d->features, "x", x));
     LL_TRY(expect_like("xhat", xhat, "x", x));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay->features, "x", x));
+    LL_TRY(expect_per_feature("inv_std", inv_std, d->features, "x", x));
     LL_TRY(expect_like("y", y, "x", x));
     LL_TRY(expect_momentum(momentum));
     return expect_eps(eps);
 }
 
-/* The arguments of an eval forward; fills lay from x. */
+/* The arguments of an eval forward; works out d from x. */
 static ll_status check_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                     const ll_tensor *beta, const ll_tensor *running_mean,
                                     const ll_tensor *running_var, double eps, const ll_tensor *y,
-                                    bn_layout *lay)
+                                    bn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
-    LL_TRY(expect_per_feature("beta", beta, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_sizes("x", x->shape, d));
+    LL_TRY(expect_per_feature("gamma", gamma, d->features, "x", x));
+    LL_TRY(expect_per_feature("beta", beta, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, d->features, "x", x));
     LL_TRY(expect_like("y", y, "x", x));
     LL_TRY(expect_eps(eps));
     return expect_variances(running_var);
 }
 
-/* The arguments of a training backward; fills lay from xhat. */
+/* The arguments of a training backward; works out d from xhat. */
 static ll_status check_backward_train(const ll_tensor *xhat, const ll_tensor *inv_std,
                                       const ll_tensor *gamma, const ll_tensor *dy,
                                       const ll_tensor *dx, const ll_tensor *dgamma,
-                                      const ll_tensor *dbeta, bn_layout *lay)
+                                      const ll_tensor *dbeta, bn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(expect_layout("xhat", xhat->shape, lay));
-    LL_TRY(expect_per_feature("inv_std", inv_std, lay->features, "xhat", xhat));
-    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "xhat", xhat));
+    LL_TRY(expect_sizes("xhat", xhat->shape, d));
+    LL_TRY(expect_per_feature("inv_std", inv_std, d->features, "xhat", xhat));
+    LL_TRY(expect_per_feature("gamma", gamma, d->features, "xhat", xhat));
     LL_TRY(expect_like("dy", dy, "xhat", xhat));
     if (dx)
         LL_TRY(expect_like("dx", dx, "xhat", xhat));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay->features, "xhat", xhat));
-    return expect_per_feature("dbeta", dbeta, lay->features, "xhat", xhat);
+    LL_TRY(expect_per_feature("dgamma", dgamma, d->features, "xhat", xhat));
+    return expect_per_feature("dbeta", dbeta, d->features, "xhat", xhat);
 }
 
-/* The arguments of an eval backward; fills lay from x. */
+/* The arguments of an eval backward; works out d from x. */
 static ll_status check_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                      const ll_tensor *running_mean, const ll_tensor *running_var,
                                      double eps, const ll_tensor *dy, const ll_tensor *dx,
                                      const ll_tensor *dgamma, const ll_tensor *dbeta,
-                                     bn_layout *lay)
+                                     bn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_layout("x", x->shape, lay));
-    LL_TRY(expect_per_feature("gamma", gamma, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_mean", running_mean, lay->features, "x", x));
-    LL_TRY(expect_per_feature("running_var", running_var, lay->features, "x", x));
+    LL_TRY(expect_sizes("x", x->shape, d));
+    LL_TRY(expect_per_feature("gamma", gamma, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_mean", running_mean, d->features, "x", x));
+    LL_TRY(expect_per_feature("running_var", running_var, d->features, "x", x));
     LL_TRY(expect_like("dy", dy, "x", x));
     if (dx)
         LL_TRY(expect_like("dx", dx, "x", x));
-    LL_TRY(expect_per_feature("dgamma", dgamma, lay->features, "x", x));
-    LL_TRY(expect_per_feature("dbeta", dbeta, lay->features, "x", x));
+    LL_TRY(expect_per_feature("dgamma", dgamma, d->features, "x", x));
+    LL_TRY(expect_per_feature("dbeta", dbeta, d->features, "x", x));
     LL_TRY(expect_eps(eps));
     return expect_variances(running_var);
 }
@@ -190,9 +184,9 @@ static ll_status check_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
 
 /* Where x[n, f, k] lives, for x seen as (N, D, inner): D = features, and
  * inner = H * W of a (N, C, H, W) input (1 for (N, D)). */
-static size_t at(const bn_layout *lay, size_t n, int f, size_t k)
+static size_t at(const bn_sizes *d, size_t n, int f, size_t k)
 {
-    return feature_offset(lay, n, f) + k;
+    return feature_offset(d, n, f) + k;
 }
 
 ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
@@ -200,34 +194,34 @@ ll_status ll_batchnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
                                    ll_tensor *running_mean, ll_tensor *running_var,
                                    ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
 {
-    bn_layout lay = {0};
+    bn_sizes d = {0};
     LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
-                               inv_std, y, &lay));
+                               inv_std, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    const size_t N = lay.outer, inner = lay.inner;
-    const double M = (double)lay.m;
-    for (int f = 0; f < lay.features; f++) {
+    const size_t N = d.N, inner = d.inner;
+    const double M = (double)d.m;
+    for (int f = 0; f < d.features; f++) {
         double mu = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++)
-                mu += x->data[at(&lay, n, f, k)];
+                mu += x->data[at(&d, n, f, k)];
         mu /= M;
         double var = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                double xmu = x->data[at(&lay, n, f, k)] - mu;
+                double xmu = x->data[at(&d, n, f, k)] - mu;
                 var += xmu * xmu;
             }
         var /= M;
         inv_std->data[f] = (ll_real)(1 / sqrt(var + eps));
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[f]);
             }
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 y->data[i] = (ll_real)((double)gamma->data[f] * xhat->data[i] + beta->data[f]);
             }
         running_mean->data[f] = (ll_real)(momentum * running_mean->data[f] + (1 - momentum) * mu);
@@ -240,15 +234,15 @@ ll_status ll_batchnorm_forward_eval_ref(const ll_tensor *x, const ll_tensor *gam
                                         const ll_tensor *beta, const ll_tensor *running_mean,
                                         const ll_tensor *running_var, double eps, ll_tensor *y)
 {
-    bn_layout lay = {0};
-    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
+    bn_sizes d = {0};
+    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    const size_t N = lay.outer, inner = lay.inner;
-    for (int f = 0; f < lay.features; f++) {
+    const size_t N = d.N, inner = d.inner;
+    for (int f = 0; f < d.features; f++) {
         const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 y->data[i] = (ll_real)((double)gamma->data[f] *
                                            ((double)x->data[i] - running_mean->data[f]) * inv_std +
                                        beta->data[f]);
@@ -261,21 +255,21 @@ ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
                                     const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                     ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    bn_layout lay = {0};
-    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
+    bn_sizes d = {0};
+    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &d));
     LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
-    const size_t N = lay.outer, inner = lay.inner;
-    const double M = (double)lay.m;
-    for (int f = 0; f < lay.features; f++) {
+    const size_t N = d.N, inner = d.inner;
+    const double M = (double)d.m;
+    for (int f = 0; f < d.features; f++) {
         double sum_dy = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++)
-                sum_dy += dy->data[at(&lay, n, f, k)];
+                sum_dy += dy->data[at(&d, n, f, k)];
         dbeta->data[f] = (ll_real)sum_dy;
         double sum_dy_xhat = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
             }
         dgamma->data[f] = (ll_real)sum_dy_xhat;
@@ -283,7 +277,7 @@ ll_status ll_batchnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
             continue;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std->data[f] / M *
                                         (M * dy->data[i] - sum_dy - xhat->data[i] * sum_dy_xhat));
             }
@@ -297,22 +291,22 @@ ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *ga
                                          const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
                                          ll_tensor *dbeta)
 {
-    bn_layout lay = {0};
+    bn_sizes d = {0};
     LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
-                               &lay));
+                               &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    const size_t N = lay.outer, inner = lay.inner;
-    for (int f = 0; f < lay.features; f++) {
+    const size_t N = d.N, inner = d.inner;
+    for (int f = 0; f < d.features; f++) {
         const double inv_std = 1 / sqrt((double)running_var->data[f] + eps);
         double sum_dy = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++)
-                sum_dy += dy->data[at(&lay, n, f, k)];
+                sum_dy += dy->data[at(&d, n, f, k)];
         dbeta->data[f] = (ll_real)sum_dy;
         double sum_dy_xhat = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 double xhat = ((double)x->data[i] - running_mean->data[f]) * inv_std;
                 sum_dy_xhat += dy->data[i] * xhat;
             }
@@ -321,7 +315,7 @@ ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *ga
             continue;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, f, k);
+                size_t i = at(&d, n, f, k);
                 dx->data[i] = (ll_real)((double)gamma->data[f] * inv_std * dy->data[i]);
             }
     }
@@ -341,9 +335,9 @@ ll_status ll_batchnorm_backward_eval_ref(const ll_tensor *x, const ll_tensor *ga
 #define FB 64
 
 /* How many features the block starting at feature f0 holds: FB, or fewer in the last. */
-static int block_width(const bn_layout *lay, int f0)
+static int block_width(const bn_sizes *d, int f0)
 {
-    return lay->features - f0 < FB ? lay->features - f0 : FB;
+    return d->features - f0 < FB ? d->features - f0 : FB;
 }
 
 /* sum of a * (b - mu) over a run, in double with eight partial sums as
@@ -365,52 +359,52 @@ static double run_dot(const ll_real *a, const ll_real *b, size_t n, double mu)
 }
 
 /* out[f] = sum of v over feature f0 + f, for f < fb. */
-static void feature_sums(const bn_layout *lay, const ll_real *v, int f0, int fb, double *out)
+static void feature_sums(const bn_sizes *d, const ll_real *v, int f0, int fb, double *out)
 {
     for (int f = 0; f < fb; f++)
         out[f] = 0;
-    for (size_t n = 0; n < lay->outer; n++) {
-        const ll_real *vb = v + feature_offset(lay, n, f0); /* (fb, inner) */
-        if (lay->inner == 1)
+    for (size_t n = 0; n < d->N; n++) {
+        const ll_real *vb = v + feature_offset(d, n, f0); /* (fb, inner) */
+        if (d->inner == 1)
             for (int f = 0; f < fb; f++)
                 out[f] += vb[f];
         else
             for (int f = 0; f < fb; f++)
-                out[f] += ll_sum(vb + f * lay->inner, lay->inner);
+                out[f] += ll_sum(vb + f * d->inner, d->inner);
     }
 }
 
 /* out[f] = sum of a * (b - mu[f]) over feature f0 + f; mu NULL means 0. */
-static void feature_dots(const bn_layout *lay, const ll_real *a, const ll_real *b, int f0, int fb,
+static void feature_dots(const bn_sizes *d, const ll_real *a, const ll_real *b, int f0, int fb,
                          const double *mu, double *out)
 {
     for (int f = 0; f < fb; f++)
         out[f] = 0;
-    for (size_t n = 0; n < lay->outer; n++) {
-        size_t off = feature_offset(lay, n, f0);
+    for (size_t n = 0; n < d->N; n++) {
+        size_t off = feature_offset(d, n, f0);
         const ll_real *ab = a + off, *bb = b + off; /* (fb, inner) each */
-        if (lay->inner == 1)
+        if (d->inner == 1)
             for (int f = 0; f < fb; f++)
                 out[f] += (double)ab[f] * ((double)bb[f] - (mu ? mu[f] : 0));
         else
             for (int f = 0; f < fb; f++)
-                out[f] += run_dot(ab + f * lay->inner, bb + f * lay->inner, lay->inner,
+                out[f] += run_dot(ab + f * d->inner, bb + f * d->inner, d->inner,
                                   mu ? mu[f] : 0);
     }
 }
 
 /* xhat = (x - mu) * istd and y = g * xhat + b over the features f0 .. f0 + fb - 1,
  * with the block's per-feature numbers mu, istd, g, b already rounded to ll_real. */
-static void normalize_block(const bn_layout *lay, int f0, int fb, const ll_real *x,
+static void normalize_block(const bn_sizes *d, int f0, int fb, const ll_real *x,
                             const ll_real *mu, const ll_real *istd, const ll_real *g,
                             const ll_real *b, ll_real *xhat, ll_real *y)
 {
-    for (size_t n = 0; n < lay->outer; n++) {
-        size_t off = feature_offset(lay, n, f0);
+    for (size_t n = 0; n < d->N; n++) {
+        size_t off = feature_offset(d, n, f0);
         const ll_real *xb = x + off; /* (fb, inner) */
         ll_real *hb = xhat + off;    /* (fb, inner) */
         ll_real *yb = y + off;       /* (fb, inner) */
-        if (lay->inner == 1) {
+        if (d->inner == 1) {
             for (int f = 0; f < fb; f++) {
                 ll_real h = (xb[f] - mu[f]) * istd[f];
                 hb[f] = h;
@@ -420,9 +414,9 @@ static void normalize_block(const bn_layout *lay, int f0, int fb, const ll_real 
         }
         for (int f = 0; f < fb; f++) {
             const ll_real mf = mu[f], sf = istd[f], gf = g[f], bf = b[f];
-            const ll_real *xf = xb + f * lay->inner; /* (inner) */
-            ll_real *hf = hb + f * lay->inner, *yf = yb + f * lay->inner;
-            for (size_t k = 0; k < lay->inner; k++) {
+            const ll_real *xf = xb + f * d->inner; /* (inner) */
+            ll_real *hf = hb + f * d->inner, *yf = yb + f * d->inner;
+            for (size_t k = 0; k < d->inner; k++) {
                 ll_real h = (xf[k] - mf) * sf;
                 hf[k] = h;
                 yf[k] = gf * h + bf;
@@ -431,21 +425,21 @@ static void normalize_block(const bn_layout *lay, int f0, int fb, const ll_real 
     }
 }
 
-static void forward_train_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+static void forward_train_fast(const bn_sizes *d, const ll_tensor *x, const ll_tensor *gamma,
                                const ll_tensor *beta, double momentum, double eps,
                                ll_tensor *running_mean, ll_tensor *running_var, ll_tensor *xhat,
                                ll_tensor *inv_std, ll_tensor *y)
 {
-    const double m = (double)lay->m;
-    for (int f0 = 0; f0 < lay->features; f0 += FB) {
-        const int fb = block_width(lay, f0);
+    const double m = (double)d->m;
+    for (int f0 = 0; f0 < d->features; f0 += FB) {
+        const int fb = block_width(d, f0);
         /* Two passes (mean, then squared deviations) in double: the one-pass
          * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
         double mu[FB], var[FB];
-        feature_sums(lay, x->data, f0, fb, mu);
+        feature_sums(d, x->data, f0, fb, mu);
         for (int f = 0; f < fb; f++)
             mu[f] /= m;
-        feature_dots(lay, x->data, x->data, f0, fb, mu, var);
+        feature_dots(d, x->data, x->data, f0, fb, mu, var);
         ll_real mu_r[FB], istd_r[FB], g_r[FB], b_r[FB];
         for (int f = 0; f < fb; f++) {
             var[f] /= m; /* biased: divide by M, as the paper does for training */
@@ -457,40 +451,40 @@ static void forward_train_fast(const bn_layout *lay, const ll_tensor *x, const l
             running_mean->data[F] = (ll_real)(momentum * running_mean->data[F] + (1 - momentum) * mu[f]);
             running_var->data[F] = (ll_real)(momentum * running_var->data[F] + (1 - momentum) * var[f]);
         }
-        normalize_block(lay, f0, fb, x->data, mu_r, istd_r, g_r, b_r, xhat->data, y->data);
+        normalize_block(d, f0, fb, x->data, mu_r, istd_r, g_r, b_r, xhat->data, y->data);
     }
 }
 
 /* y = (x - mu) * slope + b over the features f0 .. f0 + fb - 1 (eval mode, the
  * per-feature numbers rounded to ll_real). */
-static void affine_block(const bn_layout *lay, int f0, int fb, const ll_real *x, const ll_real *mu,
+static void affine_block(const bn_sizes *d, int f0, int fb, const ll_real *x, const ll_real *mu,
                          const ll_real *slope, const ll_real *b, ll_real *y)
 {
-    for (size_t n = 0; n < lay->outer; n++) {
-        size_t off = feature_offset(lay, n, f0);
+    for (size_t n = 0; n < d->N; n++) {
+        size_t off = feature_offset(d, n, f0);
         const ll_real *xb = x + off; /* (fb, inner) */
         ll_real *yb = y + off;       /* (fb, inner) */
-        if (lay->inner == 1) {
+        if (d->inner == 1) {
             for (int f = 0; f < fb; f++)
                 yb[f] = (xb[f] - mu[f]) * slope[f] + b[f];
             continue;
         }
         for (int f = 0; f < fb; f++) {
             const ll_real mf = mu[f], sf = slope[f], bf = b[f];
-            const ll_real *xf = xb + f * lay->inner; /* (inner) */
-            ll_real *yf = yb + f * lay->inner;
-            for (size_t k = 0; k < lay->inner; k++)
+            const ll_real *xf = xb + f * d->inner; /* (inner) */
+            ll_real *yf = yb + f * d->inner;
+            for (size_t k = 0; k < d->inner; k++)
                 yf[k] = (xf[k] - mf) * sf + bf;
         }
     }
 }
 
-static void forward_eval_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+static void forward_eval_fast(const bn_sizes *d, const ll_tensor *x, const ll_tensor *gamma,
                               const ll_tensor *beta, const ll_tensor *running_mean,
                               const ll_tensor *running_var, double eps, ll_tensor *y)
 {
-    for (int f0 = 0; f0 < lay->features; f0 += FB) {
-        const int fb = block_width(lay, f0);
+    for (int f0 = 0; f0 < d->features; f0 += FB) {
+        const int fb = block_width(d, f0);
         /* y = (x - mu) * slope + beta, slope = gamma / sqrt(running_var + eps),
          * worked out in double once per feature. */
         ll_real mu_r[FB], slope_r[FB], b_r[FB];
@@ -500,47 +494,47 @@ static void forward_eval_fast(const bn_layout *lay, const ll_tensor *x, const ll
             slope_r[f] = (ll_real)(gamma->data[F] / sqrt((double)running_var->data[F] + eps));
             b_r[f] = beta->data[F];
         }
-        affine_block(lay, f0, fb, x->data, mu_r, slope_r, b_r, y->data);
+        affine_block(d, f0, fb, x->data, mu_r, slope_r, b_r, y->data);
     }
 }
 
 /* dx = a * dy - b - c * xhat over the features f0 .. f0 + fb - 1 (the per-feature
  * numbers rounded to ll_real). */
-static void input_gradient_block(const bn_layout *lay, int f0, int fb, const ll_real *xhat,
+static void input_gradient_block(const bn_sizes *d, int f0, int fb, const ll_real *xhat,
                                  const ll_real *dy, const ll_real *a, const ll_real *b,
                                  const ll_real *c, ll_real *dx)
 {
-    for (size_t n = 0; n < lay->outer; n++) {
-        size_t off = feature_offset(lay, n, f0);
+    for (size_t n = 0; n < d->N; n++) {
+        size_t off = feature_offset(d, n, f0);
         const ll_real *hb = xhat + off; /* (fb, inner) */
         const ll_real *db = dy + off;   /* (fb, inner) */
         ll_real *ob = dx + off;         /* (fb, inner) */
-        if (lay->inner == 1) {
+        if (d->inner == 1) {
             for (int f = 0; f < fb; f++)
                 ob[f] = a[f] * db[f] - b[f] - c[f] * hb[f];
             continue;
         }
         for (int f = 0; f < fb; f++) {
             const ll_real af = a[f], bf = b[f], cf = c[f];
-            const ll_real *hf = hb + f * lay->inner, *df = db + f * lay->inner; /* (inner) */
-            ll_real *of = ob + f * lay->inner;
-            for (size_t k = 0; k < lay->inner; k++)
+            const ll_real *hf = hb + f * d->inner, *df = db + f * d->inner; /* (inner) */
+            ll_real *of = ob + f * d->inner;
+            for (size_t k = 0; k < d->inner; k++)
                 of[k] = af * df[k] - bf - cf * hf[k];
         }
     }
 }
 
-static void backward_train_fast(const bn_layout *lay, const ll_tensor *xhat,
+static void backward_train_fast(const bn_sizes *d, const ll_tensor *xhat,
                                 const ll_tensor *inv_std, const ll_tensor *gamma,
                                 const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
                                 ll_tensor *dbeta)
 {
-    const double m = (double)lay->m;
-    for (int f0 = 0; f0 < lay->features; f0 += FB) {
-        const int fb = block_width(lay, f0);
+    const double m = (double)d->m;
+    for (int f0 = 0; f0 < d->features; f0 += FB) {
+        const int fb = block_width(d, f0);
         double sum_dy[FB], sum_dy_xhat[FB];
-        feature_sums(lay, dy->data, f0, fb, sum_dy);
-        feature_dots(lay, dy->data, xhat->data, f0, fb, NULL, sum_dy_xhat);
+        feature_sums(d, dy->data, f0, fb, sum_dy);
+        feature_dots(d, dy->data, xhat->data, f0, fb, NULL, sum_dy_xhat);
         for (int f = 0; f < fb; f++) {
             dbeta->data[f0 + f] = (ll_real)sum_dy[f];
             dgamma->data[f0 + f] = (ll_real)sum_dy_xhat[f];
@@ -558,40 +552,40 @@ static void backward_train_fast(const bn_layout *lay, const ll_tensor *xhat,
             b_r[f] = (ll_real)(scale * sum_dy[f]);
             c_r[f] = (ll_real)(scale * sum_dy_xhat[f]);
         }
-        input_gradient_block(lay, f0, fb, xhat->data, dy->data, a_r, b_r, c_r, dx->data);
+        input_gradient_block(d, f0, fb, xhat->data, dy->data, a_r, b_r, c_r, dx->data);
     }
 }
 
 /* dx = dy * slope over the features f0 .. f0 + fb - 1 (eval mode, slope rounded to ll_real). */
-static void scale_block(const bn_layout *lay, int f0, int fb, const ll_real *dy,
+static void scale_block(const bn_sizes *d, int f0, int fb, const ll_real *dy,
                         const ll_real *slope, ll_real *dx)
 {
-    for (size_t n = 0; n < lay->outer; n++) {
-        size_t off = feature_offset(lay, n, f0);
+    for (size_t n = 0; n < d->N; n++) {
+        size_t off = feature_offset(d, n, f0);
         const ll_real *db = dy + off; /* (fb, inner) */
         ll_real *ob = dx + off;       /* (fb, inner) */
-        if (lay->inner == 1) {
+        if (d->inner == 1) {
             for (int f = 0; f < fb; f++)
                 ob[f] = db[f] * slope[f];
             continue;
         }
         for (int f = 0; f < fb; f++) {
             const ll_real sf = slope[f];
-            const ll_real *df = db + f * lay->inner; /* (inner) */
-            ll_real *of = ob + f * lay->inner;
-            for (size_t k = 0; k < lay->inner; k++)
+            const ll_real *df = db + f * d->inner; /* (inner) */
+            ll_real *of = ob + f * d->inner;
+            for (size_t k = 0; k < d->inner; k++)
                 of[k] = df[k] * sf;
         }
     }
 }
 
-static void backward_eval_fast(const bn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
+static void backward_eval_fast(const bn_sizes *d, const ll_tensor *x, const ll_tensor *gamma,
                                const ll_tensor *running_mean, const ll_tensor *running_var,
                                double eps, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,
                                ll_tensor *dbeta)
 {
-    for (int f0 = 0; f0 < lay->features; f0 += FB) {
-        const int fb = block_width(lay, f0);
+    for (int f0 = 0; f0 < d->features; f0 += FB) {
+        const int fb = block_width(d, f0);
         /* In eval mode mu and var are constants, so y is affine in x:
          * dgamma = sum dy * (x - mu) * istd, dbeta = sum dy, dx = dy * slope. */
         double mu[FB], istd[FB], sum_dy[FB], sum_dy_xc[FB];
@@ -602,14 +596,14 @@ static void backward_eval_fast(const bn_layout *lay, const ll_tensor *x, const l
             istd[f] = 1.0 / sqrt((double)running_var->data[F] + eps);
             slope_r[f] = (ll_real)(gamma->data[F] * istd[f]);
         }
-        feature_sums(lay, dy->data, f0, fb, sum_dy);
-        feature_dots(lay, dy->data, x->data, f0, fb, mu, sum_dy_xc);
+        feature_sums(d, dy->data, f0, fb, sum_dy);
+        feature_dots(d, dy->data, x->data, f0, fb, mu, sum_dy_xc);
         for (int f = 0; f < fb; f++) {
             dbeta->data[f0 + f] = (ll_real)sum_dy[f];
             dgamma->data[f0 + f] = (ll_real)(sum_dy_xc[f] * istd[f]);
         }
         if (dx)
-            scale_block(lay, f0, fb, dy->data, slope_r, dx->data);
+            scale_block(d, f0, fb, dy->data, slope_r, dx->data);
     }
 }
 
@@ -620,13 +614,13 @@ ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
                                      ll_tensor *running_mean, ll_tensor *running_var,
                                      ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
 {
-    bn_layout lay = {0};
+    bn_sizes d = {0};
     LL_TRY(check_forward_train(x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
-                               inv_std, y, &lay));
+                               inv_std, y, &d));
     if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu: the running statistics stay on the device */
-        return ll_batchnorm_forward_train_gpu(x, gamma, beta, momentum, eps, running_mean,
+        return ll_batchnorm_forward_train_gpu(&d, x, gamma, beta, momentum, eps, running_mean,
                                               running_var, xhat, inv_std, y);
-    forward_train_fast(&lay, x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
+    forward_train_fast(&d, x, gamma, beta, momentum, eps, running_mean, running_var, xhat,
                        inv_std, y);
     return LL_OK;
 }
@@ -635,11 +629,11 @@ ll_status ll_batchnorm_forward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                     const ll_tensor *beta, const ll_tensor *running_mean,
                                     const ll_tensor *running_var, double eps, ll_tensor *y)
 {
-    bn_layout lay = {0};
-    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &lay));
+    bn_sizes d = {0};
+    LL_TRY(check_forward_eval(x, gamma, beta, running_mean, running_var, eps, y, &d));
     if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_forward_eval_gpu(x, gamma, beta, running_mean, running_var, eps, y);
-    forward_eval_fast(&lay, x, gamma, beta, running_mean, running_var, eps, y);
+        return ll_batchnorm_forward_eval_gpu(&d, x, gamma, beta, running_mean, running_var, eps, y);
+    forward_eval_fast(&d, x, gamma, beta, running_mean, running_var, eps, y);
     return LL_OK;
 }
 
@@ -647,11 +641,11 @@ ll_status ll_batchnorm_backward_train(const ll_tensor *xhat, const ll_tensor *in
                                       const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                       ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    bn_layout lay = {0};
-    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &lay));
+    bn_sizes d = {0};
+    LL_TRY(check_backward_train(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &d));
     if (xhat->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_backward_train_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
-    backward_train_fast(&lay, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+        return ll_batchnorm_backward_train_gpu(&d, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    backward_train_fast(&d, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 
@@ -660,13 +654,13 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
                                      double eps, const ll_tensor *dy, ll_tensor *dx,
                                      ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    bn_layout lay = {0};
+    bn_sizes d = {0};
     LL_TRY(check_backward_eval(x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta,
-                               &lay));
+                               &d));
     if (x->device == LL_GPU) /* lib/gpu/batchnorm.cu */
-        return ll_batchnorm_backward_eval_gpu(x, gamma, running_mean, running_var, eps, dy, dx,
+        return ll_batchnorm_backward_eval_gpu(&d, x, gamma, running_mean, running_var, eps, dy, dx,
                                               dgamma, dbeta);
-    backward_eval_fast(&lay, x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta);
+    backward_eval_fast(&d, x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 
@@ -677,14 +671,14 @@ ll_status ll_batchnorm_backward_eval(const ll_tensor *x, const ll_tensor *gamma,
  * constants and a batch of one has a perfectly good gradient. */
 static const char *batchnorm_degenerate(const ll_layer *l, const ll_shape *in)
 {
-    bn_layout lay = {0};
-    if (!l->training || !layout_from(in[0], &lay))
+    bn_sizes d = {0};
+    if (!l->training || !sizes_from(in[0], &d))
         return NULL;
-    if (lay.m == 1)
+    if (d.m == 1)
         return DEGENERATE_MSG;
     /* Two values a, b normalize to xhat = +-(a - b) / sqrt((a - b)^2 + 4 eps),
      * i.e. +-1 up to eps, whatever a and b are: dx is eps-sized and mostly noise. */
-    if (lay.m == 2)
+    if (d.m == 2)
         return "BatchNorm over two values per feature (batch of two): xhat is +-1 whatever x is, "
                "so dx is only eps-sized and a gradient check proves little; use N >= 3";
     return NULL;
@@ -704,12 +698,12 @@ typedef struct {
 static ll_status batchnorm_output_shape(const ll_layer *l, const ll_shape *in, ll_shape *out)
 {
     const batchnorm_layer *bn = (const batchnorm_layer *)l;
-    bn_layout lay = {0};
-    LL_TRY(expect_layout("x", in[0], &lay));
-    if (lay.features != bn->features) {
+    bn_sizes d = {0};
+    LL_TRY(expect_sizes("x", in[0], &d));
+    if (d.features != bn->features) {
         char buf[64];
         return ll_fail(LL_ESHAPE, "%s: x has shape %s with %d features (dimension 1), expected %d",
-                       NAME, ll_shape_str(in[0], buf, sizeof buf), lay.features, bn->features);
+                       NAME, ll_shape_str(in[0], buf, sizeof buf), d.features, bn->features);
     }
     *out = in[0];
     return LL_OK;
@@ -772,9 +766,9 @@ static ll_status batchnorm_setup(ll_layer *l, const ll_config *cfg, const ll_sha
     double momentum, eps;
     LL_TRY(ll_config_real(cfg, NAME, "momentum", DEFAULT_MOMENTUM, 0, 1, false, &momentum));
     LL_TRY(ll_config_real(cfg, NAME, "eps", DEFAULT_EPS, 0, DBL_MAX, false, &eps));
-    bn_layout lay = {0};
-    LL_TRY(expect_layout("x", in[0], &lay));
-    return batchnorm_init(l, lay.features, momentum, eps);
+    bn_sizes d = {0};
+    LL_TRY(expect_sizes("x", in[0], &d));
+    return batchnorm_init(l, d.features, momentum, eps);
 }
 
 ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double eps)

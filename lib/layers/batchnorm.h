@@ -46,6 +46,19 @@
 
 #include "../layer.h"
 
+/* Every size a BatchNorm call works out from the shape of its first input
+ * (x, or xhat for the training backward), once per call by the public
+ * function, which then hands it to the CPU code or the CUDA twin: neither
+ * works them out again. x is read as (N, features, inner): element k of
+ * sample n in feature f is x[(n * features + f) * inner + k], for both
+ * (N, D) (inner = 1) and (N, C, H, W) (inner = H * W). */
+typedef struct {
+    int features; /* D, or C */
+    size_t N;     /* samples */
+    size_t inner; /* 1, or H * W */
+    size_t m;     /* values per feature: N * inner (N, or N * H * W) */
+} ll_batchnorm_sizes;
+
 /* Training forward: normalizes with batch statistics, updates the running ones,
  * and fills the caches xhat (x's shape) and inv_std (D). */
 ll_status ll_batchnorm_forward_train(const ll_tensor *x, const ll_tensor *gamma,
@@ -100,21 +113,24 @@ ll_status ll_batchnorm_new(ll_layer **out, int features, double momentum, double
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_batchnorm_def;
 
-/* The CUDA twin, lib/gpu/batchnorm.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
+/* The CUDA twin, lib/gpu/batchnorm.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out and otherwise
+ * their own arguments; never call it directly. */
 #define ll_batchnorm_twins(X)                                                              \
-    X(ll_batchnorm_forward_train_gpu, (const ll_tensor *x, const ll_tensor *gamma,         \
-        const ll_tensor *beta, double momentum, double eps, ll_tensor *running_mean,       \
-        ll_tensor *running_var, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))        \
-    X(ll_batchnorm_forward_eval_gpu, (const ll_tensor *x, const ll_tensor *gamma,          \
-        const ll_tensor *beta, const ll_tensor *running_mean, const ll_tensor *running_var,\
-        double eps, ll_tensor *y))                                                         \
-    X(ll_batchnorm_backward_train_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,   \
-        const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,     \
-        ll_tensor *dbeta))                                                                 \
-    X(ll_batchnorm_backward_eval_gpu, (const ll_tensor *x, const ll_tensor *gamma,         \
-        const ll_tensor *running_mean, const ll_tensor *running_var, double eps,           \
-        const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
+    X(ll_batchnorm_forward_train_gpu, (const ll_batchnorm_sizes *d, const ll_tensor *x,    \
+        const ll_tensor *gamma, const ll_tensor *beta, double momentum, double eps,        \
+        ll_tensor *running_mean, ll_tensor *running_var, ll_tensor *xhat,                  \
+        ll_tensor *inv_std, ll_tensor *y))                                                 \
+    X(ll_batchnorm_forward_eval_gpu, (const ll_batchnorm_sizes *d, const ll_tensor *x,     \
+        const ll_tensor *gamma, const ll_tensor *beta, const ll_tensor *running_mean,      \
+        const ll_tensor *running_var, double eps, ll_tensor *y))                           \
+    X(ll_batchnorm_backward_train_gpu, (const ll_batchnorm_sizes *d, const ll_tensor *xhat,\
+        const ll_tensor *inv_std, const ll_tensor *gamma, const ll_tensor *dy,             \
+        ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))                               \
+    X(ll_batchnorm_backward_eval_gpu, (const ll_batchnorm_sizes *d, const ll_tensor *x,    \
+        const ll_tensor *gamma, const ll_tensor *running_mean, const ll_tensor *running_var,\
+        double eps, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,                 \
+        ll_tensor *dbeta))
 ll_batchnorm_twins(LL_TWIN_DECLARE)
 
 #endif

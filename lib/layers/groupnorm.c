@@ -22,15 +22,9 @@ static const char *const DEGENERATE_TWO =
     "GroupNorm with two values per group: xhat is +-1 whatever x is, so dx is only eps-sized "
     "and a gradient check proves little; use fewer groups or a larger image";
 
-/* How the elements of x group. Channel c of sample n is the `inner` values at
- * x[(n * C + c) * inner]; group g of sample n is the m = cpg * inner
- * consecutive values from x[(n * C + g * cpg) * inner]. */
-typedef struct {
-    int channels, groups, cpg; /* C, G, C / G */
-    size_t n;                  /* N */
-    size_t inner;              /* H * W (1 for (N, C), L for (N, C, L)) */
-    size_t m;                  /* values per group: cpg * inner */
-} gn_layout;
+/* Every size of one call (groupnorm.h), worked out once by the checks below
+ * and handed to the reference, the fast path or the CUDA twin. */
+typedef ll_groupnorm_sizes gn_sizes;
 
 /* Fails unless s is (N, C, ...) of rank 2 to 4. */
 static ll_status expect_rank(const char *tensor, ll_shape s)
@@ -56,19 +50,19 @@ static ll_status expect_groups(int channels, int groups)
     return LL_OK;
 }
 
-/* Fills lay for x of shape s in `groups` groups, or fails. */
-static ll_status layout_of(const char *tensor, ll_shape s, int groups, gn_layout *lay)
+/* Works out d for x of shape s in `groups` groups, or fails. */
+static ll_status sizes_of(const char *tensor, ll_shape s, int groups, gn_sizes *d)
 {
     LL_TRY(expect_rank(tensor, s));
     LL_TRY(expect_groups(s.dim[1], groups));
-    lay->channels = s.dim[1];
-    lay->groups = groups;
-    lay->cpg = s.dim[1] / groups;
-    lay->n = (size_t)s.dim[0];
-    lay->inner = 1;
-    for (int d = 2; d < s.ndim; d++)
-        lay->inner *= (size_t)s.dim[d];
-    lay->m = (size_t)lay->cpg * lay->inner;
+    d->N = (size_t)s.dim[0];
+    d->C = s.dim[1];
+    d->G = groups;
+    d->cpg = s.dim[1] / groups;
+    d->inner = 1;
+    for (int i = 2; i < s.ndim; i++)
+        d->inner *= (size_t)s.dim[i];
+    d->m = (size_t)d->cpg * d->inner;
     return LL_OK;
 }
 
@@ -89,36 +83,36 @@ static ll_status expect_eps(double eps)
 
 /* --- the checks: one per pass, shared by the public function and its reference --- */
 
-/* The arguments of a forward; fills lay from x. */
+/* The arguments of a forward; works out d from x. */
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
                                int groups, double eps, const ll_tensor *xhat,
-                               const ll_tensor *inv_std, const ll_tensor *y, gn_layout *lay)
+                               const ll_tensor *inv_std, const ll_tensor *y, gn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(layout_of("x", x->shape, groups, lay));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay->channels), "x", x));
-    LL_TRY(expect_like("beta", beta, LL_SHAPE(lay->channels), "x", x));
+    LL_TRY(sizes_of("x", x->shape, groups, d));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(d->C), "x", x));
+    LL_TRY(expect_like("beta", beta, LL_SHAPE(d->C), "x", x));
     LL_TRY(expect_like("xhat", xhat, x->shape, "x", x));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay->n, groups), "x", x));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)d->N, groups), "x", x));
     LL_TRY(expect_like("y", y, x->shape, "x", x));
     return expect_eps(eps);
 }
 
-/* The arguments of a backward; fills lay from xhat. */
+/* The arguments of a backward; works out d from xhat. */
 static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, int groups, const ll_tensor *dy,
                                 const ll_tensor *dx, const ll_tensor *dgamma,
-                                const ll_tensor *dbeta, gn_layout *lay)
+                                const ll_tensor *dbeta, gn_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(layout_of("xhat", xhat->shape, groups, lay));
-    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)lay->n, groups), "xhat", xhat));
-    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(lay->channels), "xhat", xhat));
+    LL_TRY(sizes_of("xhat", xhat->shape, groups, d));
+    LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE((int)d->N, groups), "xhat", xhat));
+    LL_TRY(expect_like("gamma", gamma, LL_SHAPE(d->C), "xhat", xhat));
     LL_TRY(expect_like("dy", dy, xhat->shape, "xhat", xhat));
     if (dx)
         LL_TRY(expect_like("dx", dx, xhat->shape, "xhat", xhat));
-    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(lay->channels), "xhat", xhat));
-    return expect_like("dbeta", dbeta, LL_SHAPE(lay->channels), "xhat", xhat);
+    LL_TRY(expect_like("dgamma", dgamma, LL_SHAPE(d->C), "xhat", xhat));
+    return expect_like("dbeta", dbeta, LL_SHAPE(d->C), "xhat", xhat);
 }
 
 /* --- the reference: the header's formula, one loop nest per line ---
@@ -130,45 +124,45 @@ static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
 
 /* Where x[n, c, k] lives, for x seen as (N, C, inner), inner = H * W (L of
  * (N, C, L), 1 of (N, C)). */
-static size_t at(const gn_layout *lay, size_t n, int c, size_t k)
+static size_t at(const gn_sizes *d, size_t n, int c, size_t k)
 {
-    return (n * (size_t)lay->channels + (size_t)c) * lay->inner + k;
+    return (n * (size_t)d->C + (size_t)c) * d->inner + k;
 }
 
 ll_status ll_groupnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
                                    const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
                                    ll_tensor *inv_std, ll_tensor *y)
 {
-    gn_layout lay = {0};
-    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &lay));
+    gn_sizes d = {0};
+    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    const size_t N = lay.n, inner = lay.inner;
-    const int G = groups, cpg = lay.cpg; /* cpg = C / G channels per group */
-    const double M = (double)lay.m;
+    const size_t N = d.N, inner = d.inner;
+    const int G = d.G, cpg = d.cpg; /* cpg = C / G channels per group */
+    const double M = (double)d.m;
     for (size_t n = 0; n < N; n++)
         for (int g = 0; g < G; g++) {
             const size_t ng = n * (size_t)G + (size_t)g; /* inv_std[n, g] of (N, G) */
             double mu = 0;
             for (int c = g * cpg; c < (g + 1) * cpg; c++)
                 for (size_t k = 0; k < inner; k++)
-                    mu += x->data[at(&lay, n, c, k)];
+                    mu += x->data[at(&d, n, c, k)];
             mu /= M;
             double var = 0;
             for (int c = g * cpg; c < (g + 1) * cpg; c++)
                 for (size_t k = 0; k < inner; k++) {
-                    double xmu = x->data[at(&lay, n, c, k)] - mu;
+                    double xmu = x->data[at(&d, n, c, k)] - mu;
                     var += xmu * xmu;
                 }
             var /= M;
             inv_std->data[ng] = (ll_real)(1 / sqrt(var + eps));
             for (int c = g * cpg; c < (g + 1) * cpg; c++)
                 for (size_t k = 0; k < inner; k++) {
-                    size_t i = at(&lay, n, c, k);
+                    size_t i = at(&d, n, c, k);
                     xhat->data[i] = (ll_real)((x->data[i] - mu) * inv_std->data[ng]);
                 }
             for (int c = g * cpg; c < (g + 1) * cpg; c++)
                 for (size_t k = 0; k < inner; k++) {
-                    size_t i = at(&lay, n, c, k);
+                    size_t i = at(&d, n, c, k);
                     y->data[i] = (ll_real)((double)gamma->data[c] * xhat->data[i] + beta->data[c]);
                 }
         }
@@ -176,27 +170,27 @@ ll_status ll_groupnorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
 }
 
 /* dx of one (sample n, group g), the reference's last three lines. */
-static void group_input_gradient_ref(const gn_layout *lay, size_t n, int g, const ll_tensor *xhat,
+static void group_input_gradient_ref(const gn_sizes *d, size_t n, int g, const ll_tensor *xhat,
                                      const ll_tensor *inv_std, const ll_tensor *gamma,
                                      const ll_tensor *dy, ll_tensor *dx)
 {
-    const size_t inner = lay->inner;
-    const int cpg = lay->cpg;
-    const double M = (double)lay->m;
-    const double istd = inv_std->data[n * (size_t)lay->groups + (size_t)g]; /* inv_std[n, g] */
+    const size_t inner = d->inner;
+    const int cpg = d->cpg;
+    const double M = (double)d->m;
+    const double istd = inv_std->data[n * (size_t)d->G + (size_t)g]; /* inv_std[n, g] */
     double sum_dxhat = 0;
     for (int c = g * cpg; c < (g + 1) * cpg; c++)
         for (size_t k = 0; k < inner; k++)
-            sum_dxhat += (double)dy->data[at(lay, n, c, k)] * gamma->data[c]; /* dxhat */
+            sum_dxhat += (double)dy->data[at(d, n, c, k)] * gamma->data[c]; /* dxhat */
     double sum_dxhat_xhat = 0;
     for (int c = g * cpg; c < (g + 1) * cpg; c++)
         for (size_t k = 0; k < inner; k++) {
-            size_t i = at(lay, n, c, k);
+            size_t i = at(d, n, c, k);
             sum_dxhat_xhat += (double)dy->data[i] * gamma->data[c] * xhat->data[i];
         }
     for (int c = g * cpg; c < (g + 1) * cpg; c++)
         for (size_t k = 0; k < inner; k++) {
-            size_t i = at(lay, n, c, k);
+            size_t i = at(d, n, c, k);
             double dxhat = (double)dy->data[i] * gamma->data[c];
             dx->data[i] =
                 (ll_real)(istd / M * (M * dxhat - sum_dxhat - xhat->data[i] * sum_dxhat_xhat));
@@ -207,30 +201,30 @@ ll_status ll_groupnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
                                     const ll_tensor *gamma, int groups, const ll_tensor *dy,
                                     ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    gn_layout lay = {0};
-    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &lay));
+    gn_sizes d = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &d));
     LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
-    const size_t N = lay.n, inner = lay.inner;
-    for (int c = 0; c < lay.channels; c++) {
+    const size_t N = d.N, inner = d.inner;
+    for (int c = 0; c < d.C; c++) {
         double sum_dy = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++)
-                sum_dy += dy->data[at(&lay, n, c, k)];
+                sum_dy += dy->data[at(&d, n, c, k)];
         dbeta->data[c] = (ll_real)sum_dy;
     }
-    for (int c = 0; c < lay.channels; c++) {
+    for (int c = 0; c < d.C; c++) {
         double sum_dy_xhat = 0;
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < inner; k++) {
-                size_t i = at(&lay, n, c, k);
+                size_t i = at(&d, n, c, k);
                 sum_dy_xhat += (double)dy->data[i] * xhat->data[i];
             }
         dgamma->data[c] = (ll_real)sum_dy_xhat;
     }
     if (dx)
         for (size_t n = 0; n < N; n++)
-            for (int g = 0; g < groups; g++)
-                group_input_gradient_ref(&lay, n, g, xhat, inv_std, gamma, dy, dx);
+            for (int g = 0; g < d.G; g++)
+                group_input_gradient_ref(&d, n, g, xhat, inv_std, gamma, dy, dx);
     return LL_OK;
 }
 
@@ -243,72 +237,72 @@ ll_status ll_groupnorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
  * rounding apart in float); backward adds both sums of a group in one pass,
  * and dgamma and dbeta in another. Every sum runs in the reference's order. */
 
-static void forward_fast(const gn_layout *lay, const ll_tensor *x, const ll_tensor *gamma,
-                         const ll_tensor *beta, int groups, double eps, ll_tensor *xhat,
-                         ll_tensor *inv_std, ll_tensor *y)
+static void forward_fast(const gn_sizes *d, const ll_tensor *x, const ll_tensor *gamma,
+                         const ll_tensor *beta, double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                         ll_tensor *y)
 {
-    const double m = (double)lay->m;
-    for (size_t n = 0; n < lay->n; n++)
-        for (int g = 0; g < groups; g++) {
-            size_t off = (n * (size_t)lay->channels + (size_t)g * lay->cpg) * lay->inner;
+    const double m = (double)d->m;
+    for (size_t n = 0; n < d->N; n++)
+        for (int g = 0; g < d->G; g++) {
+            size_t off = (n * (size_t)d->C + (size_t)g * d->cpg) * d->inner;
             const ll_real *xg = x->data + off; /* (cpg, inner): the group, contiguous */
             /* Two passes in double (mean, then squared deviations): the one-pass
              * E[x^2] - E[x]^2 cancels catastrophically when the mean is large. */
             double sum = 0;
-            for (size_t k = 0; k < lay->m; k++)
+            for (size_t k = 0; k < d->m; k++)
                 sum += xg[k];
             double mu = sum / m;
             double sq = 0;
-            for (size_t k = 0; k < lay->m; k++)
+            for (size_t k = 0; k < d->m; k++)
                 sq += ((double)xg[k] - mu) * ((double)xg[k] - mu);
             double istd = 1.0 / sqrt(sq / m + eps); /* biased variance: / M */
-            for (int j = 0; j < lay->cpg; j++) {
-                int c = g * lay->cpg + j;
+            for (int j = 0; j < d->cpg; j++) {
+                int c = g * d->cpg + j;
                 double gc = gamma->data[c], bc = beta->data[c];
-                size_t cofs = off + (size_t)j * lay->inner;
+                size_t cofs = off + (size_t)j * d->inner;
                 const ll_real *xc = x->data + cofs; /* (inner): channel c */
                 ll_real *hc = xhat->data + cofs;    /* (inner) */
                 ll_real *yc = y->data + cofs;       /* (inner) */
-                for (size_t k = 0; k < lay->inner; k++) {
+                for (size_t k = 0; k < d->inner; k++) {
                     double h = ((double)xc[k] - mu) * istd;
                     hc[k] = (ll_real)h;
                     yc[k] = (ll_real)(gc * h + bc);
                 }
             }
-            inv_std->data[n * (size_t)groups + (size_t)g] = (ll_real)istd;
+            inv_std->data[n * (size_t)d->G + (size_t)g] = (ll_real)istd;
         }
 }
 
 /* dx of every (sample, group): both sums of a group in one pass, then dx. */
-static void input_gradient_fast(const gn_layout *lay, const ll_tensor *xhat,
-                                const ll_tensor *inv_std, const ll_tensor *gamma, int groups,
+static void input_gradient_fast(const gn_sizes *d, const ll_tensor *xhat,
+                                const ll_tensor *inv_std, const ll_tensor *gamma,
                                 const ll_tensor *dy, ll_tensor *dx)
 {
-    const double m = (double)lay->m;
-    for (size_t n = 0; n < lay->n; n++)
-        for (int g = 0; g < groups; g++) {
-            size_t off = (n * (size_t)lay->channels + (size_t)g * lay->cpg) * lay->inner;
+    const double m = (double)d->m;
+    for (size_t n = 0; n < d->N; n++)
+        for (int g = 0; g < d->G; g++) {
+            size_t off = (n * (size_t)d->C + (size_t)g * d->cpg) * d->inner;
             /* The two sums over the group carry the gradient through mu and var. */
             double sum_dh = 0, sum_dh_h = 0;
-            for (int j = 0; j < lay->cpg; j++) {
-                double gc = gamma->data[g * lay->cpg + j];
-                size_t cofs = off + (size_t)j * lay->inner;
+            for (int j = 0; j < d->cpg; j++) {
+                double gc = gamma->data[g * d->cpg + j];
+                size_t cofs = off + (size_t)j * d->inner;
                 const ll_real *hc = xhat->data + cofs; /* (inner) */
                 const ll_real *dc = dy->data + cofs;   /* (inner) */
-                for (size_t k = 0; k < lay->inner; k++) {
+                for (size_t k = 0; k < d->inner; k++) {
                     double dh = dc[k] * gc; /* dxhat */
                     sum_dh += dh;
                     sum_dh_h += dh * hc[k];
                 }
             }
-            double scale = (double)inv_std->data[n * (size_t)groups + (size_t)g] / m;
-            for (int j = 0; j < lay->cpg; j++) {
-                double gc = gamma->data[g * lay->cpg + j];
-                size_t cofs = off + (size_t)j * lay->inner;
+            double scale = (double)inv_std->data[n * (size_t)d->G + (size_t)g] / m;
+            for (int j = 0; j < d->cpg; j++) {
+                double gc = gamma->data[g * d->cpg + j];
+                size_t cofs = off + (size_t)j * d->inner;
                 const ll_real *hc = xhat->data + cofs; /* (inner) */
                 const ll_real *dc = dy->data + cofs;   /* (inner) */
                 ll_real *oc = dx->data + cofs;         /* (inner) */
-                for (size_t k = 0; k < lay->inner; k++)
+                for (size_t k = 0; k < d->inner; k++)
                     oc[k] = (ll_real)(scale * (m * (dc[k] * gc) - sum_dh - hc[k] * sum_dh_h));
             }
         }
@@ -316,16 +310,16 @@ static void input_gradient_fast(const gn_layout *lay, const ll_tensor *xhat,
 
 /* dgamma and dbeta: gamma[c], beta[c] touch channel c of every sample, so both
  * sums run over n and pixels, in one pass. */
-static void param_gradients_fast(const gn_layout *lay, const ll_tensor *xhat, const ll_tensor *dy,
+static void param_gradients_fast(const gn_sizes *d, const ll_tensor *xhat, const ll_tensor *dy,
                                  ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    for (int c = 0; c < lay->channels; c++) {
+    for (int c = 0; c < d->C; c++) {
         double sg = 0, sb = 0;
-        for (size_t n = 0; n < lay->n; n++) {
-            size_t cofs = (n * (size_t)lay->channels + (size_t)c) * lay->inner;
+        for (size_t n = 0; n < d->N; n++) {
+            size_t cofs = (n * (size_t)d->C + (size_t)c) * d->inner;
             const ll_real *hc = xhat->data + cofs; /* (inner) */
             const ll_real *dc = dy->data + cofs;   /* (inner) */
-            for (size_t k = 0; k < lay->inner; k++) {
+            for (size_t k = 0; k < d->inner; k++) {
                 sg += (double)dc[k] * hc[k];
                 sb += dc[k];
             }
@@ -341,11 +335,11 @@ ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const
                                int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,
                                ll_tensor *y)
 {
-    gn_layout lay = {0};
-    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &lay));
+    gn_sizes d = {0};
+    LL_TRY(check_forward(x, gamma, beta, groups, eps, xhat, inv_std, y, &d));
     if (x->device == LL_GPU) /* lib/gpu/groupnorm.cu */
-        return ll_groupnorm_forward_gpu(x, gamma, beta, groups, eps, xhat, inv_std, y);
-    forward_fast(&lay, x, gamma, beta, groups, eps, xhat, inv_std, y);
+        return ll_groupnorm_forward_gpu(&d, x, gamma, beta, eps, xhat, inv_std, y);
+    forward_fast(&d, x, gamma, beta, eps, xhat, inv_std, y);
     return LL_OK;
 }
 
@@ -353,13 +347,13 @@ ll_status ll_groupnorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, int groups, const ll_tensor *dy,
                                 ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    gn_layout lay = {0};
-    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &lay));
+    gn_sizes d = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta, &d));
     if (xhat->device == LL_GPU) /* lib/gpu/groupnorm.cu */
-        return ll_groupnorm_backward_gpu(xhat, inv_std, gamma, groups, dy, dx, dgamma, dbeta);
+        return ll_groupnorm_backward_gpu(&d, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
     if (dx)
-        input_gradient_fast(&lay, xhat, inv_std, gamma, groups, dy, dx);
-    param_gradients_fast(&lay, xhat, dy, dgamma, dbeta);
+        input_gradient_fast(&d, xhat, inv_std, gamma, dy, dx);
+    param_gradients_fast(&d, xhat, dy, dgamma, dbeta);
     return LL_OK;
 }
 

@@ -42,6 +42,20 @@
 
 #include "../layer.h"
 
+/* Every size a GroupNorm call works out from the shape of its first input
+ * (x, or xhat for backward) and its number of groups, once per call by the
+ * public function, which then hands it to the CPU code or the CUDA twin:
+ * neither works them out again. x is read as (N, C, inner): channel c of
+ * sample n is the inner values from x[(n * C + c) * inner], and group g of
+ * sample n the m = cpg * inner consecutive values from x[(n * C + g * cpg) * inner]. */
+typedef struct {
+    size_t N;     /* samples */
+    int C, G;     /* channels, groups */
+    int cpg;      /* channels per group: C / G */
+    size_t inner; /* values per sample and channel: H * W (L of (N, C, L), 1 of (N, C)) */
+    size_t m;     /* values per group: cpg * inner */
+} ll_groupnorm_sizes;
+
 /* Normalizes each (sample, group of C/G channels) of x (N, C, ...); fills the
  * caches xhat (x's shape) and inv_std (N, G) and y (x's shape); gamma, beta: (C). */
 ll_status ll_groupnorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
@@ -72,15 +86,16 @@ ll_status ll_groupnorm_new(ll_layer **out, int channels, int groups, double eps)
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_groupnorm_def;
 
-/* The CUDA twin, lib/gpu/groupnorm.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_groupnorm_twins(X)                                                                     \
-    X(ll_groupnorm_forward_gpu, (const ll_tensor *x, const ll_tensor *gamma,                      \
-        const ll_tensor *beta, int groups, double eps, ll_tensor *xhat, ll_tensor *inv_std,       \
-        ll_tensor *y))                                                                            \
-    X(ll_groupnorm_backward_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,                \
-        const ll_tensor *gamma, int groups, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,\
-        ll_tensor *dbeta))
+/* The CUDA twin, lib/gpu/groupnorm.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out (the groups
+ * among them) and otherwise their own arguments; never call it directly. */
+#define ll_groupnorm_twins(X)                                                              \
+    X(ll_groupnorm_forward_gpu, (const ll_groupnorm_sizes *d, const ll_tensor *x,          \
+        const ll_tensor *gamma, const ll_tensor *beta, double eps, ll_tensor *xhat,        \
+        ll_tensor *inv_std, ll_tensor *y))                                                 \
+    X(ll_groupnorm_backward_gpu, (const ll_groupnorm_sizes *d, const ll_tensor *xhat,      \
+        const ll_tensor *inv_std, const ll_tensor *gamma, const ll_tensor *dy,             \
+        ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
 ll_groupnorm_twins(LL_TWIN_DECLARE)
 
 #endif

@@ -41,6 +41,15 @@ static ll_status expect_batch(const char *tensor, ll_shape s)
     return LL_OK;
 }
 
+/* Like expect_batch, and works out d from s. */
+static ll_status expect_sizes(const char *tensor, ll_shape s, ll_layernorm_sizes *d)
+{
+    LL_TRY(expect_batch(tensor, s));
+    d->N = (size_t)s.dim[0];
+    d->M = ll_shape_size(sample_shape(s));
+    return LL_OK;
+}
+
 /* Fails unless t has shape s and lives on the device of ref (the first input, named ref_name). */
 static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
                              const char *ref_name, const ll_tensor *ref)
@@ -58,12 +67,13 @@ static ll_status expect_eps(double eps)
 
 /* --- the checks: one per pass, shared by the public function and its reference --- */
 
+/* The arguments of a forward; works out d from x. */
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
                                double eps, const ll_tensor *xhat, const ll_tensor *inv_std,
-                               const ll_tensor *y)
+                               const ll_tensor *y, ll_layernorm_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(expect_batch("x", x->shape));
+    LL_TRY(expect_sizes("x", x->shape, d));
     ll_shape fs = sample_shape(x->shape);
     LL_TRY(expect_like("gamma", gamma, fs, "x", x));
     LL_TRY(expect_like("beta", beta, fs, "x", x));
@@ -73,12 +83,14 @@ static ll_status check_forward(const ll_tensor *x, const ll_tensor *gamma, const
     return expect_eps(eps);
 }
 
+/* The arguments of a backward; works out d from xhat. */
 static ll_status check_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, const ll_tensor *dy, const ll_tensor *dx,
-                                const ll_tensor *dgamma, const ll_tensor *dbeta)
+                                const ll_tensor *dgamma, const ll_tensor *dbeta,
+                                ll_layernorm_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "xhat", xhat));
-    LL_TRY(expect_batch("xhat", xhat->shape));
+    LL_TRY(expect_sizes("xhat", xhat->shape, d));
     ll_shape fs = sample_shape(xhat->shape);
     LL_TRY(expect_like("inv_std", inv_std, LL_SHAPE(xhat->shape.dim[0]), "xhat", xhat));
     LL_TRY(expect_like("gamma", gamma, fs, "xhat", xhat));
@@ -101,9 +113,10 @@ ll_status ll_layernorm_forward_ref(const ll_tensor *x, const ll_tensor *gamma,
                                    const ll_tensor *beta, double eps, ll_tensor *xhat,
                                    ll_tensor *inv_std, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    ll_layernorm_sizes d = {0};
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    const size_t N = (size_t)x->shape.dim[0], M = x->size / N;
+    const size_t N = d.N, M = d.M;
     for (size_t n = 0; n < N; n++) {
         double mu = 0;
         for (size_t k = 0; k < M; k++)
@@ -129,9 +142,10 @@ ll_status ll_layernorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
                                     const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                     ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    ll_layernorm_sizes d = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &d));
     LL_TRY(ll_expect_cpu(__func__, "xhat", xhat)); /* the others are where xhat is: checked */
-    const size_t N = (size_t)xhat->shape.dim[0], M = xhat->size / N;
+    const size_t N = d.N, M = d.M;
     for (size_t k = 0; k < M; k++) {
         double sum_dy = 0;
         for (size_t n = 0; n < N; n++)
@@ -171,10 +185,11 @@ ll_status ll_layernorm_backward_ref(const ll_tensor *xhat, const ll_tensor *inv_
  * rounding apart in float); backward adds both sums of a sample in one pass,
  * and dgamma and dbeta in another. Every sum runs in the reference's order. */
 
-static void forward_fast(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
-                         double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
+static void forward_fast(const ll_layernorm_sizes *d, const ll_tensor *x, const ll_tensor *gamma,
+                         const ll_tensor *beta, double eps, ll_tensor *xhat, ll_tensor *inv_std,
+                         ll_tensor *y)
 {
-    size_t n_samples = (size_t)x->shape.dim[0], m = x->size / n_samples;
+    const size_t n_samples = d->N, m = d->M;
     const ll_real *g = gamma->data, *b = beta->data; /* (M) */
     for (size_t n = 0; n < n_samples; n++) {
         const ll_real *xn = x->data + n * m; /* (M) */
@@ -199,10 +214,11 @@ static void forward_fast(const ll_tensor *x, const ll_tensor *gamma, const ll_te
     }
 }
 
-static void backward_fast(const ll_tensor *xhat, const ll_tensor *inv_std, const ll_tensor *gamma,
-                          const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
+static void backward_fast(const ll_layernorm_sizes *d, const ll_tensor *xhat,
+                          const ll_tensor *inv_std, const ll_tensor *gamma, const ll_tensor *dy,
+                          ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    size_t n_samples = (size_t)xhat->shape.dim[0], m = xhat->size / n_samples;
+    const size_t n_samples = d->N, m = d->M;
     const ll_real *g = gamma->data; /* (M) */
     if (dx) {
         for (size_t n = 0; n < n_samples; n++) {
@@ -227,9 +243,9 @@ static void backward_fast(const ll_tensor *xhat, const ll_tensor *inv_std, const
     for (size_t k = 0; k < m; k++) {
         double sg = 0, sb = 0;
         for (size_t n = 0; n < n_samples; n++) {
-            double d = dy->data[n * m + k];
-            sg += d * xhat->data[n * m + k];
-            sb += d;
+            double dy_nk = dy->data[n * m + k];
+            sg += dy_nk * xhat->data[n * m + k];
+            sb += dy_nk;
         }
         dgamma->data[k] = (ll_real)sg;
         dbeta->data[k] = (ll_real)sb;
@@ -241,10 +257,11 @@ static void backward_fast(const ll_tensor *xhat, const ll_tensor *inv_std, const
 ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
                                double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y));
+    ll_layernorm_sizes d = {0};
+    LL_TRY(check_forward(x, gamma, beta, eps, xhat, inv_std, y, &d));
     if (x->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_forward_gpu(x, gamma, beta, eps, xhat, inv_std, y);
-    forward_fast(x, gamma, beta, eps, xhat, inv_std, y);
+        return ll_layernorm_forward_gpu(&d, x, gamma, beta, eps, xhat, inv_std, y);
+    forward_fast(&d, x, gamma, beta, eps, xhat, inv_std, y);
     return LL_OK;
 }
 
@@ -252,10 +269,11 @@ ll_status ll_layernorm_backward(const ll_tensor *xhat, const ll_tensor *inv_std,
                                 const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx,
                                 ll_tensor *dgamma, ll_tensor *dbeta)
 {
-    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta));
+    ll_layernorm_sizes d = {0};
+    LL_TRY(check_backward(xhat, inv_std, gamma, dy, dx, dgamma, dbeta, &d));
     if (xhat->device == LL_GPU) /* lib/gpu/layernorm.cu */
-        return ll_layernorm_backward_gpu(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
-    backward_fast(xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+        return ll_layernorm_backward_gpu(&d, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
+    backward_fast(&d, xhat, inv_std, gamma, dy, dx, dgamma, dbeta);
     return LL_OK;
 }
 

@@ -40,6 +40,15 @@
 
 #include "../layer.h"
 
+/* Every size a LayerNorm call works out from the shape of its first input
+ * (x, or xhat for backward), once per call by the public function, which
+ * then hands it to the CPU code or the CUDA twin: neither works them out
+ * again. x (N, ...) is read as (N, M): row n is sample n's M values x[n, k]. */
+typedef struct {
+    size_t N; /* samples: x.shape[0] */
+    size_t M; /* values per sample: the product of x.shape[1:] (gamma's size) */
+} ll_layernorm_sizes;
+
 /* Normalizes each sample of x (N, ...) over its features; fills the caches
  * xhat (x's shape) and inv_std (N) and y (x's shape); gamma, beta: x.shape[1:]. */
 ll_status ll_layernorm_forward(const ll_tensor *x, const ll_tensor *gamma, const ll_tensor *beta,
@@ -69,14 +78,16 @@ ll_status ll_layernorm_new(ll_layer **out, ll_shape features, double eps);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_layernorm_def;
 
-/* The CUDA twin, lib/gpu/layernorm.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_layernorm_twins(X)                                                                 \
-    X(ll_layernorm_forward_gpu, (const ll_tensor *x, const ll_tensor *gamma,                  \
-        const ll_tensor *beta, double eps, ll_tensor *xhat, ll_tensor *inv_std, ll_tensor *y))\
-    X(ll_layernorm_backward_gpu, (const ll_tensor *xhat, const ll_tensor *inv_std,            \
-        const ll_tensor *gamma, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dgamma,        \
-        ll_tensor *dbeta))
+/* The CUDA twin, lib/gpu/layernorm.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out and otherwise
+ * their own arguments; never call it directly. */
+#define ll_layernorm_twins(X)                                                              \
+    X(ll_layernorm_forward_gpu, (const ll_layernorm_sizes *d, const ll_tensor *x,          \
+        const ll_tensor *gamma, const ll_tensor *beta, double eps, ll_tensor *xhat,        \
+        ll_tensor *inv_std, ll_tensor *y))                                                 \
+    X(ll_layernorm_backward_gpu, (const ll_layernorm_sizes *d, const ll_tensor *xhat,      \
+        const ll_tensor *inv_std, const ll_tensor *gamma, const ll_tensor *dy,             \
+        ll_tensor *dx, ll_tensor *dgamma, ll_tensor *dbeta))
 ll_layernorm_twins(LL_TWIN_DECLARE)
 
 #endif
