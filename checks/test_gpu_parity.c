@@ -841,7 +841,8 @@ static void twins_refuse_without_gpu(void **state)
     }
     /* The stubs (or twins) themselves, called directly. */
     assert_fails(ll_relu_forward_gpu(NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
-    assert_fails(ll_affine_backward_gpu(NULL, NULL, NULL, NULL, NULL, NULL), LL_ENOGPU, NO_GPU_TEXT);
+    assert_fails(ll_affine_backward_gpu(NULL, NULL, NULL, NULL, NULL, NULL, NULL), LL_ENOGPU,
+                 NO_GPU_TEXT);
 #ifndef LL_HAVE_CUDA
     assert_fails(ll_softmax_with_loss_forward_gpu(NULL, NULL, NULL, NULL, NULL), LL_ENOGPU,
                  "ll_softmax_with_loss_forward_gpu: this layerlab was built without CUDA");

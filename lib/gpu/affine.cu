@@ -1,4 +1,5 @@
-/* affine.cu — the CUDA twin of lib/layers/affine.c (same formulas, same argument order).
+/* affine.cu — the CUDA twin of lib/layers/affine.c (same formulas; it takes the
+ * sizes ll_affine_forward/backward worked out, ll_affine_sizes).
  *
  *   x (N, D) (any x of N rows, read flat), W (D, M), b (M), y (N, M)
  *   forward:  y = b in every row (bias_rows_kernel), then y += x . W (cuBLAS, beta = 1)
@@ -38,22 +39,24 @@ __global__ void column_sums_kernel(const ll_real *dy, int N, int M, ll_real *db)
     }
 }
 
-extern "C" ll_status ll_affine_forward_gpu(const ll_tensor *x, const ll_tensor *W,
-                                           const ll_tensor *b, ll_tensor *y)
+/* sz: the sizes ll_affine_forward worked out. */
+extern "C" ll_status ll_affine_forward_gpu(const ll_affine_sizes *sz, const ll_tensor *x,
+                                           const ll_tensor *W, const ll_tensor *b, ll_tensor *y)
 {
     LL_GPU_ENTER("affine");
-    const int N = x->shape.dim[0], D = (int)(x->size / (size_t)N), M = W->shape.dim[1];
+    const int N = sz->N, D = sz->D, M = sz->M;
     LL_LAUNCH(bias_rows_kernel, y->size, b->data, y->data, y->size, M);
     /* y (N, M) += x (N, D) . W (D, M) */
     return ll_gemm_gpu(false, false, N, M, D, 1, x->data, D, W->data, M, 1, y->data, M);
 }
 
-extern "C" ll_status ll_affine_backward_gpu(const ll_tensor *x, const ll_tensor *W,
-                                            const ll_tensor *dy, ll_tensor *dx, ll_tensor *dW,
-                                            ll_tensor *db)
+/* sz: the sizes ll_affine_backward worked out. */
+extern "C" ll_status ll_affine_backward_gpu(const ll_affine_sizes *sz, const ll_tensor *x,
+                                            const ll_tensor *W, const ll_tensor *dy,
+                                            ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
     LL_GPU_ENTER("affine");
-    const int N = x->shape.dim[0], D = (int)(x->size / (size_t)N), M = W->shape.dim[1];
+    const int N = sz->N, D = sz->D, M = sz->M;
     /* dW (D, M) = x^T (D, N) . dy (N, M) */
     LL_TRY(ll_gemm_gpu(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M));
     LL_LAUNCH(column_sums_kernel, (size_t)M, dy->data, N, M, db->data);

@@ -1,4 +1,5 @@
-/* concat.cu — the CUDA twin of lib/layers/concat.c (same formulas, same argument order).
+/* concat.cu — the CUDA twin of lib/layers/concat.c (same formulas; it takes the
+ * sizes ll_concat_forward/backward worked out, ll_concat_sizes).
  *
  *   a (N, Ca, ...), b (N, Cb, ...) -> y (N, Ca + Cb, ...); inner = the
  *   product of dimensions 2 and up, sa = Ca * inner, sb = Cb * inner values
@@ -41,34 +42,28 @@ static ll_status copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src
     return LL_OK;
 }
 
-/* The number of values per channel: the product of dimensions 2 and up. */
-static size_t inner_size(ll_shape s)
-{
-    size_t inner = 1;
-    for (int d = 2; d < s.ndim; d++)
-        inner *= (size_t)s.dim[d];
-    return inner;
-}
-
-/* y = a and b joined along dimension 1, as ll_concat_forward. */
-extern "C" ll_status ll_concat_forward_gpu(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+/* y = a and b joined along dimension 1, as ll_concat_forward; d: the sizes it
+ * worked out. */
+extern "C" ll_status ll_concat_forward_gpu(const ll_concat_sizes *d, const ll_tensor *a,
+                                           const ll_tensor *b, ll_tensor *y)
 {
     LL_GPU_ENTER("concat");
-    const size_t n = (size_t)y->shape.dim[0], inner = inner_size(y->shape);
-    const size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
-    const size_t sb = (size_t)b->shape.dim[1] * inner; /* values of one sample of b */
+    const size_t n = (size_t)d->N;
+    const size_t sa = (size_t)d->ca * d->inner; /* values of one sample of a */
+    const size_t sb = (size_t)d->cb * d->inner; /* values of one sample of b */
     LL_TRY(copy_blocks(y->data, sa + sb, a->data, sa, sa, n));
     return copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, n);
 }
 
-/* da (first ca channels) and db (the rest) from dy, either NULL to skip, as ll_concat_backward. */
-extern "C" ll_status ll_concat_backward_gpu(const ll_tensor *dy, int ca, ll_tensor *da,
-                                            ll_tensor *db)
+/* da (first ca channels) and db (the rest) from dy, either NULL to skip, as
+ * ll_concat_backward; d: the sizes it worked out. */
+extern "C" ll_status ll_concat_backward_gpu(const ll_concat_sizes *d, const ll_tensor *dy,
+                                            ll_tensor *da, ll_tensor *db)
 {
     LL_GPU_ENTER("concat");
-    const int c = dy->shape.dim[1];
-    const size_t n = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
-    const size_t va = (size_t)ca * inner, vb = (size_t)(c - ca) * inner; /* values per sample */
+    const size_t n = (size_t)d->N;
+    const size_t va = (size_t)d->ca * d->inner; /* values of one sample of da */
+    const size_t vb = (size_t)d->cb * d->inner; /* values of one sample of db */
     /* y was a's sample then b's sample, so dy splits the same way. */
     if (da)
         LL_TRY(copy_blocks(da->data, va, dy->data, va + vb, va, n));

@@ -1,5 +1,5 @@
-/* log_softmax.cu — the CUDA twin of lib/layers/log_softmax.c (same formulas, same
- * argument order).
+/* log_softmax.cu — the CUDA twin of lib/layers/log_softmax.c (same formulas; it
+ * takes the sizes ll_log_softmax_forward/backward worked out, ll_log_softmax_sizes).
  *
  *   rows of length C = the last dimension; rows = size / C
  *   forward:  y[j] = x[j] - (max + log(sum_j exp(x[j] - max)))   (sum and shift in double)
@@ -54,24 +54,24 @@ __global__ void log_softmax_backward_kernel(const ll_real *y, const ll_real *dy,
     }
 }
 
-extern "C" ll_status ll_log_softmax_forward_gpu(const ll_tensor *x, ll_tensor *y)
+/* d: the sizes ll_log_softmax_forward worked out. */
+extern "C" ll_status ll_log_softmax_forward_gpu(const ll_log_softmax_sizes *d, const ll_tensor *x,
+                                                ll_tensor *y)
 {
     LL_GPU_ENTER("log_softmax");
-    const int C = x->shape.dim[x->shape.ndim - 1];
-    const size_t rows = x->size / (size_t)C;
-    log_softmax_forward_kernel<<<ll_rows_grid(rows), LL_BLOCK>>>(x->data, y->data, rows, C);
+    log_softmax_forward_kernel<<<ll_rows_grid(d->rows), LL_BLOCK>>>(x->data, y->data, d->rows,
+                                                                    d->classes);
     LL_CHECK_LAUNCH(log_softmax_forward_kernel);
     return LL_OK;
 }
 
-extern "C" ll_status ll_log_softmax_backward_gpu(const ll_tensor *y, const ll_tensor *dy,
-                                                 ll_tensor *dx)
+/* d: the sizes ll_log_softmax_backward worked out. */
+extern "C" ll_status ll_log_softmax_backward_gpu(const ll_log_softmax_sizes *d, const ll_tensor *y,
+                                                 const ll_tensor *dy, ll_tensor *dx)
 {
     LL_GPU_ENTER("log_softmax");
-    const int C = y->shape.dim[y->shape.ndim - 1];
-    const size_t rows = y->size / (size_t)C;
-    log_softmax_backward_kernel<<<ll_rows_grid(rows), LL_BLOCK>>>(y->data, dy->data, dx->data, rows,
-                                                               C);
+    log_softmax_backward_kernel<<<ll_rows_grid(d->rows), LL_BLOCK>>>(y->data, dy->data, dx->data,
+                                                                     d->rows, d->classes);
     LL_CHECK_LAUNCH(log_softmax_backward_kernel);
     return LL_OK;
 }

@@ -1,4 +1,5 @@
-/* pool.cu — the CUDA twin of lib/layers/pool.c (same formulas, same argument order).
+/* pool.cu — the CUDA twin of lib/layers/pool.c (same formulas; it takes the sizes
+ * ll_pool_forward/backward worked out, ll_pool_sizes, geometry included).
  *
  *   x (N, C, H, W) -> y (N, C, OH, OW), read as P = N*C planes; window (i, j)
  *   of a plane covers rows i*stride - pad .. + KH - 1 and columns j*stride - pad
@@ -47,14 +48,6 @@ extern "C" {
 #include "../layers/pool.h"
 }
 
-/* Everything a kernel needs about the shapes and the window. */
-struct pool_dims {
-    int H, W;      /* one plane of x */
-    int OH, OW;    /* one plane of y */
-    int kh, kw;    /* window */
-    int stride, pad;
-};
-
 /* The CPU's clip (pool.c): the part [*lo, *hi) of the window starting at
  * input index start (maybe negative) that lies inside [0, in). */
 __device__ static inline void clip(int start, int k, int in, int *lo, int *hi)
@@ -84,7 +77,7 @@ __device__ static inline void covering(int h, int k, int stride, int pad, int ou
 
 /* x (P, H, W); y, argmax (P, OH, OW) flat, n = P*OH*OW outputs. One thread
  * per output: max_plane's loop body for window o. */
-__global__ void max_pool_forward_kernel(const ll_real *x, pool_dims d, size_t n, ll_real *y,
+__global__ void max_pool_forward_kernel(const ll_real *x, ll_pool_sizes d, size_t n, ll_real *y,
                                         int32_t *argmax)
 {
     LL_FOR_EACH(o, n) {
@@ -93,8 +86,8 @@ __global__ void max_pool_forward_kernel(const ll_real *x, pool_dims d, size_t n,
         const int i = (int)(o % plane / d.OW), j = (int)(o % d.OW); /* output row, column */
         const ll_real *xp = x + p * d.H * d.W;      /* plane p of x: (H, W) */
         int h0, h1, w0, w1;
-        clip(i * d.stride - d.pad, d.kh, d.H, &h0, &h1);
-        clip(j * d.stride - d.pad, d.kw, d.W, &w0, &w1);
+        clip(i * d.g.stride - d.g.pad, d.g.kh, d.H, &h0, &h1);
+        clip(j * d.g.stride - d.g.pad, d.g.kw, d.W, &w0, &w1);
         /* Start from the first real pixel; strict > keeps the first of equals. */
         int best = h0 * d.W + w0;
         ll_real top = xp[best];
@@ -113,8 +106,8 @@ __global__ void max_pool_forward_kernel(const ll_real *x, pool_dims d, size_t n,
 
 /* x (P, H, W); y (P, OH, OW) flat, n = P*OH*OW outputs. One thread per
  * output: avg_plane's loop body for window o. */
-__global__ void avg_pool_forward_kernel(const ll_real *x, pool_dims d, ll_real inv_area, size_t n,
-                                        ll_real *y)
+__global__ void avg_pool_forward_kernel(const ll_real *x, ll_pool_sizes d, ll_real inv_area,
+                                        size_t n, ll_real *y)
 {
     LL_FOR_EACH(o, n) {
         const size_t plane = (size_t)d.OH * d.OW;
@@ -122,8 +115,8 @@ __global__ void avg_pool_forward_kernel(const ll_real *x, pool_dims d, ll_real i
         const int i = (int)(o % plane / d.OW), j = (int)(o % d.OW);
         const ll_real *xp = x + p * d.H * d.W; /* plane p of x: (H, W) */
         int h0, h1, w0, w1;
-        clip(i * d.stride - d.pad, d.kh, d.H, &h0, &h1);
-        clip(j * d.stride - d.pad, d.kw, d.W, &w0, &w1);
+        clip(i * d.g.stride - d.g.pad, d.g.kh, d.H, &h0, &h1);
+        clip(j * d.g.stride - d.g.pad, d.g.kw, d.W, &w0, &w1);
         ll_real sum = 0;
         for (int h = h0; h < h1; h++) {
             const ll_real *xr = xp + (size_t)h * d.W; /* row h of the plane: (W) */
@@ -136,7 +129,7 @@ __global__ void avg_pool_forward_kernel(const ll_real *x, pool_dims d, ll_real i
 
 /* dy, argmax (P, OH, OW); dx (P, H, W) flat, n = P*H*W inputs. One thread
  * per input pixel k: the sum of dy over the windows it won, in increasing o. */
-__global__ void max_pool_backward_kernel(const ll_real *dy, const int32_t *argmax, pool_dims d,
+__global__ void max_pool_backward_kernel(const ll_real *dy, const int32_t *argmax, ll_pool_sizes d,
                                          size_t n, ll_real *dx)
 {
     LL_FOR_EACH(k, n) {
@@ -144,8 +137,8 @@ __global__ void max_pool_backward_kernel(const ll_real *dy, const int32_t *argma
         const int h = (int)(k / d.W % d.H), w = (int)(k % d.W); /* row, column in it */
         const size_t out = p * d.OH * d.OW;          /* plane p of dy and argmax */
         int i0, i1, j0, j1;
-        covering(h, d.kh, d.stride, d.pad, d.OH, &i0, &i1);
-        covering(w, d.kw, d.stride, d.pad, d.OW, &j0, &j1);
+        covering(h, d.g.kh, d.g.stride, d.g.pad, d.OH, &i0, &i1);
+        covering(w, d.g.kw, d.g.stride, d.g.pad, d.OW, &j0, &j1);
         ll_real sum = 0; /* the CPU's dx starts at 0 too */
         for (int i = i0; i <= i1; i++)
             for (int j = j0; j <= j1; j++) {
@@ -161,8 +154,8 @@ __global__ void max_pool_backward_kernel(const ll_real *dy, const int32_t *argma
  * the plane, so pixel (h, w) is in window (h / 2, w / 2) or, in the last row
  * or column of an odd H or W, in none. dy, argmax (P, OH, OW); dx (P, H, W)
  * flat, n = P*H*W. One thread per input pixel. */
-__global__ void max_pool_backward_2x2_kernel(const ll_real *dy, const int32_t *argmax, pool_dims d,
-                                             size_t n, ll_real *dx)
+__global__ void max_pool_backward_2x2_kernel(const ll_real *dy, const int32_t *argmax,
+                                             ll_pool_sizes d, size_t n, ll_real *dx)
 {
     LL_FOR_EACH(k, n) {
         const size_t p = k / ((size_t)d.H * d.W);
@@ -178,16 +171,16 @@ __global__ void max_pool_backward_2x2_kernel(const ll_real *dy, const int32_t *a
 
 /* dy (P, OH, OW); dx (P, H, W) flat, n = P*H*W. One thread per input pixel:
  * the shares of the windows covering it, in increasing o. */
-__global__ void avg_pool_backward_kernel(const ll_real *dy, pool_dims d, ll_real inv_area, size_t n,
-                                         ll_real *dx)
+__global__ void avg_pool_backward_kernel(const ll_real *dy, ll_pool_sizes d, ll_real inv_area,
+                                         size_t n, ll_real *dx)
 {
     LL_FOR_EACH(k, n) {
         const size_t p = k / ((size_t)d.H * d.W);
         const int h = (int)(k / d.W % d.H), w = (int)(k % d.W);
         const ll_real *dyp = dy + p * d.OH * d.OW; /* plane p of dy: (OH, OW) */
         int i0, i1, j0, j1;
-        covering(h, d.kh, d.stride, d.pad, d.OH, &i0, &i1);
-        covering(w, d.kw, d.stride, d.pad, d.OW, &j0, &j1);
+        covering(h, d.g.kh, d.g.stride, d.g.pad, d.OH, &i0, &i1);
+        covering(w, d.g.kw, d.g.stride, d.g.pad, d.OW, &j0, &j1);
         ll_real sum = 0;
         for (int i = i0; i <= i1; i++)
             for (int j = j0; j <= j1; j++)
@@ -196,25 +189,20 @@ __global__ void avg_pool_backward_kernel(const ll_real *dy, pool_dims d, ll_real
     }
 }
 
-/* The dimensions of x, y and the window (the shapes are checked by pool.c). */
-static pool_dims dims_of(const ll_tensor *x, ll_pool_geom g, const ll_shape ys)
-{
-    return pool_dims{x->shape.dim[2], x->shape.dim[3], ys.dim[2], ys.dim[3],
-                     g.kh,            g.kw,            g.stride,  g.pad};
-}
-
 /* 1 / (KH*KW), by pool.c's own expression. */
 static ll_real inv_area_of(ll_pool_geom g)
 {
     return (ll_real)1 / ((ll_real)g.kh * g.kw);
 }
 
-/* y (and, for max pooling, the device argmax) = pool(x), as ll_pool_forward. */
-extern "C" ll_status ll_pool_forward_gpu(const ll_tensor *x, ll_pool_geom g, ll_tensor *y,
+/* y (and, for max pooling, the device argmax) = pool(x), as ll_pool_forward;
+ * dp: the sizes it worked out. */
+extern "C" ll_status ll_pool_forward_gpu(const ll_pool_sizes *dp, const ll_tensor *x, ll_tensor *y,
                                          int32_t *argmax)
 {
     LL_GPU_ENTER("pool");
-    const pool_dims d = dims_of(x, g, y->shape);
+    const ll_pool_sizes d = *dp; /* by value into the kernels */
+    const ll_pool_geom g = d.g;
     /* The 2x2 stride-2 fast path of the CPU visits the same four pixels in the
      * same order with the same strict >, so the general kernel is its twin too. */
     if (g.mode == LL_POOL_MAX)
@@ -224,12 +212,14 @@ extern "C" ll_status ll_pool_forward_gpu(const ll_tensor *x, ll_pool_geom g, ll_
     return LL_OK;
 }
 
-/* dx (overwritten) from dy and, for max pooling, forward's device argmax, as ll_pool_backward. */
-extern "C" ll_status ll_pool_backward_gpu(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
+/* dx (overwritten) from dy and, for max pooling, forward's device argmax, as
+ * ll_pool_backward; dp: the sizes it worked out. */
+extern "C" ll_status ll_pool_backward_gpu(const ll_pool_sizes *dp, const int32_t *argmax,
                                           const ll_tensor *dy, ll_tensor *dx)
 {
     LL_GPU_ENTER("pool");
-    const pool_dims d = dims_of(x, g, dy->shape);
+    const ll_pool_sizes d = *dp; /* by value into the kernels */
+    const ll_pool_geom g = d.g;
     const bool max_2x2 = g.mode == LL_POOL_MAX && g.kh == 2 && g.kw == 2 && g.stride == 2 &&
                          g.pad == 0; /* pool.c's is_max_2x2 */
     if (max_2x2)

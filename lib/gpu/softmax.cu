@@ -1,4 +1,5 @@
-/* softmax.cu — the CUDA twin of lib/layers/softmax.c (same formulas, same argument order).
+/* softmax.cu — the CUDA twin of lib/layers/softmax.c (same formulas; it takes the
+ * sizes ll_softmax_forward/backward worked out, ll_softmax_sizes).
  *
  *   rows of length C = the last dimension; rows = size / C
  *   forward:  y[j] = e[j] / sum,  e[j] = exp(x[j] - max) in ll_real, sum in double
@@ -57,22 +58,24 @@ __global__ void softmax_backward_kernel(const ll_real *y, const ll_real *dy, ll_
     }
 }
 
-extern "C" ll_status ll_softmax_forward_gpu(const ll_tensor *x, ll_tensor *y)
+/* d: the sizes ll_softmax_forward worked out. */
+extern "C" ll_status ll_softmax_forward_gpu(const ll_softmax_sizes *d, const ll_tensor *x,
+                                            ll_tensor *y)
 {
     LL_GPU_ENTER("softmax");
-    const int C = x->shape.dim[x->shape.ndim - 1];
-    const size_t rows = x->size / (size_t)C;
-    softmax_forward_kernel<<<ll_rows_grid(rows), LL_BLOCK>>>(x->data, y->data, rows, C);
+    softmax_forward_kernel<<<ll_rows_grid(d->rows), LL_BLOCK>>>(x->data, y->data, d->rows,
+                                                                d->classes);
     LL_CHECK_LAUNCH(softmax_forward_kernel);
     return LL_OK;
 }
 
-extern "C" ll_status ll_softmax_backward_gpu(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+/* d: the sizes ll_softmax_backward worked out. */
+extern "C" ll_status ll_softmax_backward_gpu(const ll_softmax_sizes *d, const ll_tensor *y,
+                                             const ll_tensor *dy, ll_tensor *dx)
 {
     LL_GPU_ENTER("softmax");
-    const int C = y->shape.dim[y->shape.ndim - 1];
-    const size_t rows = y->size / (size_t)C;
-    softmax_backward_kernel<<<ll_rows_grid(rows), LL_BLOCK>>>(y->data, dy->data, dx->data, rows, C);
+    softmax_backward_kernel<<<ll_rows_grid(d->rows), LL_BLOCK>>>(y->data, dy->data, dx->data,
+                                                                 d->rows, d->classes);
     LL_CHECK_LAUNCH(softmax_backward_kernel);
     return LL_OK;
 }

@@ -13,40 +13,36 @@ static const char *const NAME = "affine";
 /* Columns of db summed at a time: the double accumulators live on the stack. */
 #define DB_BLOCK 64
 
-/* The (N, D) matrix view of x: N is the first dimension, D all the rest. */
-static void matrix_view(const ll_tensor *x, int *N, int *D)
-{
-    *N = x->shape.dim[0];
-    *D = (int)(x->size / (size_t)*N);
-}
-
-/* Checks W (D, M) and b (M) against x, and returns N, D, M. */
-static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, int *N,
-                              int *D, int *M)
+/* Checks W (D, M) and b (M) against x and works out every size: N is x's
+ * first dimension, D the product of all the rest (the (N, D) matrix view of
+ * x), M W's second dimension. */
+static ll_status check_params(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
+                              ll_affine_sizes *sz)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
     LL_TRY(ll_expect_same_device(NAME, "W", W, "x", x));
-    matrix_view(x, N, D);
-    if (W->shape.ndim != 2 || W->shape.dim[0] != *D) {
+    sz->N = x->shape.dim[0];
+    sz->D = (int)(x->size / (size_t)sz->N);
+    if (W->shape.ndim != 2 || W->shape.dim[0] != sz->D) {
         char sw[64], sx[64];
         return ll_fail(LL_ESHAPE, "affine: W has shape %s, expected (%d, M) for x %s (D = %d)",
-                       ll_shape_str(W->shape, sw, sizeof sw), *D, ll_shape_str(x->shape, sx, sizeof sx),
-                       *D);
+                       ll_shape_str(W->shape, sw, sizeof sw), sz->D,
+                       ll_shape_str(x->shape, sx, sizeof sx), sz->D);
     }
-    *M = W->shape.dim[1];
+    sz->M = W->shape.dim[1];
     if (b)
-        LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(*M), "x", x));
+        LL_TRY(ll_expect_like(NAME, "b", b, LL_SHAPE(sz->M), "x", x));
     return LL_OK;
 }
 
 /* The checks of forward, shared by ll_affine_forward and its reference;
- * returns N, D, M. */
+ * works out sz. */
 static ll_status check_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                               const ll_tensor *y, int *N, int *D, int *M)
+                               const ll_tensor *y, ll_affine_sizes *sz)
 {
     LL_TRY(ll_expect_tensor(NAME, "b", b));
-    LL_TRY(check_params(x, W, b, N, D, M));
-    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(*N, *M), "x", x));
+    LL_TRY(check_params(x, W, b, sz));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(sz->N, sz->M), "x", x));
     /* y is written (the bias first, in the fast path) before the product reads x and W. */
     if (y->data == x->data || y->data == W->data)
         return ll_fail(LL_EARG, "affine: y shares memory with x or W, expected a separate tensor");
@@ -54,15 +50,15 @@ static ll_status check_forward(const ll_tensor *x, const ll_tensor *W, const ll_
 }
 
 /* The checks of backward, shared by ll_affine_backward and its reference;
- * returns N, D, M. */
+ * works out sz. */
 static ll_status check_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
                                 const ll_tensor *dx, const ll_tensor *dW, const ll_tensor *db,
-                                int *N, int *D, int *M)
+                                ll_affine_sizes *sz)
 {
-    LL_TRY(check_params(x, W, NULL, N, D, M));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(*N, *M), "x", x));
+    LL_TRY(check_params(x, W, NULL, sz));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(sz->N, sz->M), "x", x));
     LL_TRY(ll_expect_like(NAME, "dW", dW, W->shape, "x", x));
-    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(*M), "x", x));
+    LL_TRY(ll_expect_like(NAME, "db", db, LL_SHAPE(sz->M), "x", x));
     if (dx)
         LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     /* The products write their outputs while reading dy, x and W (BLAS forbids overlap). */
@@ -79,8 +75,9 @@ static ll_status check_backward(const ll_tensor *x, const ll_tensor *W, const ll
 
 /* y[n, m] = sum_d x[n, d] * W[d, m] + b[m] on checked CPU tensors. */
 static void affine_forward_reference(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                                     ll_tensor *y, int N, int D, int M)
+                                     ll_tensor *y, const ll_affine_sizes *sz)
 {
+    const int N = sz->N, D = sz->D, M = sz->M; /* the names of the formulas */
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++) {
             double sum = 0;
@@ -94,9 +91,10 @@ static void affine_forward_reference(const ll_tensor *x, const ll_tensor *W, con
  * is NULL, dx[n, d] = sum_m dy[n, m] * W[d, m], on checked CPU tensors. dx is
  * written through the (N, D) view, so it comes back in x's own shape. */
 static void affine_backward_reference(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
-                                      ll_tensor *dx, ll_tensor *dW, ll_tensor *db, int N, int D,
-                                      int M)
+                                      ll_tensor *dx, ll_tensor *dW, ll_tensor *db,
+                                      const ll_affine_sizes *sz)
 {
+    const int N = sz->N, D = sz->D, M = sz->M; /* the names of the formulas */
     for (int d = 0; d < D; d++)
         for (int m = 0; m < M; m++) {
             double sum = 0;
@@ -124,20 +122,20 @@ static void affine_backward_reference(const ll_tensor *x, const ll_tensor *W, co
 ll_status ll_affine_forward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
                                 ll_tensor *y)
 {
-    int N = 0, D = 0, M = 0;
-    LL_TRY(check_forward(x, W, b, y, &N, &D, &M));
+    ll_affine_sizes sz = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, y, &sz));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    affine_forward_reference(x, W, b, y, N, D, M);
+    affine_forward_reference(x, W, b, y, &sz);
     return LL_OK;
 }
 
 ll_status ll_affine_backward_ref(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
                                  ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
-    int N = 0, D = 0, M = 0;
-    LL_TRY(check_backward(x, W, dy, dx, dW, db, &N, &D, &M));
+    ll_affine_sizes sz = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, dy, dx, dW, db, &sz));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    affine_backward_reference(x, W, dy, dx, dW, db, N, D, M);
+    affine_backward_reference(x, W, dy, dx, dW, db, &sz);
     return LL_OK;
 }
 
@@ -150,8 +148,9 @@ ll_status ll_affine_backward_ref(const ll_tensor *x, const ll_tensor *W, const l
 
 /* y = b in every row, then y += x (N, D) . W (D, M) with beta = 1. */
 static void affine_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,
-                                ll_tensor *y, int N, int D, int M)
+                                ll_tensor *y, const ll_affine_sizes *sz)
 {
+    const int N = sz->N, D = sz->D, M = sz->M;
     for (int n = 0; n < N; n++)
         memcpy(y->data + (size_t)n * M, b->data, (size_t)M * sizeof(ll_real));
     ll_gemm(false, false, N, M, D, 1, x->data, D, W->data, M, 1, y->data, M);
@@ -162,8 +161,10 @@ static void affine_forward_fast(const ll_tensor *x, const ll_tensor *W, const ll
  * row (contiguous; it vectorizes) instead of down a column (M apart), into
  * double accumulators on the stack, also for float builds. */
 static void affine_backward_fast(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
-                                 ll_tensor *dx, ll_tensor *dW, ll_tensor *db, int N, int D, int M)
+                                 ll_tensor *dx, ll_tensor *dW, ll_tensor *db,
+                                 const ll_affine_sizes *sz)
 {
+    const int N = sz->N, D = sz->D, M = sz->M;
     /* dW (D, M) = x^T (D, N) . dy (N, M) */
     ll_gemm(true, false, D, M, N, 1, x->data, D, dy->data, M, 0, dW->data, M);
     for (int m0 = 0; m0 < M; m0 += DB_BLOCK) {
@@ -186,22 +187,22 @@ static void affine_backward_fast(const ll_tensor *x, const ll_tensor *W, const l
 
 ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y)
 {
-    int N = 0, D = 0, M = 0;
-    LL_TRY(check_forward(x, W, b, y, &N, &D, &M));
+    ll_affine_sizes sz = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, W, b, y, &sz));
     if (x->device == LL_GPU)
-        return ll_affine_forward_gpu(x, W, b, y); /* lib/gpu/affine.cu: cuBLAS */
-    affine_forward_fast(x, W, b, y, N, D, M);
+        return ll_affine_forward_gpu(&sz, x, W, b, y); /* lib/gpu/affine.cu: cuBLAS */
+    affine_forward_fast(x, W, b, y, &sz);
     return LL_OK;
 }
 
 ll_status ll_affine_backward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,
                              ll_tensor *dx, ll_tensor *dW, ll_tensor *db)
 {
-    int N = 0, D = 0, M = 0;
-    LL_TRY(check_backward(x, W, dy, dx, dW, db, &N, &D, &M));
-    if (x->device == LL_GPU)
-        return ll_affine_backward_gpu(x, W, dy, dx, dW, db); /* lib/gpu/affine.cu: cuBLAS */
-    affine_backward_fast(x, W, dy, dx, dW, db, N, D, M);
+    ll_affine_sizes sz = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, W, dy, dx, dW, db, &sz));
+    if (x->device == LL_GPU) /* lib/gpu/affine.cu: cuBLAS */
+        return ll_affine_backward_gpu(&sz, x, W, dy, dx, dW, db);
+    affine_backward_fast(x, W, dy, dx, dW, db, &sz);
     return LL_OK;
 }
 

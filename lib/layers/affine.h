@@ -24,6 +24,15 @@
 
 #include "../layer.h"
 
+/* Every size an affine call works out from the shapes of x and W, once per
+ * call by the public function, which then hands it to the CPU code or the
+ * CUDA twin: neither works them out again. */
+typedef struct {
+    int N; /* rows of x: the samples */
+    int D; /* inputs per sample: the product of x's other dimensions, W's rows */
+    int M; /* outputs per sample: W's columns */
+} ll_affine_sizes;
+
 /* y (N, M) = x (N, D) . W (D, M) + b (M). */
 ll_status ll_affine_forward(const ll_tensor *x, const ll_tensor *W, const ll_tensor *b, ll_tensor *y);
 
@@ -48,13 +57,15 @@ ll_status ll_affine_new(ll_layer **out, int in_features, int out_features, doubl
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_affine_def;
 
-/* The CUDA twin, lib/gpu/affine.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
+/* The CUDA twin, lib/gpu/affine.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out; never call it
+ * directly. */
 #define ll_affine_twins(X)                                                                 \
-    X(ll_affine_forward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *b,  \
-        ll_tensor *y))                                                                     \
-    X(ll_affine_backward_gpu, (const ll_tensor *x, const ll_tensor *W, const ll_tensor *dy,\
-        ll_tensor *dx, ll_tensor *dW, ll_tensor *db))
+    X(ll_affine_forward_gpu, (const ll_affine_sizes *sz, const ll_tensor *x,               \
+        const ll_tensor *W, const ll_tensor *b, ll_tensor *y))                             \
+    X(ll_affine_backward_gpu, (const ll_affine_sizes *sz, const ll_tensor *x,              \
+        const ll_tensor *W, const ll_tensor *dy, ll_tensor *dx, ll_tensor *dW,             \
+        ll_tensor *db))
 ll_affine_twins(LL_TWIN_DECLARE)
 
 #endif

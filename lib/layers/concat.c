@@ -10,13 +10,14 @@ static const char *const NAME = "concat";
 /* The registry's default channel count for b (option cb). */
 static const int DEFAULT_CB = 2;
 
-/* The number of values per channel: the product of dimensions 2 and up. */
-static size_t inner_size(ll_shape s)
+/* Every size of a call, from the joined shape s (y's, or dy's, checked) and
+ * the channels ca of a: b has the rest of dimension 1. */
+static ll_concat_sizes sizes_of(ll_shape s, int ca)
 {
-    size_t inner = 1;
-    for (int d = 2; d < s.ndim; d++)
-        inner *= (size_t)s.dim[d];
-    return inner;
+    ll_concat_sizes d = {.N = s.dim[0], .ca = ca, .cb = s.dim[1] - ca, .inner = 1};
+    for (int k = 2; k < s.ndim; k++)
+        d.inner *= (size_t)s.dim[k];
+    return d;
 }
 
 ll_status ll_concat_shape(ll_shape a, ll_shape b, ll_shape *y)
@@ -48,19 +49,24 @@ static ll_status expect_like(const char *tensor, const ll_tensor *t, ll_shape s,
     return ll_expect_like(NAME, tensor, t, s, ref_name, ref);
 }
 
-/* The checks of forward, shared by ll_concat_forward and its reference. */
-static ll_status check_forward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *y)
+/* The checks of forward, shared by ll_concat_forward and its reference;
+ * works out d. */
+static ll_status check_forward(const ll_tensor *a, const ll_tensor *b, const ll_tensor *y,
+                               ll_concat_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "a", a));
     LL_TRY(ll_expect_same_device(NAME, "b", b, "a", a));
     ll_shape out;
     LL_TRY(ll_concat_shape(a->shape, b->shape, &out));
-    return expect_like("y", y, out, "a", a);
+    LL_TRY(expect_like("y", y, out, "a", a));
+    *d = sizes_of(out, a->shape.dim[1]);
+    return LL_OK;
 }
 
-/* The checks of backward, shared by ll_concat_backward and its reference. */
+/* The checks of backward, shared by ll_concat_backward and its reference;
+ * works out d. */
 static ll_status check_backward(const ll_tensor *dy, int ca, const ll_tensor *da,
-                                const ll_tensor *db)
+                                const ll_tensor *db, ll_concat_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "dy", dy));
     char buf[64];
@@ -80,6 +86,7 @@ static ll_status check_backward(const ll_tensor *dy, int ca, const ll_tensor *da
         LL_TRY(expect_like("da", da, sa, "dy", dy));
     if (db)
         LL_TRY(expect_like("db", db, sb, "dy", dy));
+    *d = sizes_of(dy->shape, ca);
     return LL_OK;
 }
 
@@ -89,10 +96,11 @@ static ll_status check_backward(const ll_tensor *dy, int ca, const ll_tensor *da
 
 /* y[n, c, ...] = a[n, c, ...] for c < Ca, then y[n, Ca + c, ...] = b[n, c, ...]
  * for c < Cb, on checked CPU tensors. */
-static void concat_forward_reference(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+static void concat_forward_reference(const ll_tensor *a, const ll_tensor *b, ll_tensor *y,
+                                     const ll_concat_sizes *d)
 {
-    const size_t N = (size_t)y->shape.dim[0], inner = inner_size(y->shape);
-    const size_t Ca = (size_t)a->shape.dim[1], Cb = (size_t)b->shape.dim[1], C = Ca + Cb;
+    const size_t N = (size_t)d->N, inner = d->inner; /* the names of the formulas */
+    const size_t Ca = (size_t)d->ca, Cb = (size_t)d->cb, C = Ca + Cb;
     for (size_t n = 0; n < N; n++)
         for (size_t c = 0; c < Ca; c++)
             for (size_t k = 0; k < inner; k++)
@@ -105,10 +113,11 @@ static void concat_forward_reference(const ll_tensor *a, const ll_tensor *b, ll_
 
 /* da[n, c, ...] = dy[n, c, ...] for c < Ca and db[n, c, ...] = dy[n, Ca + c, ...]
  * for c < Cb, on checked CPU tensors, each skipped when NULL. */
-static void concat_backward_reference(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+static void concat_backward_reference(const ll_tensor *dy, ll_tensor *da, ll_tensor *db,
+                                      const ll_concat_sizes *d)
 {
-    const size_t N = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
-    const size_t C = (size_t)dy->shape.dim[1], Ca = (size_t)ca, Cb = C - Ca;
+    const size_t N = (size_t)d->N, inner = d->inner; /* the names of the formulas */
+    const size_t Ca = (size_t)d->ca, Cb = (size_t)d->cb, C = Ca + Cb;
     if (da)
         for (size_t n = 0; n < N; n++)
             for (size_t c = 0; c < Ca; c++)
@@ -123,17 +132,19 @@ static void concat_backward_reference(const ll_tensor *dy, int ca, ll_tensor *da
 
 ll_status ll_concat_forward_ref(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
 {
-    LL_TRY(check_forward(a, b, y));
+    ll_concat_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(a, b, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "a", a)); /* the others are where a is: checked */
-    concat_forward_reference(a, b, y);
+    concat_forward_reference(a, b, y, &d);
     return LL_OK;
 }
 
 ll_status ll_concat_backward_ref(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
 {
-    LL_TRY(check_backward(dy, ca, da, db));
+    ll_concat_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(dy, ca, da, db, &d));
     LL_TRY(ll_expect_cpu(__func__, "dy", dy)); /* the others are where dy is: checked */
-    concat_backward_reference(dy, ca, da, db);
+    concat_backward_reference(dy, da, db, &d);
     return LL_OK;
 }
 
@@ -154,44 +165,46 @@ static void copy_blocks(ll_real *dst, size_t dst_stride, const ll_real *src, siz
 }
 
 /* y[n] = [a[n] | b[n]]: two block copies per sample. */
-static void concat_forward_fast(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
+static void concat_forward_fast(const ll_tensor *a, const ll_tensor *b, ll_tensor *y,
+                                const ll_concat_sizes *d)
 {
-    size_t n = (size_t)y->shape.dim[0], inner = inner_size(y->shape);
-    size_t sa = (size_t)a->shape.dim[1] * inner; /* values of one sample of a */
-    size_t sb = (size_t)b->shape.dim[1] * inner; /* values of one sample of b */
-    copy_blocks(y->data, sa + sb, a->data, sa, sa, n);
-    copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, n);
+    size_t sa = (size_t)d->ca * d->inner; /* values of one sample of a */
+    size_t sb = (size_t)d->cb * d->inner; /* values of one sample of b */
+    copy_blocks(y->data, sa + sb, a->data, sa, sa, (size_t)d->N);
+    copy_blocks(y->data + sa, sa + sb, b->data, sb, sb, (size_t)d->N);
 }
 
 /* dy[n] = [da[n] | db[n]] split back: y was a's sample then b's sample. */
-static void concat_backward_fast(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
+static void concat_backward_fast(const ll_tensor *dy, ll_tensor *da, ll_tensor *db,
+                                 const ll_concat_sizes *d)
 {
-    size_t n = (size_t)dy->shape.dim[0], inner = inner_size(dy->shape);
-    int c = dy->shape.dim[1];
-    size_t va = (size_t)ca * inner, vb = (size_t)(c - ca) * inner; /* values per sample */
+    size_t va = (size_t)d->ca * d->inner; /* values of one sample of da */
+    size_t vb = (size_t)d->cb * d->inner; /* values of one sample of db */
     if (da)
-        copy_blocks(da->data, va, dy->data, va + vb, va, n);
+        copy_blocks(da->data, va, dy->data, va + vb, va, (size_t)d->N);
     if (db)
-        copy_blocks(db->data, vb, dy->data + va, va + vb, vb, n);
+        copy_blocks(db->data, vb, dy->data + va, va + vb, vb, (size_t)d->N);
 }
 
 /* --- the public functions: the CUDA twin, or the fast path --- */
 
 ll_status ll_concat_forward(const ll_tensor *a, const ll_tensor *b, ll_tensor *y)
 {
-    LL_TRY(check_forward(a, b, y));
+    ll_concat_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(a, b, y, &d));
     if (a->device == LL_GPU)
-        return ll_concat_forward_gpu(a, b, y); /* lib/gpu/concat.cu: the same copies */
-    concat_forward_fast(a, b, y);
+        return ll_concat_forward_gpu(&d, a, b, y); /* lib/gpu/concat.cu: the same copies */
+    concat_forward_fast(a, b, y, &d);
     return LL_OK;
 }
 
 ll_status ll_concat_backward(const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db)
 {
-    LL_TRY(check_backward(dy, ca, da, db));
+    ll_concat_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(dy, ca, da, db, &d));
     if (dy->device == LL_GPU)
-        return ll_concat_backward_gpu(dy, ca, da, db); /* lib/gpu/concat.cu: the same copies */
-    concat_backward_fast(dy, ca, da, db);
+        return ll_concat_backward_gpu(&d, dy, da, db); /* lib/gpu/concat.cu: the same copies */
+    concat_backward_fast(dy, da, db, &d);
     return LL_OK;
 }
 

@@ -24,7 +24,18 @@
 #ifndef LL_CONCAT_H
 #define LL_CONCAT_H
 
+#include <stddef.h>
+
 #include "../layer.h"
+
+/* Every size a concat call works out from the shapes (and, backward, the
+ * split ca), once per call by the public function, which then hands it to
+ * the CPU code or the CUDA twin: neither works them out again. */
+typedef struct {
+    int N;        /* samples: dimension 0 of a, b and y */
+    int ca, cb;   /* channels (dimension 1) of a and of b; y has ca + cb */
+    size_t inner; /* values per channel: the product of dimensions 2 and up */
+} ll_concat_sizes;
 
 /* The shape (N, Ca + Cb, ...) of y for a and b, or LL_ESHAPE when they
  * differ in rank or in a dimension other than 1, or have rank < 2. */
@@ -51,11 +62,14 @@ ll_status ll_concat_new(ll_layer **out);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_concat_def;
 
-/* The CUDA twin, lib/gpu/concat.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
+/* The CUDA twin, lib/gpu/concat.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out; never call it
+ * directly. */
 #define ll_concat_twins(X)                                                                \
-    X(ll_concat_forward_gpu, (const ll_tensor *a, const ll_tensor *b, ll_tensor *y))      \
-    X(ll_concat_backward_gpu, (const ll_tensor *dy, int ca, ll_tensor *da, ll_tensor *db))
+    X(ll_concat_forward_gpu, (const ll_concat_sizes *d, const ll_tensor *a,               \
+        const ll_tensor *b, ll_tensor *y))                                                \
+    X(ll_concat_backward_gpu, (const ll_concat_sizes *d, const ll_tensor *dy,             \
+        ll_tensor *da, ll_tensor *db))
 ll_concat_twins(LL_TWIN_DECLARE)
 
 #endif

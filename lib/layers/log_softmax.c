@@ -17,19 +17,33 @@ static size_t row_length(ll_shape s)
     return (size_t)s.dim[s.ndim - 1];
 }
 
-/* The checks of forward, shared by ll_log_softmax_forward and its reference. */
-static ll_status check_forward(const ll_tensor *x, const ll_tensor *y)
+/* Every size of a call on the checked tensor t: its rows of C values. */
+static ll_log_softmax_sizes sizes_of(const ll_tensor *t)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    return ll_expect_like(NAME, "y", y, x->shape, "x", x);
+    const size_t C = row_length(t->shape);
+    return (ll_log_softmax_sizes){.rows = t->size / C, .classes = (int)C};
 }
 
-/* The checks of backward, shared by ll_log_softmax_backward and its reference. */
-static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx)
+/* The checks of forward, shared by ll_log_softmax_forward and its reference;
+ * works out d. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *y, ll_log_softmax_sizes *d)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    *d = sizes_of(x);
+    return LL_OK;
+}
+
+/* The checks of backward, shared by ll_log_softmax_backward and its reference;
+ * works out d. */
+static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx,
+                                ll_log_softmax_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "y", y));
     LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
-    return ll_expect_like(NAME, "dx", dx, y->shape, "y", y);
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    *d = sizes_of(y);
+    return LL_OK;
 }
 
 /* --- the reference: log_softmax.h's formulas as plain loops --- */
@@ -39,9 +53,9 @@ static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const l
  * y = x - lse. The sum is in [1, C] (its largest term is exp(0) = 1): its
  * log is finite and >= 0, so every y is <= 0. y may be x: each y_c is
  * written after the last read of its x_c. */
-static void log_softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
+static void log_softmax_forward_reference(const ll_tensor *x, ll_tensor *y, const ll_log_softmax_sizes *d)
 {
-    const size_t C = row_length(x->shape), rows = x->size / C;
+    const size_t C = (size_t)d->classes, rows = d->rows;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *x_r = x->data + r * C; /* (C) the row's scores */
         ll_real *y_r = y->data + r * C;       /* (C) their log-probabilities */
@@ -61,9 +75,10 @@ static void log_softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
  * dx = dy - exp(y) * sum_dy, where exp(y) is softmax(x) recomputed: y <= 0,
  * so it is a probability in [0, 1]. The whole row's sum comes first, so dx
  * may be dy. */
-static void log_softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+static void log_softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx,
+                                           const ll_log_softmax_sizes *d)
 {
-    const size_t C = row_length(y->shape), rows = y->size / C;
+    const size_t C = (size_t)d->classes, rows = d->rows;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *y_r = y->data + r * C;   /* (C) log-probabilities of the row */
         const ll_real *dy_r = dy->data + r * C; /* (C) upstream gradient */
@@ -78,17 +93,19 @@ static void log_softmax_backward_reference(const ll_tensor *y, const ll_tensor *
 
 ll_status ll_log_softmax_forward_ref(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, y));
+    ll_log_softmax_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    log_softmax_forward_reference(x, y);
+    log_softmax_forward_reference(x, y, &d);
     return LL_OK;
 }
 
 ll_status ll_log_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(check_backward(y, dy, dx));
+    ll_log_softmax_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(y, dy, dx, &d));
     LL_TRY(ll_expect_cpu(__func__, "y", y)); /* the others are where y is: checked */
-    log_softmax_backward_reference(y, dy, dx);
+    log_softmax_backward_reference(y, dy, dx, &d);
     return LL_OK;
 }
 
@@ -97,19 +114,21 @@ ll_status ll_log_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, l
 
 ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, y));
+    ll_log_softmax_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, y, &d));
     if (x->device == LL_GPU)
-        return ll_log_softmax_forward_gpu(x, y); /* lib/gpu/log_softmax.cu */
-    log_softmax_forward_reference(x, y);
+        return ll_log_softmax_forward_gpu(&d, x, y); /* lib/gpu/log_softmax.cu */
+    log_softmax_forward_reference(x, y, &d);
     return LL_OK;
 }
 
 ll_status ll_log_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(check_backward(y, dy, dx));
+    ll_log_softmax_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(y, dy, dx, &d));
     if (y->device == LL_GPU)
-        return ll_log_softmax_backward_gpu(y, dy, dx); /* lib/gpu/log_softmax.cu */
-    log_softmax_backward_reference(y, dy, dx);
+        return ll_log_softmax_backward_gpu(&d, y, dy, dx); /* lib/gpu/log_softmax.cu */
+    log_softmax_backward_reference(y, dy, dx, &d);
     return LL_OK;
 }
 

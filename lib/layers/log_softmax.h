@@ -23,7 +23,17 @@
 #ifndef LL_LOG_SOFTMAX_H
 #define LL_LOG_SOFTMAX_H
 
+#include <stddef.h>
+
 #include "../layer.h"
+
+/* Every size a log-softmax call works out from the shape of x (forward) or y
+ * (backward), once per call by the public function, which then hands it to
+ * the CPU code or the CUDA twin: neither works them out again. */
+typedef struct {
+    size_t rows; /* the rows (distributions): the tensor's size / classes */
+    int classes; /* C, the length of each row: the last dimension */
+} ll_log_softmax_sizes;
 
 /* y = log softmax of each row of x along its last axis; y must have x's shape (y may be x). */
 ll_status ll_log_softmax_forward(const ll_tensor *x, ll_tensor *y);
@@ -46,11 +56,14 @@ ll_status ll_log_softmax_new(ll_layer **out);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_log_softmax_def;
 
-/* The CUDA twin, lib/gpu/log_softmax.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_log_softmax_twins(X)                                                             \
-    X(ll_log_softmax_forward_gpu, (const ll_tensor *x, ll_tensor *y))                       \
-    X(ll_log_softmax_backward_gpu, (const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx))
+/* The CUDA twin, lib/gpu/log_softmax.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out; never call it
+ * directly. */
+#define ll_log_softmax_twins(X)                                                           \
+    X(ll_log_softmax_forward_gpu, (const ll_log_softmax_sizes *d, const ll_tensor *x,     \
+        ll_tensor *y))                                                                    \
+    X(ll_log_softmax_backward_gpu, (const ll_log_softmax_sizes *d, const ll_tensor *y,    \
+        const ll_tensor *dy, ll_tensor *dx))
 ll_log_softmax_twins(LL_TWIN_DECLARE)
 
 #endif

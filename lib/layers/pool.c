@@ -37,7 +37,9 @@ static int pool_out_size(int in, int k, int stride, int pad)
     return span < 0 ? 0 : (int)(span / stride + 1);
 }
 
-ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y)
+/* Checks g and the input shape x together and works out every size of a call
+ * (pool.h's ll_pool_sizes). Shapes only: no tensor is read. */
+static ll_status pool_sizes_of(ll_pool_geom g, ll_shape x, ll_pool_sizes *d)
 {
     LL_TRY(check_geom(g));
     char a[64];
@@ -58,7 +60,16 @@ ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y)
     if ((long long)OH * OW > INT_MAX / ((long long)x.dim[0] * x.dim[1]))
         return ll_fail(LL_ESHAPE, "pool: y for x %s would have more than %d elements",
                        ll_shape_str(x, a, sizeof a), INT_MAX);
-    *y = LL_SHAPE(x.dim[0], x.dim[1], OH, OW);
+    *d = (ll_pool_sizes){.g = g, .N = x.dim[0], .C = x.dim[1], .H = x.dim[2], .W = x.dim[3],
+                         .OH = OH, .OW = OW};
+    return LL_OK;
+}
+
+ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y)
+{
+    ll_pool_sizes d = {0}; /* set by pool_sizes_of; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(pool_sizes_of(g, x, &d));
+    *y = LL_SHAPE(d.N, d.C, d.OH, d.OW);
     return LL_OK;
 }
 
@@ -111,17 +122,16 @@ static ll_status expect_argmax_2x2(const int32_t *argmax, size_t x_size, int pla
  * device argmax is not read here (that would be a copy to the host per
  * call): the GPU gathers instead of scattering, so whatever it holds,
  * nothing outside dx is written (lib/gpu/pool.cu). */
-static ll_status check_argmax(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
-                              const ll_tensor *dy, ll_shape ys)
+static ll_status check_argmax(const ll_tensor *x, const int32_t *argmax, const ll_tensor *dy,
+                              const ll_pool_sizes *d)
 {
     if (!argmax)
         return ll_fail(LL_EARG, "pool: argmax is NULL, expected the %zu entries of forward",
                        dy->size);
     if (x->device != LL_CPU)
         return LL_OK;
-    if (is_max_2x2(g))
-        return expect_argmax_2x2(argmax, x->size, ys.dim[0] * ys.dim[1], x->shape.dim[2],
-                                 x->shape.dim[3], ys.dim[2], ys.dim[3]);
+    if (is_max_2x2(d->g))
+        return expect_argmax_2x2(argmax, x->size, d->N * d->C, d->H, d->W, d->OH, d->OW);
     for (size_t o = 0; o < dy->size; o++)
         if (argmax[o] < 0 || (size_t)argmax[o] >= x->size)
             return ll_fail(LL_EARG, "pool: argmax[%zu] = %d is outside x (%zu elements)", o,
@@ -130,29 +140,29 @@ static ll_status check_argmax(const ll_tensor *x, ll_pool_geom g, const int32_t 
 }
 
 /* Every check of a forward call, made once per call, for the reference and
- * the fast path alike; works out y's shape ys. */
+ * the fast path alike; works out d. */
 static ll_status check_forward(const ll_tensor *x, ll_pool_geom g, const ll_tensor *y,
-                               const int32_t *argmax, ll_shape *ys)
+                               const int32_t *argmax, ll_pool_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_pool_output_shape(g, x->shape, ys));
-    LL_TRY(ll_expect_like(NAME, "y", y, *ys, "x", x));
+    LL_TRY(pool_sizes_of(g, x->shape, d));
+    LL_TRY(ll_expect_like(NAME, "y", y, LL_SHAPE(d->N, d->C, d->OH, d->OW), "x", x));
     if (g.mode == LL_POOL_MAX && !argmax)
         return ll_fail(LL_EARG, "pool: argmax is NULL, expected %zu entries for max pooling",
                        y->size);
     return LL_OK;
 }
 
-/* Every check of a backward call, made once per call; works out y's shape ys. */
+/* Every check of a backward call, made once per call; works out d. */
 static ll_status check_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
-                                const ll_tensor *dy, const ll_tensor *dx, ll_shape *ys)
+                                const ll_tensor *dy, const ll_tensor *dx, ll_pool_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "x", x));
-    LL_TRY(ll_pool_output_shape(g, x->shape, ys));
-    LL_TRY(ll_expect_like(NAME, "dy", dy, *ys, "x", x));
+    LL_TRY(pool_sizes_of(g, x->shape, d));
+    LL_TRY(ll_expect_like(NAME, "dy", dy, LL_SHAPE(d->N, d->C, d->OH, d->OW), "x", x));
     LL_TRY(ll_expect_like(NAME, "dx", dx, x->shape, "x", x));
     if (g.mode == LL_POOL_MAX)
-        LL_TRY(check_argmax(x, g, argmax, dy, *ys));
+        LL_TRY(check_argmax(x, argmax, dy, d));
     /* dx is written while dy is still being read: they must be different memory. */
     if (dx && dy && dx->data && dx->data == dy->data)
         return ll_fail(LL_EARG, "pool: dx and dy are the same tensor, expected separate memory");
@@ -169,17 +179,23 @@ static ll_real avg_weight(ll_pool_geom g)
 
 /* --- the reference: the formulas of pool.h, one plain loop nest each --- */
 
-/* Where element [n,c,h,w] of a tensor of shape s, x (N, C, H, W) or y
- * (N, C, OH, OW), lies in its data (row-major). */
-static size_t at(ll_shape s, int n, int c, int h, int w)
+/* Where element [n,c,h,w] of x (N, C, H, W) lies in x->data (row-major). */
+static size_t x_at(const ll_pool_sizes *d, int n, int c, int h, int w)
 {
-    return (((size_t)n * s.dim[1] + c) * s.dim[2] + h) * s.dim[3] + w;
+    return (((size_t)n * d->C + c) * d->H + h) * d->W + w;
 }
 
-/* True when padded coordinates (hp, wp) are a pixel of x (N, C, H, W), not padding. */
-static bool in_image(ll_shape xs, int p, int hp, int wp)
+/* Where element [n,c,i,j] of y, dy or argmax (N, C, OH, OW) lies in its data. */
+static size_t y_at(const ll_pool_sizes *d, int n, int c, int i, int j)
 {
-    return hp - p >= 0 && hp - p < xs.dim[2] && wp - p >= 0 && wp - p < xs.dim[3];
+    return (((size_t)n * d->C + c) * d->OH + i) * d->OW + j;
+}
+
+/* True when padded coordinates (hp, wp) are a pixel of x, not padding. */
+static bool in_image(const ll_pool_sizes *d, int hp, int wp)
+{
+    const int p = d->g.pad;
+    return hp - p >= 0 && hp - p < d->H && wp - p >= 0 && wp - p < d->W;
 }
 
 /* No pixel yet: the winner of a window before its first real pixel. */
@@ -187,8 +203,8 @@ static bool in_image(ll_shape xs, int p, int hp, int wp)
 
 ll_status ll_pool_forward_ref(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
 {
-    ll_shape ys = {0}; /* set by check_forward */
-    LL_TRY(check_forward(x, g, y, argmax, &ys));
+    ll_pool_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, g, y, argmax, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* y is where x is: checked */
     const int s = g.stride, p = g.pad;       /* the names of the formulas */
     const ll_real a = avg_weight(g);
@@ -196,38 +212,38 @@ ll_status ll_pool_forward_ref(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, 
     if (g.mode == LL_POOL_MAX) {
         /* y[n,c,i,j] = max_{u,v} xpad[n, c, i*s + u, j*s + v],
          * argmax[n,c,i,j] = the flat index in x of the first pixel that holds it */
-        for (int n = 0; n < ys.dim[0]; n++)
-            for (int c = 0; c < ys.dim[1]; c++)
-                for (int i = 0; i < ys.dim[2]; i++)
-                    for (int j = 0; j < ys.dim[3]; j++) {
+        for (int n = 0; n < d.N; n++)
+            for (int c = 0; c < d.C; c++)
+                for (int i = 0; i < d.OH; i++)
+                    for (int j = 0; j < d.OW; j++) {
                         int32_t best = NO_PIXEL;
                         for (int u = 0; u < g.kh; u++)
                             for (int v = 0; v < g.kw; v++) {
                                 int hp = i * s + u, wp = j * s + v;
-                                if (!in_image(x->shape, p, hp, wp))
+                                if (!in_image(&d, hp, wp))
                                     continue; /* padding is -inf: it never wins */
-                                int32_t k = (int32_t)at(x->shape, n, c, hp - p, wp - p);
+                                int32_t k = (int32_t)x_at(&d, n, c, hp - p, wp - p);
                                 if (best == NO_PIXEL || x->data[k] > x->data[best])
                                     best = k; /* strict >: a tie stays with the first */
                             }
-                        y->data[at(ys, n, c, i, j)] = x->data[best];
-                        argmax[at(ys, n, c, i, j)] = best;
+                        y->data[y_at(&d, n, c, i, j)] = x->data[best];
+                        argmax[y_at(&d, n, c, i, j)] = best;
                     }
         return LL_OK;
     }
     /* y[n,c,i,j] = a * sum_{u,v} xpad[n, c, i*s + u, j*s + v] */
-    for (int n = 0; n < ys.dim[0]; n++)
-        for (int c = 0; c < ys.dim[1]; c++)
-            for (int i = 0; i < ys.dim[2]; i++)
-                for (int j = 0; j < ys.dim[3]; j++) {
+    for (int n = 0; n < d.N; n++)
+        for (int c = 0; c < d.C; c++)
+            for (int i = 0; i < d.OH; i++)
+                for (int j = 0; j < d.OW; j++) {
                     ll_real sum = 0;
                     for (int u = 0; u < g.kh; u++)
                         for (int v = 0; v < g.kw; v++) {
                             int hp = i * s + u, wp = j * s + v;
-                            if (in_image(x->shape, p, hp, wp)) /* else a zero term */
-                                sum += x->data[at(x->shape, n, c, hp - p, wp - p)];
+                            if (in_image(&d, hp, wp)) /* else a zero term */
+                                sum += x->data[x_at(&d, n, c, hp - p, wp - p)];
                         }
-                    y->data[at(ys, n, c, i, j)] = a * sum;
+                    y->data[y_at(&d, n, c, i, j)] = a * sum;
                 }
     return LL_OK;
 }
@@ -235,8 +251,8 @@ ll_status ll_pool_forward_ref(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, 
 ll_status ll_pool_backward_ref(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
                                const ll_tensor *dy, ll_tensor *dx)
 {
-    ll_shape ys = {0}; /* set by check_backward */
-    LL_TRY(check_backward(x, g, argmax, dy, dx, &ys));
+    ll_pool_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, g, argmax, dy, dx, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* dy and dx are where x is: checked */
     const int s = g.stride, p = g.pad;       /* the names of the formulas */
     const ll_real a = avg_weight(g);
@@ -251,16 +267,16 @@ ll_status ll_pool_backward_ref(const ll_tensor *x, ll_pool_geom g, const int32_t
         return LL_OK;
     }
     /* dx[n, c, i*s + u - p, j*s + v - p] += a * dy[n,c,i,j], padding's shares dropped */
-    for (int n = 0; n < ys.dim[0]; n++)
-        for (int c = 0; c < ys.dim[1]; c++)
-            for (int i = 0; i < ys.dim[2]; i++)
-                for (int j = 0; j < ys.dim[3]; j++)
+    for (int n = 0; n < d.N; n++)
+        for (int c = 0; c < d.C; c++)
+            for (int i = 0; i < d.OH; i++)
+                for (int j = 0; j < d.OW; j++)
                     for (int u = 0; u < g.kh; u++)
                         for (int v = 0; v < g.kw; v++) {
                             int hp = i * s + u, wp = j * s + v;
-                            if (in_image(x->shape, p, hp, wp))
-                                dx->data[at(x->shape, n, c, hp - p, wp - p)] +=
-                                    a * dy->data[at(ys, n, c, i, j)];
+                            if (in_image(&d, hp, wp))
+                                dx->data[x_at(&d, n, c, hp - p, wp - p)] +=
+                                    a * dy->data[y_at(&d, n, c, i, j)];
                         }
     return LL_OK;
 }
@@ -277,9 +293,11 @@ static void clip(int start, int k, int in, int *lo, int *hi)
 
 /* Max pooling of one (H, W) plane whose first element is x[base]: y and the
  * flat argmax into x for each of the (OH, OW) outputs. */
-static void max_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, int base,
-                      ll_real *yp, int32_t *ap)
+static void max_plane(const ll_real *xp, const ll_pool_sizes *d, int base, ll_real *yp,
+                      int32_t *ap)
 {
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+    const ll_pool_geom g = d->g;
     for (int i = 0; i < OH; i++) {
         int h0, h1;
         clip(i * g.stride - g.pad, g.kh, H, &h0, &h1);
@@ -309,9 +327,10 @@ static void max_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, i
  * strict >, so the same pixel wins, ties included. The comparisons are
  * selects, not branches: a branch here is a coin flip the CPU mispredicts on
  * random data, and as selects the compiler vectorizes the loop. */
-static void max_plane_2x2(const ll_real *xp, int W, int OH, int OW, int base, ll_real *yp,
+static void max_plane_2x2(const ll_real *xp, const ll_pool_sizes *d, int base, ll_real *yp,
                           int32_t *ap)
 {
+    const int W = d->W, OH = d->OH, OW = d->OW;
     for (int i = 0; i < OH; i++) {
         const ll_real *r0 = xp + (size_t)2 * i * W; /* row 2i of the plane: (W) */
         const ll_real *r1 = r0 + W;                 /* row 2i + 1 */
@@ -337,8 +356,10 @@ static void max_plane_2x2(const ll_real *xp, int W, int OH, int OW, int base, ll
 }
 
 /* Average pooling of one (H, W) plane into its (OH, OW) outputs. */
-static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, int OW, ll_real *yp)
+static void avg_plane(const ll_real *xp, const ll_pool_sizes *d, ll_real *yp)
 {
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+    const ll_pool_geom g = d->g;
     ll_real inv_area = avg_weight(g);
     for (int i = 0; i < OH; i++) {
         int h0, h1;
@@ -358,20 +379,19 @@ static void avg_plane(const ll_real *xp, int H, int W, ll_pool_geom g, int OH, i
 }
 
 /* ll_pool_forward on the CPU, its arguments checked: plane by plane. */
-static void pool_forward_fast(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax,
-                              ll_shape ys)
+static void pool_forward_fast(const ll_tensor *x, ll_tensor *y, int32_t *argmax,
+                              const ll_pool_sizes *d)
 {
-    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
-    int planes = ys.dim[0] * ys.dim[1]; /* N*C independent (H, W) images */
+    int planes = d->N * d->C; /* independent (H, W) images; N*C*OH*OW fits an int */
     for (int p = 0; p < planes; p++) {
-        int base = p * H * W;             /* plane p of x starts here */
-        size_t out = (size_t)p * OH * OW; /* plane p of y and argmax */
-        if (is_max_2x2(g))
-            max_plane_2x2(x->data + base, W, OH, OW, base, y->data + out, argmax + out);
-        else if (g.mode == LL_POOL_MAX)
-            max_plane(x->data + base, H, W, g, OH, OW, base, y->data + out, argmax + out);
+        int base = p * d->H * d->W;             /* plane p of x starts here */
+        size_t out = (size_t)p * d->OH * d->OW; /* plane p of y and argmax */
+        if (is_max_2x2(d->g))
+            max_plane_2x2(x->data + base, d, base, y->data + out, argmax + out);
+        else if (d->g.mode == LL_POOL_MAX)
+            max_plane(x->data + base, d, base, y->data + out, argmax + out);
         else
-            avg_plane(x->data + base, H, W, g, OH, OW, y->data + out);
+            avg_plane(x->data + base, d, y->data + out);
     }
 }
 
@@ -379,9 +399,10 @@ static void pool_forward_fast(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, 
  * of dx is written exactly once — dy where it won its window, 0 elsewhere —
  * with no zeroing pass and no scattered writes. When H or W is odd, the last
  * row or column is in no window and gets 0. */
-static void max_back_2x2(const ll_real *dyp, const int32_t *ap, int H, int W, int OH, int OW,
-                         int base, ll_real *dxp)
+static void max_back_2x2(const ll_real *dyp, const int32_t *ap, const ll_pool_sizes *d, int base,
+                         ll_real *dxp)
 {
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
     for (int i = 0; i < OH; i++) {
         ll_real *d0 = dxp + (size_t)2 * i * W; /* row 2i of dx's plane: (W) */
         ll_real *d1 = d0 + W;                  /* row 2i + 1 */
@@ -405,9 +426,10 @@ static void max_back_2x2(const ll_real *dyp, const int32_t *ap, int H, int W, in
 
 /* The backward of avg_plane, onto a zeroed (H, W) plane of dx: every pixel
  * of a window gets its share of the window's dy. */
-static void avg_back_plane(const ll_real *dyp, int H, int W, ll_pool_geom g, int OH, int OW,
-                           ll_real *dxp)
+static void avg_back_plane(const ll_real *dyp, const ll_pool_sizes *d, ll_real *dxp)
 {
+    const int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+    const ll_pool_geom g = d->g;
     ll_real inv_area = avg_weight(g);
     for (int i = 0; i < OH; i++) {
         int h0, h1;
@@ -425,49 +447,48 @@ static void avg_back_plane(const ll_real *dyp, int H, int W, ll_pool_geom g, int
 }
 
 /* ll_pool_backward on the CPU, its arguments checked. */
-static void pool_backward_fast(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
-                               const ll_tensor *dy, ll_tensor *dx, ll_shape ys)
+static void pool_backward_fast(const int32_t *argmax, const ll_tensor *dy, ll_tensor *dx,
+                               const ll_pool_sizes *d)
 {
-    int H = x->shape.dim[2], W = x->shape.dim[3], OH = ys.dim[2], OW = ys.dim[3];
-    int planes = ys.dim[0] * ys.dim[1];
-    if (is_max_2x2(g)) {
+    const size_t plane_in = (size_t)d->H * d->W, plane_out = (size_t)d->OH * d->OW;
+    const int planes = d->N * d->C;
+    if (is_max_2x2(d->g)) {
         for (int p = 0; p < planes; p++) {
-            size_t in = (size_t)p * H * W, out = (size_t)p * OH * OW; /* plane p of dx; of dy */
-            max_back_2x2(dy->data + out, argmax + out, H, W, OH, OW, (int)in, dx->data + in);
+            size_t in = (size_t)p * plane_in, out = (size_t)p * plane_out; /* of dx; of dy */
+            max_back_2x2(dy->data + out, argmax + out, d, (int)in, dx->data + in);
         }
         return;
     }
     memset(dx->data, 0, dx->size * sizeof *dx->data);
-    if (g.mode == LL_POOL_MAX) {
+    if (d->g.mode == LL_POOL_MAX) {
         /* Each output routes its whole gradient to its winner; winners of
          * several overlapping windows collect them all. */
         for (size_t o = 0; o < dy->size; o++)
             dx->data[argmax[o]] += dy->data[o];
         return;
     }
-    for (int p = 0; p < planes; p++)
-        avg_back_plane(dy->data + (size_t)p * OH * OW, H, W, g, OH, OW,
-                       dx->data + (size_t)p * H * W);
+    for (int p = 0; p < planes; p++) /* plane p of dy; of dx */
+        avg_back_plane(dy->data + (size_t)p * plane_out, d, dx->data + (size_t)p * plane_in);
 }
 
 ll_status ll_pool_forward(const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax)
 {
-    ll_shape ys = {0}; /* set by check_forward */
-    LL_TRY(check_forward(x, g, y, argmax, &ys));
+    ll_pool_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, g, y, argmax, &d));
     if (x->device == LL_GPU) /* lib/gpu/pool.cu: argmax is then device memory */
-        return ll_pool_forward_gpu(x, g, y, argmax);
-    pool_forward_fast(x, g, y, argmax, ys);
+        return ll_pool_forward_gpu(&d, x, y, argmax);
+    pool_forward_fast(x, y, argmax, &d);
     return LL_OK;
 }
 
 ll_status ll_pool_backward(const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,
                            const ll_tensor *dy, ll_tensor *dx)
 {
-    ll_shape ys = {0}; /* set by check_backward */
-    LL_TRY(check_backward(x, g, argmax, dy, dx, &ys));
+    ll_pool_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(x, g, argmax, dy, dx, &d));
     if (x->device == LL_GPU) /* lib/gpu/pool.cu: one thread per pixel of dx, no atomics */
-        return ll_pool_backward_gpu(x, g, argmax, dy, dx);
-    pool_backward_fast(x, g, argmax, dy, dx, ys);
+        return ll_pool_backward_gpu(&d, argmax, dy, dx);
+    pool_backward_fast(argmax, dy, dx, &d);
     return LL_OK;
 }
 

@@ -42,12 +42,24 @@
 
 typedef enum { LL_POOL_MAX = 0, LL_POOL_AVG = 1 } ll_pool_mode;
 
+/* The geometry of a pooling: what a caller chooses (ll_pool_new, the public
+ * functions). */
 typedef struct {
     ll_pool_mode mode;
     int kh, kw;  /* window */
     int stride;
     int pad;
 } ll_pool_geom;
+
+/* Every size a pooling works out from x's shape and its geometry (checked
+ * together, as ll_pool_output_shape does), once per call by the public
+ * function, which then hands it to the CPU code or the CUDA twin: neither
+ * works them out again. */
+typedef struct {
+    ll_pool_geom g;  /* the geometry, checked */
+    int N, C, H, W;  /* x: N*C planes of (H, W) */
+    int OH, OW;      /* y (N, C, OH, OW); N*C*OH*OW fits an int */
+} ll_pool_sizes;
 
 /* Validates g and computes y's shape for input shape x. */
 ll_status ll_pool_output_shape(ll_pool_geom g, ll_shape x, ll_shape *y);
@@ -79,11 +91,13 @@ ll_status ll_pool_new(ll_layer **out, ll_pool_geom g);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_pool_def;
 
-/* The CUDA twin, lib/gpu/pool.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_pool_twins(X)                                                                       \
-    X(ll_pool_forward_gpu, (const ll_tensor *x, ll_pool_geom g, ll_tensor *y, int32_t *argmax))\
-    X(ll_pool_backward_gpu, (const ll_tensor *x, ll_pool_geom g, const int32_t *argmax,        \
+/* The CUDA twin, lib/gpu/pool.cu: the functions above call it for GPU tensors
+ * after their checks, with the sizes they worked out (geometry included) and
+ * argmax in device memory; never call it directly. */
+#define ll_pool_twins(X)                                                                   \
+    X(ll_pool_forward_gpu, (const ll_pool_sizes *d, const ll_tensor *x, ll_tensor *y,      \
+        int32_t *argmax))                                                                  \
+    X(ll_pool_backward_gpu, (const ll_pool_sizes *d, const int32_t *argmax,                \
         const ll_tensor *dy, ll_tensor *dx))
 ll_pool_twins(LL_TWIN_DECLARE)
 

@@ -17,19 +17,33 @@ static size_t row_length(ll_shape s)
     return (size_t)s.dim[s.ndim - 1];
 }
 
-/* The checks of forward, shared by ll_softmax_forward and its reference. */
-static ll_status check_forward(const ll_tensor *x, const ll_tensor *y)
+/* Every size of a call on the checked tensor t: its rows of C values. */
+static ll_softmax_sizes sizes_of(const ll_tensor *t)
 {
-    LL_TRY(ll_expect_tensor(NAME, "x", x));
-    return ll_expect_like(NAME, "y", y, x->shape, "x", x);
+    const size_t C = row_length(t->shape);
+    return (ll_softmax_sizes){.rows = t->size / C, .classes = (int)C};
 }
 
-/* The checks of backward, shared by ll_softmax_backward and its reference. */
-static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx)
+/* The checks of forward, shared by ll_softmax_forward and its reference;
+ * works out d. */
+static ll_status check_forward(const ll_tensor *x, const ll_tensor *y, ll_softmax_sizes *d)
+{
+    LL_TRY(ll_expect_tensor(NAME, "x", x));
+    LL_TRY(ll_expect_like(NAME, "y", y, x->shape, "x", x));
+    *d = sizes_of(x);
+    return LL_OK;
+}
+
+/* The checks of backward, shared by ll_softmax_backward and its reference;
+ * works out d. */
+static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const ll_tensor *dx,
+                                ll_softmax_sizes *d)
 {
     LL_TRY(ll_expect_tensor(NAME, "y", y));
     LL_TRY(ll_expect_like(NAME, "dy", dy, y->shape, "y", y));
-    return ll_expect_like(NAME, "dx", dx, y->shape, "y", y);
+    LL_TRY(ll_expect_like(NAME, "dx", dx, y->shape, "y", y));
+    *d = sizes_of(y);
+    return LL_OK;
 }
 
 /* --- the reference: softmax.h's formulas as plain loops --- */
@@ -39,9 +53,9 @@ static ll_status check_backward(const ll_tensor *y, const ll_tensor *dy, const l
  * exponent is <= 0 and the largest term is exp(0) = 1, so the sum is in
  * [1, C]: no overflow, no division by 0. y may be x: each y_c is written
  * after the last read of its x_c. */
-static void softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
+static void softmax_forward_reference(const ll_tensor *x, ll_tensor *y, const ll_softmax_sizes *d)
 {
-    const size_t C = row_length(x->shape), rows = x->size / C;
+    const size_t C = (size_t)d->classes, rows = d->rows;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *x_r = x->data + r * C; /* (C) the row's scores */
         ll_real *y_r = y->data + r * C;       /* (C) its probabilities */
@@ -59,9 +73,10 @@ static void softmax_forward_reference(const ll_tensor *x, ll_tensor *y)
 /* Per row, on checked CPU tensors: dot = sum_j dy_j * y_j (in double), then
  * dx = y * (dy - dot). The whole row's dot product comes first, so dx may
  * be dy. */
-static void softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
+static void softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx,
+                                       const ll_softmax_sizes *d)
 {
-    const size_t C = row_length(y->shape), rows = y->size / C;
+    const size_t C = (size_t)d->classes, rows = d->rows;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *y_r = y->data + r * C;   /* (C) probabilities of the row */
         const ll_real *dy_r = dy->data + r * C; /* (C) upstream gradient */
@@ -76,17 +91,19 @@ static void softmax_backward_reference(const ll_tensor *y, const ll_tensor *dy, 
 
 ll_status ll_softmax_forward_ref(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, y));
+    ll_softmax_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, y, &d));
     LL_TRY(ll_expect_cpu(__func__, "x", x)); /* the others are where x is: checked */
-    softmax_forward_reference(x, y);
+    softmax_forward_reference(x, y, &d);
     return LL_OK;
 }
 
 ll_status ll_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(check_backward(y, dy, dx));
+    ll_softmax_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(y, dy, dx, &d));
     LL_TRY(ll_expect_cpu(__func__, "y", y)); /* the others are where y is: checked */
-    softmax_backward_reference(y, dy, dx);
+    softmax_backward_reference(y, dy, dx, &d);
     return LL_OK;
 }
 
@@ -96,9 +113,9 @@ ll_status ll_softmax_backward_ref(const ll_tensor *y, const ll_tensor *dy, ll_te
  * divides it in place: half the exps, the same numbers (ll_exp of the same
  * argument, summed in the same order, divided by the same sum), which
  * checks/test_ref_basic.c checks bit for bit. */
-static void softmax_forward_fast(const ll_tensor *x, ll_tensor *y)
+static void softmax_forward_fast(const ll_tensor *x, ll_tensor *y, const ll_softmax_sizes *d)
 {
-    const size_t c = row_length(x->shape), rows = x->size / c;
+    const size_t c = (size_t)d->classes, rows = d->rows;
     for (size_t r = 0; r < rows; r++) {
         const ll_real *xr = x->data + r * c; /* (C) the row's scores */
         ll_real *yr = y->data + r * c;       /* (C) its probabilities */
@@ -121,19 +138,21 @@ static void softmax_forward_fast(const ll_tensor *x, ll_tensor *y)
 
 ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y)
 {
-    LL_TRY(check_forward(x, y));
+    ll_softmax_sizes d = {0}; /* set by check_forward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_forward(x, y, &d));
     if (x->device == LL_GPU)
-        return ll_softmax_forward_gpu(x, y); /* lib/gpu/softmax.cu */
-    softmax_forward_fast(x, y);
+        return ll_softmax_forward_gpu(&d, x, y); /* lib/gpu/softmax.cu */
+    softmax_forward_fast(x, y, &d);
     return LL_OK;
 }
 
 ll_status ll_softmax_backward(const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx)
 {
-    LL_TRY(check_backward(y, dy, dx));
+    ll_softmax_sizes d = {0}; /* set by check_backward; {0} quiets -Wmaybe-uninitialized */
+    LL_TRY(check_backward(y, dy, dx, &d));
     if (y->device == LL_GPU)
-        return ll_softmax_backward_gpu(y, dy, dx); /* lib/gpu/softmax.cu */
-    softmax_backward_reference(y, dy, dx);
+        return ll_softmax_backward_gpu(&d, y, dy, dx); /* lib/gpu/softmax.cu */
+    softmax_backward_reference(y, dy, dx, &d);
     return LL_OK;
 }
 

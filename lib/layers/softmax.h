@@ -25,7 +25,17 @@
 #ifndef LL_SOFTMAX_H
 #define LL_SOFTMAX_H
 
+#include <stddef.h>
+
 #include "../layer.h"
+
+/* Every size a softmax call works out from the shape of x (forward) or y
+ * (backward), once per call by the public function, which then hands it to
+ * the CPU code or the CUDA twin: neither works them out again. */
+typedef struct {
+    size_t rows; /* the rows (distributions): the tensor's size / classes */
+    int classes; /* C, the length of each row: the last dimension */
+} ll_softmax_sizes;
 
 /* y = softmax of each row of x along its last axis; y must have x's shape (y may be x). */
 ll_status ll_softmax_forward(const ll_tensor *x, ll_tensor *y);
@@ -48,11 +58,13 @@ ll_status ll_softmax_new(ll_layer **out);
 /* The layer's descriptor (lib/layer.h), listed in lib/layers/list.h. */
 extern const ll_layer_def ll_softmax_def;
 
-/* The CUDA twin, lib/gpu/softmax.cu: the same arguments as the functions above,
- * which call it for GPU tensors after their checks (so never call it directly). */
-#define ll_softmax_twins(X)                                                             \
-    X(ll_softmax_forward_gpu, (const ll_tensor *x, ll_tensor *y))                       \
-    X(ll_softmax_backward_gpu, (const ll_tensor *y, const ll_tensor *dy, ll_tensor *dx))
+/* The CUDA twin, lib/gpu/softmax.cu: the functions above call it for GPU
+ * tensors after their checks, with the sizes they worked out; never call it
+ * directly. */
+#define ll_softmax_twins(X)                                                                  \
+    X(ll_softmax_forward_gpu, (const ll_softmax_sizes *d, const ll_tensor *x, ll_tensor *y)) \
+    X(ll_softmax_backward_gpu, (const ll_softmax_sizes *d, const ll_tensor *y,               \
+        const ll_tensor *dy, ll_tensor *dx))
 ll_softmax_twins(LL_TWIN_DECLARE)
 
 #endif
