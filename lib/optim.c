@@ -287,41 +287,44 @@ ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_para
 
 /* The rules themselves live in optim_rules.h, one element at a time, shared
  * with the GPU kernel. Here, one loop per rule over n contiguous elements:
- * with the rule inlined and restrict pointers, each loop vectorizes. */
+ * with the rule inlined and restrict pointers, each loop vectorizes. The
+ * coefficients come by value: read through a pointer, GCC could not prove
+ * that the stores to w leave them alone and kept Adam's loop scalar (10 ns
+ * per parameter; vectorized, about 2.5, the time to stream its arrays). */
 
 static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                     const ll_optim_coef *k)
+                     ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
-        ll_rule_sgd(&w[i], g[i], k);
+        ll_rule_sgd(&w[i], g[i], &k);
 }
 
 static void step_momentum(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                          ll_real *restrict v, const ll_optim_coef *k)
+                          ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
-        ll_rule_momentum(&w[i], &v[i], g[i], k);
+        ll_rule_momentum(&w[i], &v[i], g[i], &k);
 }
 
 static void step_nesterov(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                          ll_real *restrict v, const ll_optim_coef *k)
+                          ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
-        ll_rule_nesterov(&w[i], &v[i], g[i], k);
+        ll_rule_nesterov(&w[i], &v[i], g[i], &k);
 }
 
 static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g,
-                        ll_real *restrict h, const ll_optim_coef *k)
+                        ll_real *restrict h, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
-        ll_rule_scaled(&w[i], &h[i], g[i], k);
+        ll_rule_scaled(&w[i], &h[i], g[i], &k);
 }
 
 static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
-                      ll_real *restrict v, const ll_optim_coef *k)
+                      ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
-        ll_rule_adam(&w[i], &m[i], &v[i], g[i], k);
+        ll_rule_adam(&w[i], &m[i], &v[i], g[i], &k);
 }
 
 /* AdaGrad's h += g^2 as the shared rule h = keep * h + add * g^2. */
@@ -380,13 +383,13 @@ static ll_status update_slot(const ll_optim_config *c, optim_slot *s, const ll_o
     if (s->param.value->device == LL_GPU) /* lib/gpu/optim.cu: the same rules, one thread per element */
         return ll_optim_step_gpu(c->kind, &k, n, w, g, s0, s1);
     switch (c->kind) {
-    case LL_SGD: step_sgd(n, w, g, &k); break;
-    case LL_MOMENTUM: step_momentum(n, w, g, s0, &k); break;
-    case LL_NESTEROV: step_nesterov(n, w, g, s0, &k); break;
+    case LL_SGD: step_sgd(n, w, g, k); break;
+    case LL_MOMENTUM: step_momentum(n, w, g, s0, k); break;
+    case LL_NESTEROV: step_nesterov(n, w, g, s0, k); break;
     case LL_ADAGRAD:
-    case LL_RMSPROP: step_scaled(n, w, g, s0, &k); break;
+    case LL_RMSPROP: step_scaled(n, w, g, s0, k); break;
     case LL_ADAM:
-    case LL_ADAMW: step_adam(n, w, g, s0, s1, &k); break;
+    case LL_ADAMW: step_adam(n, w, g, s0, s1, k); break;
     default: break;
     }
     return LL_OK;
