@@ -100,7 +100,8 @@ typedef struct {
     const void *A, *B, *C; /* the addresses it used: which calls share an operand */
 } bench_gemm_call;
 
-/* Most ll_gemm calls one layer pass may make (one per image is 100). */
+/* Most ll_gemm calls one recording holds: a layer pass (one per image is
+ * 100) or a training iteration. */
 #define BENCH_MAX_CALLS 4096
 /* Most distinct GEMM shapes one layer makes, forward and backward together. */
 #define BENCH_MAX_GROUPS 8
@@ -152,6 +153,10 @@ double bench_gemm_flops(const bench_gemm_call *g);
 ll_status bench_time_gemms(const bench_plan *plan, const bench_gemm_call *calls, int n, bool dbl,
                            double *seconds);
 
+/* Median seconds of one n x n x n GEMM (no transposes, beta 0) on private
+ * buffers, through cblas_sgemm or (dbl) cblas_dgemm. */
+ll_status bench_time_square_gemm(const bench_plan *plan, int n, bool dbl, double *seconds);
+
 /* Median seconds of one memcpy of `bytes`. */
 ll_status bench_time_memcpy(const bench_plan *plan, size_t bytes, double *seconds);
 
@@ -167,6 +172,7 @@ typedef struct {
     long iterations;                   /* timed iterations (warm-up excluded) */
     double s_per_iter;                 /* median seconds of one iteration */
     double phase_share[BENCH_PHASES];  /* layerlab only: fraction of the time in each phase */
+    double gemm_flops;                 /* layerlab only: FLOPs of one iteration's ll_gemm calls */
     bool ok;
 } bench_train_result;
 
@@ -175,7 +181,8 @@ typedef struct {
  * makes only BENCH_QUICK_BATCHES batches of them). */
 ll_status bench_load_data(const char *dir, bool quick, ll_dataset *train, bool *random);
 
-/* Times an iteration of each net (res[BENCH_NETS]) on data, the nets on dev. */
+/* Times an iteration of each net (res[BENCH_NETS]) on data, the nets on dev,
+ * and counts the FLOPs of one iteration's ll_gemm calls. */
 ll_status bench_train_layerlab(const bench_plan *plan, const ll_dataset *data, ll_device dev,
                                bench_train_result *res);
 
