@@ -46,18 +46,20 @@ static const char *const CORETYPE = "OPENBLAS_CORETYPE";
  *    inside each would put twice the threads on the cores, waiting for each
  *    other at every product.
  *  - glibc's heap kept, never given back between iterations. Both settings
- *    are needed, measured on the 2-core AMD EPYC (Zen) development machine
- *    with minor page faults per iteration (a count the machine's load does
- *    not blur), torch 1.13, batch 100, OPENBLAS_NUM_THREADS=1:
- *      nothing set:               two-layer 0-30,  convnet 0-6300 (it varies
- *                                 with glibc's dynamic mmap threshold)
- *      MALLOC_TRIM_THRESHOLD_ only:   116 and 14000: setting it freezes the
- *                                 mmap threshold at 128 KiB, so every
- *                                 activation is mmapped and unmapped
- *      MALLOC_MMAP_THRESHOLD_ only:    13-45 and 1600-6700
- *      both (1 GiB, 32 MiB):         0 and 0-17; sys time of a convnet
- *                                 iteration 19.6 ms -> 0.2 ms, CPU time
- *                                 64 -> 39 ms (one thread)
+ *    are needed. Measured on the 2-core AMD EPYC (Zen) development machine,
+ *    torch 1.13, batch 100, 2 torch threads, OPENBLAS_NUM_THREADS=1: minor
+ *    page faults per iteration, two-layer / convnet (a count the machine's
+ *    load does not blur), and torch_ref.py's ms/iter on the quiet machine
+ *    (two runs each, Fashion-MNIST):
+ *      nothing set                  18 / 5000 faults   0.61-0.72 / 35-37 ms
+ *      MALLOC_TRIM_THRESHOLD_ only   0 / 54 faults     0.65-0.74 / 21-22 ms,
+ *          but 116 / 14000 faults with 2000 random images: setting it
+ *          freezes the mmap threshold at 128 KiB, and which activations
+ *          are then mmapped and unmapped every step depends on the heap's
+ *          history
+ *      MALLOC_MMAP_THRESHOLD_ only  36 / 1700 faults   0.67-0.98 / 20-34 ms
+ *      both (1 GiB, 32 MiB)          0 / 0-34 faults   0.61-0.64 / 18-20 ms
+ *    (as installed, OpenBLAS's 2 threads on top of torch's: 2.2-2.3 / 41-46 ms.)
  *    The mmap threshold is glibc's maximum on 64 bits, 32 MiB: every tensor
  *    of these nets (the largest, 100x30x24x24, is 7 MB in float32 and 14 MB
  *    in float64) comes from the heap and is reused. The trim threshold must
