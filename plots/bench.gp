@@ -8,7 +8,9 @@
 # datadir: the bench's --out, holding
 #   layers.csv (column 2 the case, 3 the class, 14 cpu_fraction: limit time /
 #              layer time, forward+backward), and
-#   ratios.csv (column 1 the net, 4 the ratio PyTorch time / layerlab time).
+#   ratios.csv (column 1 the net, 4 the ratio PyTorch time / layerlab time,
+#              PyTorch in its best CPU configuration; columns 5 and 6, PyTorch
+#              as installed, are context and not drawn).
 # parts: the words "layers" and "ratios" for the parts that were measured
 #        (--only and a missing PyTorch leave one out).
 # outfile ending in .png: pngcairo; empty: text on the terminal.
@@ -56,8 +58,9 @@ if (haslayers) {
     unset label 1
 }
 
-# Right: PyTorch's epoch time over layerlab's (above 1: layerlab is faster).
-set title "training speed: PyTorch time / layerlab time" noenhanced
+# Right: PyTorch's epoch time (best configuration) over layerlab's (above 1:
+# layerlab is faster).
+set title "training speed: PyTorch (best) time / layerlab time" noenhanced
 set ylabel "ratio"
 set offsets 0, 0, graph 0.2, 0
 set key inside top right opaque box noenhanced font ",9"
@@ -65,7 +68,7 @@ set xtics norotate font ",10"
 set yrange [0:*]
 set xrange [-0.6:1.6]
 if (hasratios) {
-    plot ratiosfile skip 1 using 0:4:xtic(1) with boxes lc rgb "#fd8d3c" title "PyTorch / layerlab", \
+    plot ratiosfile skip 1 using 0:4:xtic(1) with boxes lc rgb "#fd8d3c" title "PyTorch (best) / layerlab", \
          ratiosfile skip 1 using 0:4:(sprintf("%.2fx", $4)) with labels offset 0,1 notitle, \
          speedup_target with lines dashtype 2 lc rgb "#d94801" title "target 2x"
 } else {

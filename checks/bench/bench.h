@@ -7,8 +7,10 @@
  *   2. every registered layer's forward and backward time, as a fraction of
  *      that limit (layers.c);
  *   3. training throughput of lesson 05's and lesson 10's networks
- *      (training.c), against the same networks in PyTorch
- *      (checks/bench/torch_ref.py, run by torch.c) when python has torch.
+ *      (training.c), against the floor their GEMMs set at OpenBLAS's peak
+ *      and against the same networks in PyTorch (checks/bench/torch_ref.py,
+ *      run by torch.c in its best CPU configuration and as installed) when
+ *      python has torch.
  * Every figure is the median of repeated samples taken after a warm-up
  * (timing.c); main.c prints the tables, writes the CSV files and the chart,
  * and marks the targets of issue 6 met or missed.
@@ -100,7 +102,8 @@ typedef struct {
     const void *A, *B, *C; /* the addresses it used: which calls share an operand */
 } bench_gemm_call;
 
-/* Most ll_gemm calls one layer pass may make (one per image is 100). */
+/* Most ll_gemm calls one recording holds: a layer pass (one per image is
+ * 100) or a training iteration. */
 #define BENCH_MAX_CALLS 4096
 /* Most distinct GEMM shapes one layer makes, forward and backward together. */
 #define BENCH_MAX_GROUPS 8
@@ -152,6 +155,10 @@ double bench_gemm_flops(const bench_gemm_call *g);
 ll_status bench_time_gemms(const bench_plan *plan, const bench_gemm_call *calls, int n, bool dbl,
                            double *seconds);
 
+/* Median seconds of one n x n x n GEMM (no transposes, beta 0) on private
+ * buffers, through cblas_sgemm or (dbl) cblas_dgemm. */
+ll_status bench_time_square_gemm(const bench_plan *plan, int n, bool dbl, double *seconds);
+
 /* Median seconds of one memcpy of `bytes`. */
 ll_status bench_time_memcpy(const bench_plan *plan, size_t bytes, double *seconds);
 
@@ -167,6 +174,7 @@ typedef struct {
     long iterations;                   /* timed iterations (warm-up excluded) */
     double s_per_iter;                 /* median seconds of one iteration */
     double phase_share[BENCH_PHASES];  /* layerlab only: fraction of the time in each phase */
+    double gemm_flops;                 /* layerlab only: FLOPs of one iteration's ll_gemm calls */
     bool ok;
 } bench_train_result;
 
@@ -175,18 +183,30 @@ typedef struct {
  * makes only BENCH_QUICK_BATCHES batches of them). */
 ll_status bench_load_data(const char *dir, bool quick, ll_dataset *train, bool *random);
 
-/* Times an iteration of each net (res[BENCH_NETS]) on data, the nets on dev. */
+/* Times an iteration of each net (res[BENCH_NETS]) on data, the nets on dev,
+ * and counts the FLOPs of one iteration's ll_gemm calls. */
 ll_status bench_train_layerlab(const bench_plan *plan, const ll_dataset *data, ll_device dev,
                                bench_train_result *res);
+
+/* The environments torch_ref.py runs in (torch.c says what each sets). */
+typedef enum {
+    BENCH_TORCH_BEST = 0,  /* PyTorch's best CPU configuration: the ratios and targets */
+    BENCH_TORCH_INSTALLED, /* the user's environment as is: context */
+    BENCH_TORCH_CONFIGS,
+} bench_torch_config;
+/* "best", "installed": torch_ref.py's --config and the CSV's config column. */
+extern const char *const BENCH_TORCH_CONFIG_NAMES[BENCH_TORCH_CONFIGS];
 
 /* What torch_ref.py is asked for. */
 typedef struct {
     const char *python;   /* interpreter: /usr/bin/python3 unless --python */
-    const char *out_dir;  /* torch.csv and torch.log go here */
+    const char *out_dir;  /* torch_<config>.csv and torch_<config>.log go here */
     const char *data_dir; /* the data set directory, or NULL for random images */
     int random_images;    /* how many, without data_dir */
     int threads;          /* torch.set_num_threads: OpenBLAS's count */
     bench_plan plan;
+    bench_torch_config config;
+    const char *blas_core; /* the OpenBLAS core layerlab runs: best runs it too */
 } bench_torch_request;
 
 typedef struct {
@@ -194,11 +214,20 @@ typedef struct {
     char why[768];        /* why not, when not available */
     char version[32];     /* torch.__version__ */
     char data[32];        /* "fashion-mnist" or "random", as the script saw it */
-    bench_train_result res[BENCH_NETS];
+    bench_torch_config config;
+    char core[32];        /* the OpenBLAS core torch's process ran, as it reported */
+    int blas_threads;     /* and OpenBLAS's thread count there (-1: unknown) */
+    bench_train_result res[BENCH_NETS]; /* threads: torch.get_num_threads() */
 } bench_torch;
 
-/* Runs torch_ref.py. Torch missing (or no python) is not an error: t->why
- * says so. A script that runs and fails, or gives no rows, is. */
+/* What cfg's environment for torch_ref.py sets, for the report, into buf
+ * (cut to fit): "OPENBLAS_NUM_THREADS=1 ... OPENBLAS_CORETYPE=<core>" or
+ * "yours, as is". */
+void bench_torch_settings(bench_torch_config cfg, const char *core, char *buf, size_t size);
+
+/* Runs torch_ref.py in q->config's environment. Torch missing (or no
+ * python) is not an error: t->why says so. A script that runs and fails, or
+ * gives no rows, is. */
 ll_status bench_train_torch(const bench_torch_request *q, bench_torch *t);
 
 #endif

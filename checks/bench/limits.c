@@ -64,7 +64,7 @@ ll_status bench_record_stop(int *n)
     *n = recorded;
     recording = NULL;
     if (record_overflow)
-        return ll_fail(LL_EARG, "bench: more than %d GEMM calls in one layer pass (BENCH_MAX_CALLS)",
+        return ll_fail(LL_EARG, "bench: more than %d GEMM calls in one recording (BENCH_MAX_CALLS)",
                        record_max);
     return LL_OK;
 }
@@ -187,6 +187,15 @@ ll_status bench_time_gemms(const bench_plan *plan, const bench_gemm_call *calls,
     ll_status s = bench_time(plan, replay_call, &r, seconds, NULL);
     replay_free(&r);
     return s;
+}
+
+ll_status bench_time_square_gemm(const bench_plan *plan, int n, bool dbl, double *seconds)
+{
+    /* Three distinct addresses: the replay gives each operand it has seen a
+     * buffer of its own, and never touches these. */
+    static const char a, b, c;
+    const bench_gemm_call g = {false, false, n, n, n, n, n, n, 1.0, 0.0, &a, &b, &c};
+    return bench_time_gemms(plan, &g, 1, dbl, seconds);
 }
 
 /* --- memcpy --- */

@@ -6,20 +6,27 @@ with: the same layers, the same initialisation (weights N(0, 0.01^2), biases
 0, as in the lessons), batch 100, the same optimizers (SGD lr 0.1, Adam lr
 0.001), the same precision and thread count, timed the same way (warm-up,
 then the median of samples of whole iterations: batch copy, forward, loss,
-backward, optimizer step).
+backward, optimizer step). The environment it runs in (OpenBLAS's threads and
+kernel, glibc's heap settings) is the caller's choice: checks/bench/torch.c
+runs it twice, in PyTorch's best CPU configuration and as installed.
 
 usage: torch_ref.py --threads N [--dtype float32|float64] (--data DIR | --random N)
-                    [--warmup-calls W] [--warmup-seconds S] [--repeats R]
-                    [--sample-seconds T]
+                    [--config NAME] [--warmup-calls W] [--warmup-seconds S]
+                    [--repeats R] [--sample-seconds T]
 
 Prints CSV on standard output, one row per network:
-    net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,epoch_s
+    net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,epoch_s,
+    config,openblas_core,openblas_threads,torch_threads
+config is --config, a label only; openblas_core and openblas_threads are what
+the libopenblas loaded into this process runs ("unknown" and -1 when none is
+found), torch_threads is torch.get_num_threads().
 Exit status: 0 ran, 77 torch cannot be imported (the reason on stderr), 2 usage error.
 """
 import argparse
 import gzip
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -36,6 +43,9 @@ SHUFFLE_SEED = 1
 RANDOM_SEED = 7
 EXIT_NO_TORCH = 77
 MAX_INNER = 1000000    # as checks/bench/timing.c
+MAPS_MAX_LINES = 100000  # /proc/self/maps is read this far at most
+OPENBLAS_PREFIX = "libopenblas"
+CONFIG_LABEL = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def parse_args():
@@ -45,11 +55,15 @@ def parse_args():
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="directory of an MNIST-layout data set")
     src.add_argument("--random", type=int, metavar="N", help="N random images instead")
+    p.add_argument("--config", default="default", help="a label for the rows, nothing more")
     p.add_argument("--warmup-calls", type=int, default=5)
     p.add_argument("--warmup-seconds", type=float, default=1.0)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--sample-seconds", type=float, default=2.0)
-    return p.parse_args()
+    args = p.parse_args()
+    if not CONFIG_LABEL.fullmatch(args.config):
+        p.error(f"--config takes letters, digits, '_' and '-' (a CSV field), got {args.config!r}")
+    return args
 
 
 def read_idx(path):
@@ -135,6 +149,35 @@ class Trainer:
             raise RuntimeError("the loss is not finite")
 
 
+def loaded_openblas():
+    """The path of the libopenblas mapped into this process (torch links it
+    through libblas.so.3), or None: the one that really runs, whatever
+    alternative the system points at."""
+    with open("/proc/self/maps") as maps:
+        for _, line in zip(range(MAPS_MAX_LINES), maps):
+            fields = line.split()
+            if len(fields) >= 6 and os.path.basename(fields[5]).startswith(OPENBLAS_PREFIX):
+                return fields[5]
+    return None
+
+
+def openblas_config():
+    """(core, threads) of the loaded OpenBLAS, asked through its own
+    openblas_get_corename and openblas_get_num_threads; ("unknown", -1)
+    when there is none or it does not answer."""
+    import ctypes
+    path = loaded_openblas()
+    if path is None:
+        return "unknown", -1
+    try:
+        lib = ctypes.CDLL(path)  # already loaded: the same library, not a second copy
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        core = lib.openblas_get_corename().decode("ascii", "replace").strip()
+        return core or "unknown", int(lib.openblas_get_num_threads())
+    except (OSError, AttributeError):
+        return "unknown", -1
+
+
 def median_seconds(fn, args):
     """Warm-up, then the median of args.repeats samples; as bench_time in timing.c."""
     calls, start, elapsed = 0, time.perf_counter(), 0.0
@@ -166,15 +209,19 @@ def main():
     torch.manual_seed(SHUFFLE_SEED)
     dtype = torch.float32 if args.dtype == "float32" else torch.float64
     x, t, data = load_data(torch, args, dtype)
-    print(f"torch_ref: torch {torch.__version__}, {torch.get_num_threads()} threads, {data} "
-          f"{tuple(x.shape)}", file=sys.stderr)
-    print("net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,epoch_s")
+    core, blas_threads = openblas_config()
+    threads = torch.get_num_threads()
+    print(f"torch_ref: torch {torch.__version__} ({args.config}), {threads} threads, OpenBLAS "
+          f"{core} with {blas_threads} threads, {data} {tuple(x.shape)}", file=sys.stderr)
+    print("net,impl,version,device,threads,dtype,data,iterations,ms_per_iter,images_per_s,epoch_s,"
+          "config,openblas_core,openblas_threads,torch_threads")
     for name, build in (("two-layer", two_layer), ("convnet", convnet)):
         trainer = Trainer(torch, build, x, t, dtype)
         seconds, iterations = median_seconds(trainer, args)
         epoch = seconds * math.ceil(EPOCH_IMAGES / BATCH)
-        print(f"{name},pytorch,{torch.__version__},cpu,{torch.get_num_threads()},{args.dtype},{data},"
-              f"{iterations},{seconds * 1e3:.4f},{BATCH / seconds:.1f},{epoch:.3f}", flush=True)
+        print(f"{name},pytorch,{torch.__version__},cpu,{threads},{args.dtype},{data},"
+              f"{iterations},{seconds * 1e3:.4f},{BATCH / seconds:.1f},{epoch:.3f},"
+              f"{args.config},{core},{blas_threads},{threads}", flush=True)
     return 0
 
 

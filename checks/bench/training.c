@@ -129,6 +129,25 @@ static ll_status train_call(void *p)
     return LL_OK;
 }
 
+/* The calls of one iteration, recorded to count their FLOPs: static, as it is large. */
+static bench_gemm_call iteration_calls[BENCH_MAX_CALLS];
+
+/* One iteration, with its ll_gemm calls recorded (limits.c): *flops gets
+ * their FLOPs, forward and backward, so the count follows the layers' code. */
+static ll_status count_gemm_flops(train_ctx *c, double *flops)
+{
+    int n = 0;
+    bench_record_start(iteration_calls, BENCH_MAX_CALLS);
+    ll_status s = train_call(c);
+    ll_status rs = bench_record_stop(&n);
+    LL_TRY(s);
+    LL_TRY(rs);
+    *flops = 0;
+    for (int i = 0; i < n; i++)
+        *flops += bench_gemm_flops(&iteration_calls[i]);
+    return LL_OK;
+}
+
 static ll_status time_net(const bench_plan *plan, const ll_dataset *data, int which, ll_device dev,
                           bench_train_result *r)
 {
@@ -146,6 +165,8 @@ static ll_status time_net(const bench_plan *plan, const ll_dataset *data, int wh
     if (s == LL_OK)
         s = ll_batcher_init(&c.batches, data, BENCH_BATCH, true, BENCH_SHUFFLE_SEED);
     batcher = s == LL_OK;
+    if (s == LL_OK) /* one more warm-up iteration, as far as the timing goes */
+        s = count_gemm_flops(&c, &r->gemm_flops);
     if (s == LL_OK)
         s = bench_time(plan, train_call, &c, &r->s_per_iter, &r->iterations);
     if (s == LL_OK) {
