@@ -290,46 +290,44 @@ ll_status ll_optim_new(ll_optim **out, const ll_optim_config *cfg, const ll_para
  * with the rule inlined and restrict pointers, each loop vectorizes. The
  * coefficients come by value: read through a pointer, GCC could not prove
  * that the stores to w leave them alone and kept Adam's loop scalar (10 ns
- * per parameter; vectorized, about 1). On x86-64 each loop is also built
- * for AVX2 and the CPU picks the version when the program loads: sqrt and
- * division are the cost, and eight lanes do twice the work of SSE2's four
- * (Adam: 0.5 ns per parameter). The same IEEE operations either way: in ISO
- * C mode GCC contracts no a*b + c into an FMA, and "avx2" enables no FMA. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+ * per parameter; vectorized, about 1). Each loop also has an AVX2 clone
+ * (LL_VECTOR_CLONES, real.h): sqrt and division are the cost, and eight
+ * lanes do twice the work of four (Adam: 0.5 ns per parameter). */
 
-VECTOR_CLONES static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g,
+LL_VECTOR_CLONES
+static void step_sgd(size_t n, ll_real *restrict w, const ll_real *restrict g,
                      ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
         ll_rule_sgd(&w[i], g[i], &k);
 }
 
-VECTOR_CLONES static void step_momentum(size_t n, ll_real *restrict w, const ll_real *restrict g,
+LL_VECTOR_CLONES
+static void step_momentum(size_t n, ll_real *restrict w, const ll_real *restrict g,
                           ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
         ll_rule_momentum(&w[i], &v[i], g[i], &k);
 }
 
-VECTOR_CLONES static void step_nesterov(size_t n, ll_real *restrict w, const ll_real *restrict g,
+LL_VECTOR_CLONES
+static void step_nesterov(size_t n, ll_real *restrict w, const ll_real *restrict g,
                           ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
         ll_rule_nesterov(&w[i], &v[i], g[i], &k);
 }
 
-VECTOR_CLONES static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g,
+LL_VECTOR_CLONES
+static void step_scaled(size_t n, ll_real *restrict w, const ll_real *restrict g,
                         ll_real *restrict h, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
         ll_rule_scaled(&w[i], &h[i], g[i], &k);
 }
 
-VECTOR_CLONES static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
+LL_VECTOR_CLONES
+static void step_adam(size_t n, ll_real *restrict w, const ll_real *restrict g, ll_real *restrict m,
                       ll_real *restrict v, ll_optim_coef k)
 {
     for (size_t i = 0; i < n; i++)
