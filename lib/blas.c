@@ -72,7 +72,9 @@ void ll_blas_decide(const char *picked, ll_cpu_units cpu, const char *user_coret
     memset(out, 0, sizeof *out);
     snprintf(out->core, sizeof out->core, "%s", picked);
     if (user_coretype && user_coretype[0]) {
-        snprintf(out->why, sizeof out->why, "set by you: OPENBLAS_CORETYPE=%.64s", user_coretype);
+        /* The core shown beside it is what OpenBLAS made of the value, so the
+         * value itself, of any length, is not repeated (nor cut). */
+        snprintf(out->why, sizeof out->why, "set by you in OPENBLAS_CORETYPE");
         return;
     }
     if (is_vector_core(picked) || !(cpu.avx2_fma || cpu.avx512)) {
